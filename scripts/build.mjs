@@ -1,0 +1,23 @@
+// Bundles the CLI into one ESM file, dist/ferry.mjs, that the demo, the
+// end-to-end tests and (later) the single-binary build all run.
+import { chmod } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+const quiet = process.argv.includes('--quiet');
+const started = performance.now();
+await build({
+  entryPoints: ['src/cli/index.ts'],
+  outfile: 'dist/ferry.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  jsx: 'automatic',
+  // bundled CommonJS dependencies (ssh2) call require() for node builtins
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from 'node:module';\nconst require = __ferryCreateRequire(import.meta.url);",
+  },
+  logLevel: quiet ? 'warning' : 'info',
+});
+await chmod('dist/ferry.mjs', 0o755);
+if (!quiet) console.log(`built dist/ferry.mjs in ${Math.round(performance.now() - started)} ms`);
