@@ -1,0 +1,69 @@
+// The SSH layer's front door: an SshPool whose hosts resolve exactly as
+// OpenSSH would resolve them from the user's config (or -F file).
+import { expandProxyCommand, parseProxyJump, resolveSshConfig, type SshConfigOptions } from './config.ts';
+import { type HostSettings, type Prompter, SshPool } from './connection.ts';
+import { SshError } from './errors.ts';
+
+export {
+  type ExecOptions,
+  type ExecResult,
+  type Prompter,
+  type RemoteProcess,
+  SshPool,
+} from './connection.ts';
+export { SshError, type SshErrorCode } from './errors.ts';
+
+export interface SshPoolConfig {
+  /** like ssh -F */
+  configFile?: string;
+  /** a person at the terminal who can answer prompts; absent when headless */
+  prompter?: Prompter;
+  /** environment for SSH_AUTH_SOCK and SSH_ASKPASS; defaults to process.env */
+  env?: NodeJS.ProcessEnv;
+  maxChannels?: number;
+  debug?: (host: string, message: string) => void;
+}
+
+export function createSshPool(cfg: SshPoolConfig = {}): SshPool {
+  const options: SshConfigOptions = cfg.configFile ? { configFile: cfg.configFile } : {};
+  return new SshPool({
+    resolve: async (spec) => resolveHost(spec, options),
+    ...(cfg.prompter ? { prompter: cfg.prompter } : {}),
+    env: cfg.env ?? process.env,
+    ...(cfg.maxChannels ? { maxChannels: cfg.maxChannels } : {}),
+    ...(cfg.debug ? { debug: cfg.debug } : {}),
+  });
+}
+
+/** A host alias, or a jump spec such as user@host:port, resolved as ssh would. */
+export function resolveHost(spec: string, options: SshConfigOptions): HostSettings {
+  const hops = parseProxyJump(spec);
+  const hop = Array.isArray(hops) && hops.length === 1 ? hops[0] : undefined;
+  if (!hop) throw new SshError('CONFIG', spec, `'${spec}' is not a host name or [user@]host[:port]`);
+  let c: ReturnType<typeof resolveSshConfig>;
+  try {
+    c = resolveSshConfig(hop.host, options);
+  } catch (err) {
+    throw new SshError('CONFIG', spec, err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  return {
+    alias: spec,
+    hostName: c.hostName,
+    port: hop.port ?? c.port,
+    user: hop.user ?? c.user,
+    identityFiles: c.identityFiles,
+    identitiesOnly: c.identitiesOnly,
+    proxyJump: c.proxyJump.map((h) => h.spec),
+    proxyCommand: expandProxyCommand(c),
+    connectTimeoutSec: c.connectTimeout,
+    serverAliveIntervalSec: c.serverAliveInterval,
+    serverAliveCountMax: c.serverAliveCountMax,
+    connectionAttempts: c.connectionAttempts,
+    strictHostKeyChecking: c.strictHostKeyChecking,
+    hostKeyAlias: c.hostKeyAlias,
+    userKnownHostsFiles: c.userKnownHostsFiles,
+    globalKnownHostsFiles: c.globalKnownHostsFiles,
+    hashKnownHosts: c.hashKnownHosts,
+    batchMode: c.batchMode,
+  };
+}
