@@ -42,15 +42,20 @@ export function resolveHost(spec: string, options: SshConfigOptions): HostSettin
   if (!hop) throw new SshError('CONFIG', spec, `'${spec}' is not a host name or [user@]host[:port]`);
   let c: ReturnType<typeof resolveSshConfig>;
   try {
-    c = resolveSshConfig(hop.host, options);
+    // a jump spec's user and port act like ssh -l and -p: Match user sees them
+    c = resolveSshConfig(hop.host, {
+      ...options,
+      ...(hop.user === undefined ? {} : { user: hop.user }),
+      ...(hop.port === undefined ? {} : { port: hop.port }),
+    });
   } catch (err) {
     throw new SshError('CONFIG', spec, err instanceof Error ? err.message : String(err), { cause: err });
   }
   return {
     alias: spec,
     hostName: c.hostName,
-    port: hop.port ?? c.port,
-    user: hop.user ?? c.user,
+    port: c.port,
+    user: c.user,
     identityFiles: c.identityFiles,
     identitiesOnly: c.identitiesOnly,
     proxyJump: c.proxyJump.map((h) => h.spec),

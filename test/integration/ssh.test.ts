@@ -319,6 +319,20 @@ describe.skipIf(SKIP_LAB)('ssh connections against the lab', () => {
     }
   });
 
+  it('runs a ProxyCommand as the transport', async () => {
+    const cfg = await writeConfig(
+      'proxycommand.conf',
+      `Host gamma\n  HostName 10.99.1.13\n  ProxyCommand ssh -F ${SSH_CONFIG} -o BatchMode=yes -W %h:%p bastion\n  User root\n  IdentityFile ${KEY}\n  UserKnownHostsFile ${KNOWN}\n`,
+    );
+    const pool = createSshPool({ configFile: cfg, env: {} });
+    try {
+      const r = await pool.exec('gamma', ['sh', '-c', 'echo "$FERRY_LAB_HOST $SSH_CLIENT"']);
+      expect(r.stdout).toMatch(/^gamma 10\.99\.1\.2 /);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('detects a ProxyJump cycle', async () => {
     const cfg = await writeConfig(
       'cycle.conf',

@@ -23,3 +23,36 @@ describe('ferry cli', () => {
     expect(r.stderr).toContain('Usage:');
   });
 });
+
+describe('ferry ssh-config resolve', () => {
+  it('prints the resolved host and its route through the jumps', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
+    const cfg = join(dir, 'config');
+    await writeFile(
+      cfg,
+      'Host bastion\n  HostName 192.0.2.10\n  User ops\nHost db\n  HostName 10.1.2.3\n  Port 2222\n  ProxyJump bastion\n  User app\n',
+    );
+    const r = runCli(['ssh-config', 'resolve', 'db', '-F', cfg]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('hostname 10.1.2.3\n');
+    expect(r.stdout).toContain('port 2222\n');
+    expect(r.stdout).toContain('# route: ops@192.0.2.10:22 -> app@10.1.2.3:2222');
+    const json = JSON.parse(runCli(['ssh-config', 'resolve', 'db', '-F', cfg, '--json']).stdout);
+    expect(json.config.proxyJump[0].host).toBe('bastion');
+  });
+
+  it('names the file and line of a bad value', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
+    const cfg = join(dir, 'config');
+    await writeFile(cfg, 'Host x\n  Port seventy\n');
+    const r = runCli(['ssh-config', 'resolve', 'x', '-F', cfg]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${cfg} line 2`);
+  });
+});
