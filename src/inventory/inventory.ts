@@ -1,0 +1,180 @@
+// The live inventory: every host refreshed with one round trip, in parallel.
+// A host that fails keeps its last good data, marked stale, with the error;
+// the others go on. A runtime that fails on an otherwise healthy host keeps
+// its own last good data the same way.
+import pLimit from 'p-limit';
+import { type HostProbe, type HostTarget, probeHost } from '../runtime/probe.ts';
+import type { Container, ContainerKey, HostInventory, RuntimeInventory } from './model.ts';
+import { containerKey } from './model.ts';
+
+export interface InventoryOptions {
+  /** hosts refreshed at once (default 8) */
+  concurrency?: number;
+  /** the probe, replaceable in tests */
+  probe?: (target: HostTarget) => Promise<HostProbe>;
+}
+
+export interface ListedContainer {
+  container: Container;
+  /** from a refresh that failed: the last good data */
+  stale: boolean;
+}
+
+export class Inventory {
+  private readonly targets = new Map<string, HostTarget>();
+  private readonly state = new Map<string, HostInventory>();
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly probe: (target: HostTarget) => Promise<HostProbe>;
+  private readonly inflight = new Map<string, Promise<HostInventory>>();
+
+  constructor(targets: readonly HostTarget[] = [], opts: InventoryOptions = {}) {
+    this.limit = pLimit(opts.concurrency ?? 8);
+    this.probe = opts.probe ?? ((t) => probeHost(t));
+    for (const t of targets) this.addHost(t);
+  }
+
+  addHost(target: HostTarget): void {
+    if (this.targets.has(target.name)) throw new Error(`host '${target.name}' is already in the inventory`);
+    this.targets.set(target.name, target);
+  }
+
+  removeHost(name: string): void {
+    this.targets.delete(name);
+    this.state.delete(name);
+  }
+
+  target(name: string): HostTarget | undefined {
+    return this.targets.get(name);
+  }
+
+  hostNames(): string[] {
+    return [...this.targets.keys()];
+  }
+
+  /** Refreshes the named hosts (default all) in parallel; never rejects. */
+  async refresh(hosts: readonly string[] = this.hostNames()): Promise<HostInventory[]> {
+    return Promise.all(hosts.map((h) => this.refreshHost(h)));
+  }
+
+  /** One round trip to the host. A refresh already running for it is shared. */
+  refreshHost(name: string): Promise<HostInventory> {
+    const target = this.targets.get(name);
+    if (!target) return Promise.reject(new Error(`unknown host '${name}'`));
+    const running = this.inflight.get(name);
+    if (running) return running;
+    const p = this.limit(async () => {
+      let probe: HostProbe;
+      try {
+        probe = await this.probe(target);
+      } catch (err) {
+        // probeHost does not reject; a replaced probe might
+        const why = err instanceof Error ? err.message : String(err);
+        probe = {
+          host: name,
+          startedAt: Date.now(),
+          durationMs: 0,
+          reached: false,
+          meta: null,
+          facts: null,
+          runtimes: [],
+          problems: [{ severity: 'error', code: 'unreachable', message: `${name}: ${why}`, host: name }],
+          extra: new Map(),
+        };
+      }
+      const next = mergeProbe(this.state.get(name), probe);
+      if (this.targets.has(name)) this.state.set(name, next);
+      return next;
+    }).finally(() => this.inflight.delete(name));
+    this.inflight.set(name, p);
+    return p;
+  }
+
+  host(name: string): HostInventory | undefined {
+    return this.state.get(name);
+  }
+
+  hosts(): HostInventory[] {
+    return this.hostNames()
+      .map((h) => this.state.get(h))
+      .filter((h): h is HostInventory => h !== undefined);
+  }
+
+  containers(): ListedContainer[] {
+    return listContainers(this.hosts());
+  }
+
+  find(key: ContainerKey): ListedContainer | undefined {
+    return this.containers().find((c) => containerKey(c.container) === key);
+  }
+}
+
+export function listContainers(hosts: readonly HostInventory[]): ListedContainer[] {
+  const out: ListedContainer[] = [];
+  for (const h of hosts)
+    for (const r of h.runtimes)
+      for (const c of r.containers) out.push({ container: c, stale: h.stale || r.stale });
+  return out;
+}
+
+/** The host's next state from its previous state and a new probe. Pure. */
+export function mergeProbe(prev: HostInventory | undefined, probe: HostProbe): HostInventory {
+  const at = probe.startedAt;
+  if (!probe.reached || !probe.facts) {
+    return {
+      host: probe.host,
+      stale: true,
+      facts: prev?.facts ?? null,
+      runtimes: (prev?.runtimes ?? []).map((r) => ({ ...r, stale: true })),
+      problems: probe.problems,
+      attemptedAt: at,
+      refreshedAt: prev?.refreshedAt ?? null,
+      durationMs: probe.durationMs,
+    };
+  }
+  const runtimes: RuntimeInventory[] = probe.runtimes.map(({ runtime, probe: rp }) => {
+    const before = prev?.runtimes.find((r) => r.kind === runtime.kind);
+    if (rp.data) {
+      return { kind: runtime.kind, facts: rp.facts, ...rp.data, stale: false, refreshedAt: at };
+    }
+    if (rp.facts.status === 'missing') {
+      return {
+        kind: runtime.kind,
+        facts: rp.facts,
+        containers: [],
+        images: [],
+        networks: [],
+        volumes: [],
+        pods: [],
+        stale: false,
+        refreshedAt: at,
+      };
+    }
+    // it failed: keep what we knew
+    return {
+      kind: runtime.kind,
+      facts: rp.facts,
+      containers: before?.containers ?? [],
+      images: before?.images ?? [],
+      networks: before?.networks ?? [],
+      volumes: before?.volumes ?? [],
+      pods: before?.pods ?? [],
+      stale: true,
+      refreshedAt: before?.refreshedAt ?? null,
+    };
+  });
+  return {
+    host: probe.host,
+    stale: false,
+    facts: probe.facts,
+    runtimes,
+    problems: probe.problems,
+    attemptedAt: at,
+    refreshedAt: at,
+    durationMs: probe.durationMs,
+  };
+}
+
+/** The runtime inventory of a host for a container's runtime, if the host has it. */
+export function runtimeOf(host: HostInventory, kind: Container['runtime']): RuntimeInventory | undefined {
+  return host.runtimes.find((r) => r.kind === kind);
+}

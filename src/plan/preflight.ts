@@ -1,0 +1,895 @@
+// Preflight: can this container go to that host, and if not, why not, said
+// before anything is frozen. Two round trips: one to the source (fresh facts
+// and inventory, `criu cpuinfo dump`, the container's sockets and open files,
+// volume sizes), one to the destination (fresh facts and inventory,
+// `criu cpuinfo check` of the source's CPU image, listening ports, bind
+// paths). The verdict itself is a pure function of what they found.
+
+import { mergeProbe } from '../inventory/inventory.ts';
+import type {
+  Container,
+  ContainerKey,
+  HostFacts,
+  HostInventory,
+  RuntimeInventory,
+} from '../inventory/model.ts';
+import { containerKey } from '../inventory/model.ts';
+import { excerpt, shQuote } from '../runtime/exec.ts';
+import { type HostProbe, type HostTarget, probeHost, runtimesOf } from '../runtime/probe.ts';
+import {
+  blocks,
+  deviceOf,
+  type InetSocket,
+  isLoopback,
+  isWildcard,
+  type Listener,
+  parseFdLinks,
+  parseProcNet,
+  parseSsListeners,
+  parseSsUnix,
+  socketInode,
+  TCP_ESTABLISHED,
+  TCP_LISTEN,
+  UDP_UNCONNECTED,
+} from '../runtime/procfs.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { Section, SectionResult } from '../runtime/script.ts';
+import { formatBytes } from '../runtime/units.ts';
+
+export type Severity = 'blocker' | 'warning';
+
+export type FindingCode =
+  | 'source-unreachable'
+  | 'destination-unreachable'
+  | 'same-host'
+  | 'sudo-denied'
+  | 'container-gone'
+  | 'not-running'
+  | 'criu-missing'
+  | 'criu-broken'
+  | 'criu-unknown'
+  | 'runtime-missing'
+  | 'checkpoint-unsupported'
+  | 'criu-version-mismatch'
+  | 'runtime-version-mismatch'
+  | 'oci-runtime-mismatch'
+  | 'cpu-incompatible'
+  | 'cpuinfo-unavailable'
+  | 'image-missing'
+  | 'image-differs'
+  | 'name-conflict'
+  | 'network-missing'
+  | 'static-ip-conflict'
+  | 'static-mac-conflict'
+  | 'port-in-use'
+  | 'bind-source-missing'
+  | 'volume-carried'
+  | 'volume-exists'
+  | 'memory-unknown'
+  | 'disk-space'
+  | 'tcp-established'
+  | 'device'
+  | 'gpu'
+  | 'external-unix-socket'
+  | 'privileged'
+  | 'pod-member'
+  | 'probe-failed';
+
+export interface FindingOption {
+  /** machine code of a way out, e.g. drop-static-ip, tcp-close */
+  code: string;
+  message: string;
+}
+
+export interface Finding {
+  severity: Severity;
+  code: FindingCode;
+  /** one human sentence */
+  message: string;
+  /** the host the finding is about */
+  host?: string;
+  /** ways to proceed anyway */
+  options?: FindingOption[];
+}
+
+/** What the source probe learnt about the container's process tree. */
+export interface SourceEvidence {
+  pid: number | null;
+  pids: number[];
+  /** TCP connections in ESTABLISHED state owned by the container */
+  established: InetSocket[];
+  /** TCP/UDP ports the container's processes listen on (in their network namespace) */
+  listening: Listener[];
+  /** open character devices that CRIU cannot carry */
+  devices: { path: string; gpu: boolean }[];
+  /** connected UNIX sockets whose peer is outside the container */
+  externalUnix: { path: string; inode: number; peerInode: number }[];
+  /** base64 of criu's cpuinfo.img, or why there is none */
+  cpuinfo: { image: string } | { error: string };
+  /** size of each named volume, by volume name */
+  volumeBytes: Map<string, number>;
+  /** sections that failed, as sentences */
+  failures: string[];
+}
+
+export interface DestinationEvidence {
+  /** `criu cpuinfo check` result; null when it could not run */
+  cpuCheck: { ok: boolean; output: string } | null;
+  listeners: Listener[] | null;
+  /** host path -> exists */
+  paths: Map<string, boolean>;
+  failures: string[];
+}
+
+export interface PreflightInput {
+  container: Container;
+  source: HostInventory;
+  destination: HostInventory;
+  sourceEvidence: SourceEvidence;
+  destinationEvidence: DestinationEvidence;
+}
+
+export interface PreflightReport {
+  container: ContainerKey;
+  source: string;
+  destination: string;
+  /** no blockers */
+  ok: boolean;
+  findings: Finding[];
+  roundTrips: number;
+  durationMs: number;
+  /** what the verdict was made from, for display and debugging */
+  input: PreflightInput | null;
+}
+
+export interface PreflightRequest {
+  container: Container;
+  source: HostTarget;
+  destination: HostTarget;
+  signal?: AbortSignal;
+}
+
+// ------------------------------------------------------------------ probes
+
+export function sourceSections(c: Container, runtime: Runtime): Section[] {
+  const volumes = c.mounts.filter((m) => m.type === 'volume' && m.source);
+  const sections: Section[] = [
+    {
+      name: 'pf.cpuinfo',
+      display: 'criu cpuinfo dump',
+      script: [
+        'mkdir "$T/cpu" || exit 1',
+        '$SUDO criu cpuinfo dump -D "$T/cpu" || exit $?',
+        '$SUDO cat "$T/cpu/cpuinfo.img" | base64',
+      ].join('\n'),
+    },
+    {
+      name: 'pf.proc',
+      display: `read sockets and open files of ${c.name} (/proc, ss -xH)`,
+      script: [
+        `P=$(${runtime.pidScript(c.id)}) || exit $?`,
+        'case $P in ""|0|*[!0-9]*) echo "container is not running (pid \'$P\')" >&2; exit 3 ;; esac',
+        'echo "== pid"; echo "$P"',
+        // every process of the container: its cgroup's procs (v1 pids controller, or v2)
+        `cg=$(grep -E '^[0-9]+:([^:]*,)?pids(,[^:]*)?:' "/proc/$P/cgroup" | head -n 1 | cut -d: -f3-)`,
+        `[ -n "$cg" ] && f="/sys/fs/cgroup/pids$cg/cgroup.procs" || f="/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$P/cgroup")/cgroup.procs"`,
+        'pids=$(cat "$f" 2>/dev/null); [ -n "$pids" ] || pids=$P',
+        'echo "== pids"; echo $pids',
+        'echo "== fds"',
+        `$SUDO find $(for p in $pids; do echo /proc/$p/fd; done) -maxdepth 1 -type l -printf '%h %l\\n' 2>/dev/null`,
+        'for t in tcp tcp6 udp udp6; do echo "== $t"; $SUDO cat "/proc/$P/net/$t" 2>/dev/null; done',
+        'echo "== unix"; $SUDO nsenter -t "$P" -n ss -xH 2>/dev/null || ss -xH',
+        'exit 0',
+      ].join('\n'),
+    },
+  ];
+  if (volumes.length > 0) {
+    sections.push({
+      name: 'pf.volumes',
+      display: `du -sk ${volumes.map((v) => v.source).join(' ')}`,
+      script: `$SUDO du -sk ${volumes.map((v) => shQuote(v.source)).join(' ')}`,
+    });
+  }
+  return sections;
+}
+
+export function destinationSections(c: Container): Section[] {
+  const binds = [...new Set(c.mounts.filter((m) => m.type === 'bind').map((m) => m.source))];
+  const sections: Section[] = [
+    {
+      name: 'pf.cpucheck',
+      display: 'criu cpuinfo check',
+      stdin: true,
+      script: [
+        '[ -s "$T/stdin" ] || { echo "no CPU image from the source" >&2; exit 3; }',
+        'mkdir "$T/cpu" && base64 -d >"$T/cpu/cpuinfo.img" || exit 4',
+        '$SUDO criu cpuinfo check -D "$T/cpu"',
+      ].join('\n'),
+    },
+    {
+      name: 'pf.listen',
+      display: 'ss -ltnH; ss -lunH',
+      script: 'echo "== tcp"; ss -ltnH || exit $?; echo "== udp"; ss -lunH',
+    },
+  ];
+  if (binds.length > 0) {
+    sections.push({
+      name: 'pf.paths',
+      display: `test -e ${binds.join(' ')}`,
+      script: `$SUDO find ${binds.map((p) => shQuote(p)).join(' ')} -maxdepth 0 -printf 'yes %p\\n'; exit 0`,
+    });
+  }
+  return sections;
+}
+
+export function parseSourceEvidence(results: ReadonlyMap<string, SectionResult>): SourceEvidence {
+  const failures: string[] = [];
+  const fail = (r: SectionResult | undefined, name: string) =>
+    failures.push(
+      r
+        ? `\`${r.display}\` ${r.timedOut ? 'timed out' : `failed (exit ${r.code})`}: ${excerpt(r.stderr || r.stdout)}`
+        : `${name} gave no result`,
+    );
+  const ev: SourceEvidence = {
+    pid: null,
+    pids: [],
+    established: [],
+    listening: [],
+    devices: [],
+    externalUnix: [],
+    cpuinfo: { error: 'not probed' },
+    volumeBytes: new Map(),
+    failures,
+  };
+  const cpu = results.get('pf.cpuinfo');
+  if (cpu?.code === 0 && cpu.stdout.trim()) ev.cpuinfo = { image: cpu.stdout.replace(/\s+/g, '') };
+  else {
+    ev.cpuinfo = { error: cpu ? excerpt(cpu.stderr || cpu.stdout) || `exit ${cpu.code}` : 'no result' };
+  }
+  const proc = results.get('pf.proc');
+  if (proc?.code === 0) {
+    const b = blocks(proc.stdout);
+    ev.pid = Number(b.get('pid')?.trim()) || null;
+    ev.pids = (b.get('pids') ?? '')
+      .split(/\s+/)
+      .filter((x) => /^\d+$/.test(x))
+      .map(Number);
+    const files = parseFdLinks(b.get('fds') ?? '');
+    const inodes = new Set<number>();
+    for (const f of files) {
+      const ino = socketInode(f.target);
+      if (ino !== null) inodes.add(ino);
+      const dev = deviceOf(f.target);
+      if (dev && !ev.devices.some((d) => d.path === dev.path)) ev.devices.push(dev);
+    }
+    const inet = [
+      ...parseProcNet(b.get('tcp') ?? '', 'tcp', 4),
+      ...parseProcNet(b.get('tcp6') ?? '', 'tcp', 6),
+      ...parseProcNet(b.get('udp') ?? '', 'udp', 4),
+      ...parseProcNet(b.get('udp6') ?? '', 'udp', 6),
+    ].filter((s) => inodes.has(s.inode));
+    ev.established = inet.filter((s) => s.proto === 'tcp' && s.state === TCP_ESTABLISHED);
+    const seen = new Set<string>();
+    for (const s of inet) {
+      const listening =
+        (s.proto === 'tcp' && s.state === TCP_LISTEN) || (s.proto === 'udp' && s.state === UDP_UNCONNECTED);
+      const k = `${s.proto}/${s.localIp}/${s.localPort}`;
+      if (listening && s.localPort > 0 && !seen.has(k)) {
+        seen.add(k);
+        ev.listening.push({ proto: s.proto, ip: s.localIp, port: s.localPort });
+      }
+    }
+    for (const u of parseSsUnix(b.get('unix') ?? '')) {
+      if (inodes.has(u.inode) && u.peerInode > 0 && !inodes.has(u.peerInode))
+        ev.externalUnix.push({ path: u.path, inode: u.inode, peerInode: u.peerInode });
+    }
+  } else if (proc?.code !== 3) fail(proc, 'the process probe'); // 3: not running, said elsewhere
+  const vol = results.get('pf.volumes');
+  if (vol) {
+    for (const line of vol.stdout.split('\n')) {
+      const m = /^(\d+)\s+(.+)$/.exec(line.trim());
+      if (m) ev.volumeBytes.set(m[2] ?? '', Number(m[1]) * 1024);
+    }
+    if (vol.code !== 0) fail(vol, 'du');
+  }
+  return ev;
+}
+
+export function parseDestinationEvidence(
+  results: ReadonlyMap<string, SectionResult>,
+  c: Container,
+): DestinationEvidence {
+  const failures: string[] = [];
+  const check = results.get('pf.cpucheck');
+  // 3, 4: there was nothing to check; anything else is criu's verdict
+  const cpuCheck =
+    check && check.code !== null && check.code !== 3 && check.code !== 4 && !check.timedOut
+      ? { ok: check.code === 0, output: excerpt(`${check.stdout}\n${check.stderr}`, 500) }
+      : null;
+  if (check && cpuCheck === null)
+    failures.push(`\`criu cpuinfo check\` could not run: ${excerpt(check.stderr)}`);
+  const listen = results.get('pf.listen');
+  let listeners: Listener[] | null = null;
+  if (listen?.code === 0) {
+    const b = blocks(listen.stdout);
+    listeners = [
+      ...parseSsListeners(b.get('tcp') ?? '', 'tcp'),
+      ...parseSsListeners(b.get('udp') ?? '', 'udp'),
+    ];
+  } else
+    failures.push(
+      listen
+        ? `\`${listen.display}\` failed (exit ${listen.code}): ${excerpt(listen.stderr)}`
+        : 'ss gave no result',
+    );
+  const paths = new Map<string, boolean>();
+  const pr = results.get('pf.paths');
+  const binds = c.mounts.filter((m) => m.type === 'bind').map((m) => m.source);
+  if (pr) {
+    const found = new Set(
+      pr.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('yes '))
+        .map((l) => l.slice(4)),
+    );
+    for (const p of binds) paths.set(p, found.has(p));
+  }
+  return { cpuCheck, listeners, paths, failures };
+}
+
+// ------------------------------------------------------------------ verdict
+
+/** Every finding for moving `container` from `source` to `destination`. Pure. */
+export function evaluatePreflight(input: PreflightInput): Finding[] {
+  const { container: c, source, destination: dst, sourceEvidence: se, destinationEvidence: de } = input;
+  const f: Finding[] = [];
+  const block = (code: FindingCode, message: string, extra: Partial<Finding> = {}) =>
+    f.push({ severity: 'blocker', code, message, ...extra });
+  const warn = (code: FindingCode, message: string, extra: Partial<Finding> = {}) =>
+    f.push({ severity: 'warning', code, message, ...extra });
+
+  if (source.host === dst.host) block('same-host', `${c.name} is already on ${dst.host}`);
+  if (source.stale || !source.facts)
+    block('source-unreachable', `${source.host} could not be probed: ${firstError(source)}`, {
+      host: source.host,
+    });
+  if (dst.stale || !dst.facts) {
+    block('destination-unreachable', `${dst.host} could not be probed: ${firstError(dst)}`, {
+      host: dst.host,
+    });
+    return f;
+  }
+  const srcRt = source.runtimes.find((r) => r.kind === c.runtime);
+  const dstRt = dst.runtimes.find((r) => r.kind === c.runtime);
+
+  // --- the container itself
+  if (c.state !== 'running' && c.state !== 'paused')
+    block('not-running', `${c.name} is ${c.state}: only a running container can be checkpointed live`);
+  if (c.pod)
+    warn(
+      'pod-member',
+      `${c.name} is in pod ${c.pod.name || c.pod.id}: podman restores it into a pod on ${dst.host}, so move the whole pod`,
+    );
+
+  // --- root, CRIU and runtime on both sides
+  for (const [h, role] of [
+    [source, 'source'],
+    [dst, 'destination'],
+  ] as const) {
+    const facts = h.facts;
+    if (!facts) continue;
+    if (facts.sudo.needed && facts.sudo.ok === false)
+      block(
+        'sudo-denied',
+        `on ${h.host} (${role}) ${facts.sudo.message ?? 'sudo -n is refused'}; CRIU needs root`,
+        { host: h.host },
+      );
+    criuFindings(facts, h.host, role, block);
+  }
+  if (!dstRt || dstRt.facts.status === 'missing') {
+    block('runtime-missing', `${dst.host} has no ${c.runtime}, which ${c.name} runs in`, { host: dst.host });
+  } else if (dstRt.facts.status === 'error') {
+    block(
+      'runtime-missing',
+      `${c.runtime} on ${dst.host} does not answer: ${dstRt.facts.checkpoint.reason ?? 'error'}`,
+      {
+        host: dst.host,
+      },
+    );
+  } else if (!dstRt.facts.checkpoint.supported) {
+    block(
+      'checkpoint-unsupported',
+      `${c.runtime} on ${dst.host} cannot restore checkpoints: ${dstRt.facts.checkpoint.reason}`,
+      {
+        host: dst.host,
+      },
+    );
+  }
+  if (srcRt && srcRt.facts.status === 'ok' && !srcRt.facts.checkpoint.supported)
+    block(
+      'checkpoint-unsupported',
+      `${c.runtime} on ${source.host} cannot checkpoint: ${srcRt.facts.checkpoint.reason}`,
+      {
+        host: source.host,
+      },
+    );
+
+  // --- versions
+  const sc = source.facts?.criu;
+  const dc = dst.facts.criu;
+  if (sc?.version && dc.version) {
+    const cmp = compareVersions(dc.version, sc.version);
+    if (major(dc.version) !== major(sc.version))
+      block(
+        'criu-version-mismatch',
+        `CRIU ${sc.version} on ${source.host} and ${dc.version} on ${dst.host} differ in major version: the images may not restore`,
+      );
+    else if (cmp < 0)
+      warn(
+        'criu-version-mismatch',
+        `CRIU on ${dst.host} (${dc.version}) is older than on ${source.host} (${sc.version}): it may not read every image field`,
+      );
+  }
+  if (srcRt?.facts.version && dstRt?.facts.version && dstRt.facts.status === 'ok') {
+    const sv = srcRt.facts.version;
+    const dv = dstRt.facts.version;
+    if (major(sv) !== major(dv))
+      block(
+        'runtime-version-mismatch',
+        `${c.runtime} ${sv} on ${source.host} and ${dv} on ${dst.host} differ in major version: the checkpoint archive format differs`,
+      );
+    else if (compareVersions(dv, sv) < 0)
+      warn(
+        'runtime-version-mismatch',
+        `${c.runtime} on ${dst.host} (${dv}) is older than on ${source.host} (${sv})`,
+      );
+    const so = srcRt.facts.ociRuntime?.name;
+    const dn = dstRt.facts.ociRuntime?.name;
+    if (so && dn && so !== dn)
+      warn('oci-runtime-mismatch', `${c.runtime} uses ${so} on ${source.host} but ${dn} on ${dst.host}`);
+  }
+
+  // --- CPU: dumped on the source, checked on the destination
+  if (dc.status !== 'ok' || sc?.status !== 'ok') {
+    // a broken or missing CRIU says it all; its cpuinfo verdict means nothing
+  } else if (de.cpuCheck) {
+    if (!de.cpuCheck.ok)
+      block(
+        'cpu-incompatible',
+        `the CPU of ${dst.host} lacks features the processes on ${source.host} may use (criu cpuinfo check: ${de.cpuCheck.output})`,
+        {
+          host: dst.host,
+        },
+      );
+  } else {
+    const why =
+      'error' in se.cpuinfo
+        ? `criu cpuinfo dump on ${source.host}: ${se.cpuinfo.error}`
+        : de.failures.join('; ');
+    warn('cpuinfo-unavailable', `CPU compatibility was not checked (${why})`);
+  }
+
+  // --- destination inventory: image, name, network, addresses
+  if (dstRt && dstRt.facts.status !== 'missing') {
+    if (dstRt.stale)
+      warn('probe-failed', `${c.runtime} inventory of ${dst.host} is stale: conflicts may be missed`, {
+        host: dst.host,
+      });
+    imageFindings(c, dstRt, dst.host, warn);
+    const clash = dstRt.containers.find((x) => x.name === c.name);
+    if (clash)
+      block(
+        'name-conflict',
+        `${dst.host} already has a ${c.runtime} container named ${c.name} (${clash.id.slice(0, 12)}, ${clash.state})`,
+        {
+          host: dst.host,
+          options: [{ code: 'rename', message: `restore under another name` }],
+        },
+      );
+    for (const n of c.networks) {
+      if (
+        c.networkMode !== 'host' &&
+        !dstRt.stale &&
+        dstRt.facts.status === 'ok' &&
+        !dstRt.networks.some((x) => x.name === n.name)
+      )
+        block(
+          'network-missing',
+          `network ${n.name} of ${c.name} does not exist in ${c.runtime} on ${dst.host}`,
+          {
+            host: dst.host,
+            options: [{ code: 'create-network', message: `create network ${n.name} on ${dst.host} first` }],
+          },
+        );
+    }
+  }
+  addressFindings(c, dst, block, warn);
+
+  // --- ports
+  const listeners = de.listeners;
+  if (listeners) {
+    const wanted: { proto: 'tcp' | 'udp'; ip: string; port: number; why: string }[] = [];
+    for (const p of c.ports)
+      if (p.protocol !== 'sctp')
+        wanted.push({
+          proto: p.protocol,
+          ip: p.hostIp,
+          port: p.hostPort,
+          why: `published ${p.hostPort}/${p.protocol}`,
+        });
+    if (c.networkMode === 'host')
+      for (const l of se.listening)
+        wanted.push({
+          proto: l.proto,
+          ip: l.ip,
+          port: l.port,
+          why: `listens on ${l.proto} ${l.ip}:${l.port} (host network)`,
+        });
+    const reported = new Set<string>();
+    for (const w of wanted) {
+      const busy = listeners.find(
+        (l) => l.proto === w.proto && l.port === w.port && addressesOverlap(l.ip, w.ip),
+      );
+      const k = `${w.proto}/${w.port}`;
+      if (busy && !reported.has(k)) {
+        reported.add(k);
+        block(
+          'port-in-use',
+          `${w.proto} port ${w.port} is already in use on ${dst.host} (${busy.ip}:${busy.port}); ${c.name} ${w.why}`,
+          {
+            host: dst.host,
+          },
+        );
+      }
+    }
+  } else
+    warn('probe-failed', `listening ports on ${dst.host} are unknown: ${de.failures.join('; ')}`, {
+      host: dst.host,
+    });
+
+  // --- mounts
+  for (const m of c.mounts) {
+    if (m.type === 'bind') {
+      const exists = de.paths.get(m.source);
+      if (exists === false)
+        block(
+          'bind-source-missing',
+          `bind mount ${m.source} (-> ${m.destination}) does not exist on ${dst.host}`,
+          {
+            host: dst.host,
+            options: [
+              {
+                code: 'create-path',
+                message: `create ${m.source} on ${dst.host} (its content is not copied)`,
+              },
+            ],
+          },
+        );
+      else if (exists === undefined)
+        warn('probe-failed', `whether ${m.source} exists on ${dst.host} is unknown`, { host: dst.host });
+    }
+  }
+  let volumeBytes = 0;
+  for (const m of c.mounts) {
+    if (m.type !== 'volume' || !m.name) continue;
+    const size = se.volumeBytes.get(m.source);
+    if (size !== undefined) volumeBytes += size;
+    warn(
+      'volume-carried',
+      `named volume ${m.name} (${size === undefined ? 'size unknown' : formatBytes(size)}) is copied to ${dst.host} with ${c.name}`,
+      {
+        host: dst.host,
+      },
+    );
+    if (dstRt?.volumes.some((v) => v.name === m.name))
+      warn(
+        'volume-exists',
+        `${dst.host} already has a volume named ${m.name}: its content would be replaced`,
+        { host: dst.host },
+      );
+  }
+
+  // --- disk for the checkpoint
+  if (c.memoryBytes === null) {
+    if (c.state === 'running')
+      warn(
+        'memory-unknown',
+        `the memory use of ${c.name} is unknown, so the checkpoint size cannot be estimated`,
+      );
+  } else {
+    const need = c.memoryBytes;
+    for (const [h, n] of [
+      [source, need],
+      [dst, need + volumeBytes],
+    ] as const) {
+      const d = h.facts?.checkpointDir;
+      if (!d || d.freeBytes === null) {
+        warn('disk-space', `free space in the checkpoint directory on ${h.host} is unknown`, {
+          host: h.host,
+        });
+      } else if (d.freeBytes < n) {
+        block(
+          'disk-space',
+          `${d.path} on ${h.host} has ${formatBytes(d.freeBytes)} free, the checkpoint of ${c.name} needs about ${formatBytes(n)}${d.tmpfs ? ' (tmpfs: memory)' : ''}`,
+          {
+            host: h.host,
+          },
+        );
+      } else if (d.freeBytes < n * 1.5) {
+        warn(
+          'disk-space',
+          `${d.path} on ${h.host} has ${formatBytes(d.freeBytes)} free, little room over the ~${formatBytes(n)} the checkpoint needs`,
+          {
+            host: h.host,
+          },
+        );
+      }
+    }
+  }
+
+  // --- what CRIU cannot move
+  if (se.established.length > 0) {
+    const list = se.established
+      .slice(0, 5)
+      .map((s) => `${s.localIp}:${s.localPort} -> ${s.remoteIp}:${s.remotePort}`)
+      .join(', ');
+    // both ends inside the container, over loopback: restored together, whatever the host
+    const internal = se.established.every(
+      (s) =>
+        isLoopback(s.localIp) &&
+        se.established.some(
+          (o) => o.localPort === s.remotePort && o.remotePort === s.localPort && o.localIp === s.remoteIp,
+        ),
+    );
+    const survives = internal || c.networks.some((n) => n.ipStatic === true && n.ip !== null);
+    const text = `${c.name} has ${se.established.length} established TCP connection(s) (${list}): the checkpoint needs --tcp-established`;
+    const options = [
+      { code: 'tcp-established', message: 'checkpoint and restore with --tcp-established' },
+      {
+        code: 'tcp-close',
+        message: 'restore with --tcp-close: the connections are closed and the peers must reconnect',
+      },
+    ];
+    if (survives)
+      warn('tcp-established', `${text}; its address moves with it, so they can be restored`, { options });
+    else
+      block(
+        'tcp-established',
+        `${text}, and restoring them only works when the addresses survive, which they do not (${c.networkMode === 'host' ? 'host network' : 'no static IP'})`,
+        {
+          options,
+        },
+      );
+  }
+  for (const d of c.devices)
+    block(
+      'device',
+      `${c.name} has device ${d.hostPath} mapped: CRIU cannot carry host hardware state to another machine`,
+    );
+  if (c.gpus || se.devices.some((d) => d.gpu))
+    block(
+      'gpu',
+      `${c.name} uses a GPU (${
+        se.devices
+          .filter((d) => d.gpu)
+          .map((d) => d.path)
+          .join(', ') || 'device request'
+      }): GPU memory and driver state cannot be checkpointed by CRIU`,
+    );
+  const mapped = new Set(c.devices.map((d) => d.containerPath));
+  for (const d of se.devices)
+    if (!d.gpu && !mapped.has(d.path))
+      block('device', `a process of ${c.name} holds ${d.path} open: CRIU cannot dump open device files`);
+  if (se.externalUnix.length > 0) {
+    const paths = [...new Set(se.externalUnix.map((u) => u.path || '(unnamed)'))].slice(0, 5).join(', ');
+    block(
+      'external-unix-socket',
+      `${c.name} is connected over UNIX sockets to ${se.externalUnix.length} peer(s) outside it (${paths}): CRIU cannot dump a connection whose other end stays behind`,
+    );
+  }
+  if (c.privileged)
+    warn('privileged', `${c.name} is privileged: it may use host resources CRIU cannot see or move`);
+  for (const x of se.failures) warn('probe-failed', `on ${source.host}: ${x}`, { host: source.host });
+  return f;
+}
+
+function criuFindings(
+  facts: HostFacts,
+  host: string,
+  role: 'source' | 'destination',
+  block: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+) {
+  const criu = facts.criu;
+  const what = role === 'source' ? 'checkpoint' : 'restore';
+  if (criu.status === 'missing')
+    block('criu-missing', `CRIU is not installed on ${host} (${role}): it cannot ${what}`, { host });
+  else if (criu.status === 'broken')
+    block('criu-broken', `CRIU on ${host} (${role}) is broken: ${criu.check}`, { host });
+  else if (criu.status === 'unknown')
+    block('criu-unknown', `CRIU on ${host} (${role}) could not be checked: ${criu.check}`, { host });
+}
+
+function imageFindings(
+  c: Container,
+  rt: RuntimeInventory,
+  host: string,
+  warn: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+) {
+  if (rt.images.some((i) => i.id === c.image.id)) return;
+  const sameName = rt.images.find((i) => i.names.includes(c.image.name));
+  if (sameName)
+    warn(
+      'image-differs',
+      `${host} has ${c.image.name} as a different image (${sameName.id.slice(0, 12)}, not ${c.image.id.slice(0, 12)}): the source's image will be transferred`,
+      {
+        host,
+      },
+    );
+  else
+    warn(
+      'image-missing',
+      `image ${c.image.name} (${c.image.id.slice(0, 12)}) is not on ${host}: it will be transferred`,
+      {
+        host,
+      },
+    );
+}
+
+function addressFindings(
+  c: Container,
+  dst: HostInventory,
+  block: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+  warn: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+) {
+  if (c.networkMode === 'host') return;
+  const others = dst.runtimes
+    .flatMap((r) => r.containers)
+    .filter((x) => x.name !== c.name || x.runtime !== c.runtime);
+  for (const n of c.networks) {
+    // a dynamic address is allocated afresh on restore: only asked-for (or unknown) ones can clash
+    if (n.ip && n.ipStatic !== false) {
+      const taken = others.find((x) => x.networks.some((m) => m.name === n.name && m.ip === n.ip));
+      if (taken) {
+        const opt = [
+          { code: 'drop-static-ip', message: `drop the static address and take a free one on ${n.name}` },
+        ];
+        if (n.ipStatic === true)
+          block(
+            'static-ip-conflict',
+            `${c.name} has static IP ${n.ip} on ${n.name}, which ${taken.name} already uses on ${dst.host}`,
+            {
+              host: dst.host,
+              options: opt,
+            },
+          );
+        else
+          warn(
+            'static-ip-conflict',
+            `${c.name} has IP ${n.ip} on ${n.name}, which ${taken.name} already uses on ${dst.host} (whether it is static is unknown)`,
+            {
+              host: dst.host,
+              options: opt,
+            },
+          );
+      }
+    }
+    if (n.mac && n.macStatic === true) {
+      const taken = others.find((x) => x.networks.some((m) => m.mac?.toLowerCase() === n.mac?.toLowerCase()));
+      if (taken)
+        block(
+          'static-mac-conflict',
+          `${c.name} has static MAC ${n.mac}, which ${taken.name} already uses on ${dst.host}`,
+          {
+            host: dst.host,
+            options: [{ code: 'drop-static-mac', message: 'drop the static MAC address' }],
+          },
+        );
+    }
+  }
+}
+
+function addressesOverlap(a: string, b: string): boolean {
+  return isWildcard(a) || isWildcard(b) || a === b;
+}
+
+function firstError(h: HostInventory): string {
+  return h.problems.find((p) => p.severity === 'error')?.message ?? 'no data';
+}
+
+/** Numeric parts of a version, e.g. "20.10.24+dfsg1" -> [20, 10, 24]. */
+export function versionParts(v: string): number[] {
+  return (/^\D*(\d+(?:\.\d+)*)/.exec(v)?.[1] ?? '').split('.').filter(Boolean).map(Number);
+}
+
+function major(v: string): number | undefined {
+  return versionParts(v)[0];
+}
+
+export function compareVersions(a: string, b: string): number {
+  const x = versionParts(a);
+  const y = versionParts(b);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+// ------------------------------------------------------------------ run it
+
+/**
+ * Preflight of one container for one destination. Never rejects: an
+ * unreachable host or a failing command is a finding.
+ */
+export async function preflight(req: PreflightRequest): Promise<PreflightReport> {
+  const t0 = performance.now();
+  const c = req.container;
+  const key = containerKey(c);
+  const srcRuntime = runtimesOf(req.source).find((r) => r.kind === c.runtime);
+  const report = (
+    findings: Finding[],
+    roundTrips: number,
+    input: PreflightInput | null,
+  ): PreflightReport => ({
+    container: key,
+    source: req.source.name,
+    destination: req.destination.name,
+    ok: !findings.some((x) => x.severity === 'blocker'),
+    findings,
+    roundTrips,
+    durationMs: performance.now() - t0,
+    input,
+  });
+  if (!srcRuntime)
+    return report(
+      [
+        {
+          severity: 'blocker',
+          code: 'runtime-missing',
+          message: `${req.source.name} is not configured with ${c.runtime}`,
+        },
+      ],
+      0,
+      null,
+    );
+
+  const signal = req.signal ? { signal: req.signal } : {};
+  const srcProbe = await probeHost(req.source, { extra: sourceSections(c, srcRuntime), ...signal });
+  const sourceInv = mergeProbe(undefined, srcProbe);
+  const fresh = findFresh(srcProbe, c);
+  const container = fresh ?? c;
+  const sourceEvidence = parseSourceEvidence(srcProbe.extra);
+  const stdin = 'image' in sourceEvidence.cpuinfo ? sourceEvidence.cpuinfo.image : '';
+  const dstProbe = await probeHost(req.destination, {
+    extra: destinationSections(container),
+    stdin,
+    ...signal,
+  });
+  const destination = mergeProbe(undefined, dstProbe);
+  const destinationEvidence = parseDestinationEvidence(dstProbe.extra, container);
+  const input: PreflightInput = {
+    container,
+    source: sourceInv,
+    destination,
+    sourceEvidence,
+    destinationEvidence,
+  };
+  const findings = evaluatePreflight(input);
+  if (srcProbe.reached && !fresh) {
+    findings.unshift({
+      severity: 'blocker',
+      code: 'container-gone',
+      message: `${c.name} is no longer on ${req.source.name} (${c.runtime})`,
+      host: req.source.name,
+    });
+  }
+  return report(findings, 2, input);
+}
+
+function findFresh(probe: HostProbe, c: Container): Container | undefined {
+  const rt = probe.runtimes.find((r) => r.runtime.kind === c.runtime);
+  return (
+    rt?.probe.data?.containers.find((x) => x.id === c.id) ??
+    rt?.probe.data?.containers.find((x) => x.name === c.name)
+  );
+}

@@ -1,0 +1,80 @@
+// Pieces of `inspect` output that podman copied from docker's format.
+import type { ContainerState, DeviceMapping, Mount, PortBinding } from '../inventory/model.ts';
+import { arr, type JsonObject, num, obj, str } from './json.ts';
+
+/** "7600/tcp" -> [{...}] maps of NetworkSettings.Ports and HostConfig.PortBindings. */
+export function parsePortMap(v: unknown): PortBinding[] {
+  const out: PortBinding[] = [];
+  const seen = new Set<string>();
+  for (const [key, bindings] of Object.entries(obj(v))) {
+    const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(key);
+    if (!m) continue;
+    const containerPort = Number(m[1]);
+    const protocol = (m[2]?.toLowerCase() ?? 'tcp') as PortBinding['protocol'];
+    for (const b of arr(bindings)) {
+      const o = obj(b);
+      const hostPort = num(o.HostPort);
+      if (hostPort === null || hostPort <= 0) continue;
+      const hostIp = str(o.HostIp);
+      const id = `${containerPort}/${protocol}/${hostIp}/${hostPort}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push({ containerPort, protocol, hostIp, hostPort });
+    }
+  }
+  return out.sort((a, b) => a.hostPort - b.hostPort || a.protocol.localeCompare(b.protocol));
+}
+
+/** Ports as running (NetworkSettings) if any, else as configured (HostConfig). */
+export function parsePorts(c: JsonObject): PortBinding[] {
+  const running = parsePortMap(obj(c.NetworkSettings).Ports);
+  return running.length > 0 ? running : parsePortMap(obj(c.HostConfig).PortBindings);
+}
+
+export function parseMounts(v: unknown): Mount[] {
+  return arr(v).map((m) => {
+    const o = obj(m);
+    const t = str(o.Type);
+    const type: Mount['type'] = t === 'bind' || t === 'volume' || t === 'tmpfs' ? t : 'other';
+    return {
+      type,
+      source: str(o.Source),
+      destination: str(o.Destination),
+      name: type === 'volume' ? str(o.Name) || null : null,
+      driver: str(o.Driver) || null,
+      rw: o.RW !== false,
+    };
+  });
+}
+
+export function parseDevices(v: unknown): DeviceMapping[] {
+  return arr(v)
+    .map((d) => {
+      const o = obj(d);
+      return { hostPath: str(o.PathOnHost), containerPath: str(o.PathInContainer) };
+    })
+    .filter((d) => d.hostPath !== '');
+}
+
+const STATES: Record<string, ContainerState> = {
+  created: 'created',
+  configured: 'created',
+  initialized: 'created',
+  running: 'running',
+  paused: 'paused',
+  restarting: 'restarting',
+  removing: 'removing',
+  exited: 'exited',
+  stopped: 'exited',
+  stopping: 'running',
+  dead: 'dead',
+};
+
+export function parseState(v: unknown): ContainerState {
+  return STATES[str(v).toLowerCase()] ?? 'unknown';
+}
+
+export function pidOf(state: JsonObject): number | null {
+  const p = num(state.Pid);
+  return p !== null && p > 0 ? p : null;
+}

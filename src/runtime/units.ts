@@ -1,0 +1,50 @@
+// Sizes as podman and docker print them: go-units' HumanSize (decimal: kB,
+// MB, GB) and BytesSize (binary: KiB, MiB, GiB), e.g. "67.8MB", "64.37MiB".
+
+const UNITS: Record<string, number> = {
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  p: 1e15,
+  pb: 1e15,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+  pib: 1024 ** 5,
+};
+
+/** Bytes in a size like "64.37MiB" or "245.8kB"; null if it is not one. */
+export function parseSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(text);
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? '').toLowerCase();
+  const mult = unit === '' ? 1 : UNITS[unit];
+  if (mult === undefined || !Number.isFinite(n)) return null;
+  return Math.round(n * mult);
+}
+
+/** The used part of "used / limit" as stats print memory. */
+export function parseUsage(text: string): number | null {
+  const used = text.split('/')[0] ?? '';
+  return parseSize(used);
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1024;
+    i++;
+  } while (v >= 1024 && i < units.length - 1);
+  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,390 @@
+// Preflight verdicts from facts and probe outputs captured on the lab, and
+// variations of them for what the lab cannot show (old CRIU, GPUs, ...).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mergeProbe } from '../../../src/inventory/inventory.ts';
+import type { Container, HostInventory } from '../../../src/inventory/model.ts';
+import {
+  compareVersions,
+  type DestinationEvidence,
+  evaluatePreflight,
+  type Finding,
+  type PreflightInput,
+  parseDestinationEvidence,
+  parseSourceEvidence,
+  preflight,
+  type SourceEvidence,
+} from '../../../src/plan/preflight.ts';
+import { probeHost } from '../../../src/runtime/probe.ts';
+import { fixtureExec, loadJson, loadScript, parsedFixture, replay } from '../support/fixtures.ts';
+
+const inventory = async (fixture: string, host: string) =>
+  mergeProbe(undefined, await probeHost({ name: host, exec: fixtureExec(`probe-${fixture}`) }));
+
+let beta: HostInventory;
+let alpha: HostInventory;
+let gammaBroken: HostInventory;
+let guest: HostInventory;
+let staticC: Container;
+let devC: Container;
+let srcStatic: SourceEvidence;
+let srcDev: SourceEvidence;
+let dstAlpha: DestinationEvidence;
+let dstGamma: DestinationEvidence;
+
+beforeAll(async () => {
+  [beta, alpha, gammaBroken, guest] = await Promise.all([
+    inventory('beta', 'beta'),
+    inventory('alpha', 'alpha'),
+    inventory('gamma-criu-broken', 'gamma'),
+    inventory('beta-guest', 'beta-guest'),
+  ]);
+  staticC = loadJson<Container>('container-t5-static');
+  devC = loadJson<Container>('container-t5-dev');
+  srcStatic = parseSourceEvidence(parsedFixture('preflight-source-t5-static').sections);
+  srcDev = parseSourceEvidence(parsedFixture('preflight-source-t5-dev').sections);
+  dstAlpha = parseDestinationEvidence(parsedFixture('preflight-destination-alpha').sections, staticC);
+  dstGamma = parseDestinationEvidence(
+    parsedFixture('preflight-destination-gamma-criu-broken').sections,
+    staticC,
+  );
+});
+
+const codes = (f: Finding[]) => f.map((x) => `${x.severity}:${x.code}`).sort();
+const find = (f: Finding[], code: string) => f.find((x) => x.code === code);
+const input = (over: Partial<PreflightInput> = {}): PreflightInput => ({
+  container: staticC,
+  source: beta,
+  destination: alpha,
+  sourceEvidence: srcStatic,
+  destinationEvidence: dstAlpha,
+  ...over,
+});
+/** A copy of an inventory, edited. */
+const edit = (h: HostInventory, f: (h: HostInventory) => void): HostInventory => {
+  const c = structuredClone(h);
+  f(c);
+  return c;
+};
+
+describe('evidence parsers on lab output', () => {
+  it('source: cpuinfo image, pids, the UDP port the sink listens on, volume size', () => {
+    expect('image' in srcStatic.cpuinfo && srcStatic.cpuinfo.image).toMatch(/^[A-Za-z0-9+/=]{100,}$/);
+    expect(srcStatic.pid).toBe(staticC.pid);
+    expect(srcStatic.listening).toEqual([{ proto: 'udp', ip: '127.0.0.1', port: 7500 }]);
+    expect(srcStatic.volumeBytes.get('/var/lib/ferry-lab/hosts/beta/podman/volumes/t5-vol/_data')).toBe(4096);
+    expect(srcStatic.failures).toEqual([]);
+  });
+
+  it('source: a process tree holding /dev/fuse and a TCP connection to sshd', () => {
+    expect(srcDev.pids.length).toBeGreaterThan(1);
+    expect(srcDev.devices).toEqual([{ path: '/dev/fuse', gpu: false }]);
+    expect(srcDev.established).toEqual([expect.objectContaining({ remoteIp: '10.99.0.12', remotePort: 22 })]);
+    expect(srcDev.externalUnix).toEqual([]);
+  });
+
+  it('destination: cpu check passed, listeners, a missing bind path', () => {
+    expect(dstAlpha.cpuCheck).toEqual({ ok: true, output: '' });
+    expect(dstAlpha.listeners?.some((l) => l.proto === 'udp' && l.port === 7103)).toBe(true);
+    expect(dstAlpha.paths).toEqual(new Map([['/tmp/t5-bind', false]]));
+  });
+});
+
+describe('preflight verdicts', () => {
+  it('t5-static beta -> alpha: network and bind path missing, volume carried', () => {
+    const f = evaluatePreflight(input());
+    expect(codes(f)).toEqual([
+      'blocker:bind-source-missing',
+      'blocker:network-missing',
+      'warning:volume-carried',
+    ]);
+    expect(find(f, 'bind-source-missing')?.message).toBe(
+      'bind mount /tmp/t5-bind (-> /data) does not exist on alpha',
+    );
+    expect(find(f, 'volume-carried')?.message).toBe(
+      'named volume t5-vol (4.0 KiB) is copied to alpha with t5-static',
+    );
+  });
+
+  it('to gamma with a broken CRIU: criu-broken (not a CPU verdict), image missing', () => {
+    const f = evaluatePreflight(input({ destination: gammaBroken, destinationEvidence: dstGamma }));
+    expect(codes(f)).toEqual([
+      'blocker:bind-source-missing',
+      'blocker:criu-broken',
+      'blocker:network-missing',
+      'warning:image-missing',
+      'warning:volume-carried',
+    ]);
+    expect(find(f, 'criu-broken')).toMatchObject({
+      host: 'gamma',
+      message: expect.stringContaining('simulated failure'),
+    });
+    expect(find(f, 'image-missing')?.message).toBe(
+      'image localhost/ferry-workload:latest (626e56060a07) is not on gamma: it will be transferred',
+    );
+  });
+
+  it('a CPU the destination lacks, found by criu cpuinfo check there', () => {
+    const f = evaluatePreflight(
+      input({
+        destinationEvidence: { ...dstAlpha, cpuCheck: { ok: false, output: 'Error: CPU: missing avx512f' } },
+      }),
+    );
+    expect(find(f, 'cpu-incompatible')).toMatchObject({ severity: 'blocker', host: 'alpha' });
+    expect(find(f, 'cpu-incompatible')?.message).toContain('missing avx512f');
+    const none = evaluatePreflight(
+      input({
+        sourceEvidence: { ...srcStatic, cpuinfo: { error: 'criu: boom' } },
+        destinationEvidence: { ...dstAlpha, cpuCheck: null },
+      }),
+    );
+    expect(find(none, 'cpuinfo-unavailable')?.message).toContain('criu cpuinfo dump on beta: criu: boom');
+  });
+
+  it('name conflict, static IP and MAC conflicts with the option to drop them', () => {
+    const twin = { ...staticC, host: 'alpha', id: 'f'.repeat(64), state: 'exited' as const };
+    const dst = edit(alpha, (h) => {
+      const p = h.runtimes.find((r) => r.kind === 'podman');
+      p?.containers.push(twin, { ...staticC, host: 'alpha', name: 'other', id: 'e'.repeat(64) });
+      p?.networks.push({
+        name: 't5-net',
+        id: 'n',
+        driver: 'bridge',
+        subnets: ['10.89.50.0/24'],
+        userDefined: true,
+      });
+    });
+    const f = evaluatePreflight(input({ destination: dst }));
+    expect(find(f, 'name-conflict')?.message).toBe(
+      'alpha already has a podman container named t5-static (ffffffffffff, exited)',
+    );
+    expect(find(f, 'static-ip-conflict')).toMatchObject({
+      severity: 'blocker',
+      message: 't5-static has static IP 10.89.50.10 on t5-net, which other already uses on alpha',
+      options: [expect.objectContaining({ code: 'drop-static-ip' })],
+    });
+    expect(find(f, 'static-mac-conflict')?.options?.[0]?.code).toBe('drop-static-mac');
+    expect(find(f, 'network-missing')).toBeUndefined();
+  });
+
+  it('an address taken on the destination matters only when static (or not known to be dynamic)', () => {
+    const dst = edit(alpha, (h) => {
+      const p = h.runtimes.find((r) => r.kind === 'podman');
+      p?.containers.push({ ...staticC, host: 'alpha', name: 'other', id: 'e'.repeat(64) });
+      p?.networks.push({
+        name: 't5-net',
+        id: 'n',
+        driver: 'bridge',
+        subnets: ['10.89.50.0/24'],
+        userDefined: true,
+      });
+    });
+    const withStatic = (ipStatic: boolean | null) => ({
+      ...staticC,
+      networks: staticC.networks.map((n) => ({ ...n, ipStatic, macStatic: false })),
+    });
+    expect(
+      find(
+        evaluatePreflight(input({ container: withStatic(false), destination: dst })),
+        'static-ip-conflict',
+      ),
+    ).toBeUndefined();
+    expect(
+      find(evaluatePreflight(input({ container: withStatic(null), destination: dst })), 'static-ip-conflict'),
+    ).toMatchObject({
+      severity: 'warning',
+      message: expect.stringContaining('whether it is static is unknown'),
+    });
+  });
+
+  it('published ports and host-network listening ports in use', () => {
+    const busy = {
+      ...dstAlpha,
+      listeners: [...(dstAlpha.listeners ?? []), { proto: 'tcp' as const, ip: '0.0.0.0', port: 7600 }],
+    };
+    const f = evaluatePreflight(input({ destinationEvidence: busy }));
+    expect(find(f, 'port-in-use')?.message).toBe(
+      'tcp port 7600 is already in use on alpha (0.0.0.0:7600); t5-static published 7600/tcp',
+    );
+    // a host-network container's own UDP port, taken on the destination
+    const hostNet = { ...staticC, networkMode: 'host', networks: [], ports: [] };
+    const udp = { ...dstAlpha, listeners: [{ proto: 'udp' as const, ip: '127.0.0.1', port: 7500 }] };
+    const g = evaluatePreflight(input({ container: hostNet, destinationEvidence: udp }));
+    expect(find(g, 'port-in-use')?.message).toContain('udp port 7500 is already in use on alpha');
+    // a listener on another specific address does not collide
+    const other = { ...dstAlpha, listeners: [{ proto: 'udp' as const, ip: '10.0.0.1', port: 7500 }] };
+    expect(
+      find(evaluatePreflight(input({ container: hostNet, destinationEvidence: other })), 'port-in-use'),
+    ).toBeUndefined();
+  });
+
+  it('not enough disk for the checkpoint on either side (memory as the estimate)', () => {
+    const tiny = (h: HostInventory) =>
+      edit(h, (x) => {
+        if (x.facts) x.facts.checkpointDir.freeBytes = 10 * 1024 * 1024;
+      });
+    const f = evaluatePreflight(input({ source: tiny(beta), destination: tiny(alpha) }));
+    const disk = f.filter((x) => x.code === 'disk-space');
+    expect(disk.map((x) => [x.severity, x.host])).toEqual([
+      ['blocker', 'beta'],
+      ['blocker', 'alpha'],
+    ]);
+    expect(disk[0]?.message).toMatch(
+      /^\/var\/tmp\/ferry on beta has 10\.0 MiB free, the checkpoint of t5-static needs about 6\d\.\d MiB \(tmpfs: memory\)$/,
+    );
+    const unknown = evaluatePreflight(input({ container: { ...staticC, memoryBytes: null } }));
+    expect(find(unknown, 'memory-unknown')?.severity).toBe('warning');
+  });
+
+  it('CRIU and runtime versions', () => {
+    const withVersions = (criu: string, podman: string) =>
+      edit(alpha, (h) => {
+        if (!h.facts) return;
+        h.facts.criu.version = criu;
+        const p = h.runtimes.find((r) => r.kind === 'podman');
+        if (p) p.facts.version = podman;
+      });
+    expect(codes(evaluatePreflight(input({ destination: withVersions('3.17', '4.3.1') })))).toContain(
+      'blocker:criu-version-mismatch',
+    );
+    expect(codes(evaluatePreflight(input({ destination: withVersions('4.1.1', '4.3.1') })))).toContain(
+      'warning:criu-version-mismatch',
+    );
+    expect(codes(evaluatePreflight(input({ destination: withVersions('4.2.1', '5.0.0') })))).toContain(
+      'blocker:runtime-version-mismatch',
+    );
+    expect(codes(evaluatePreflight(input({ destination: withVersions('4.3.0', '4.3.1') })))).not.toContain(
+      'warning:criu-version-mismatch',
+    );
+    expect(compareVersions('20.10.24+dfsg1', '20.10.9')).toBe(1);
+  });
+
+  it('destination runtime without checkpoint support, missing runtime, sudo refused', () => {
+    const rootless = edit(alpha, (h) => {
+      const p = h.runtimes.find((r) => r.kind === 'podman');
+      if (p)
+        p.facts.checkpoint = { supported: false, reason: 'rootless podman cannot checkpoint containers' };
+    });
+    expect(find(evaluatePreflight(input({ destination: rootless })), 'checkpoint-unsupported')?.message).toBe(
+      'podman on alpha cannot restore checkpoints: rootless podman cannot checkpoint containers',
+    );
+    const noPodman = edit(alpha, (h) => {
+      h.runtimes = h.runtimes.filter((r) => r.kind !== 'podman');
+    });
+    expect(find(evaluatePreflight(input({ destination: noPodman })), 'runtime-missing')?.message).toBe(
+      'alpha has no podman, which t5-static runs in',
+    );
+    const f = evaluatePreflight(input({ destination: guest }));
+    expect(find(f, 'sudo-denied')?.message).toMatch(
+      /^on beta-guest \(destination\) user ferryguest has no passwordless sudo \(sudo -n true: sudo: a password is required\)/,
+    );
+    expect(codes(f)).toContain('blocker:criu-unknown');
+  });
+
+  it('what CRIU cannot move: devices, established TCP over the host network, GPUs, external UNIX peers', () => {
+    const f = evaluatePreflight(input({ container: devC, sourceEvidence: srcDev }));
+    expect(find(f, 'device')?.message).toBe(
+      't5-dev has device /dev/fuse mapped: CRIU cannot carry host hardware state to another machine',
+    );
+    expect(find(f, 'tcp-established')).toMatchObject({
+      severity: 'blocker',
+      options: [
+        expect.objectContaining({ code: 'tcp-established' }),
+        expect.objectContaining({ code: 'tcp-close' }),
+      ],
+    });
+    expect(find(f, 'tcp-established')?.message).toMatch(
+      /established TCP connection\(s\) \(10\.99\.0\.12:\d+ -> 10\.99\.0\.12:22\): the checkpoint needs --tcp-established, and restoring them only works when the addresses survive, which they do not \(host network\)/,
+    );
+    // with a static address that moves along, the same connections are only a warning
+    const moving = { ...staticC, networks: staticC.networks.map((n) => ({ ...n, ipStatic: true })) };
+    const w = evaluatePreflight(
+      input({ container: moving, sourceEvidence: { ...srcStatic, established: srcDev.established } }),
+    );
+    expect(find(w, 'tcp-established')?.severity).toBe('warning');
+    const gpu = evaluatePreflight(
+      input({
+        sourceEvidence: {
+          ...srcStatic,
+          devices: [{ path: '/dev/nvidia0', gpu: true }],
+          externalUnix: [{ path: '/run/dbus/system_bus_socket', inode: 1, peerInode: 2 }],
+        },
+      }),
+    );
+    expect(find(gpu, 'gpu')?.message).toContain('/dev/nvidia0');
+    expect(find(gpu, 'external-unix-socket')?.message).toContain('/run/dbus/system_bus_socket');
+  });
+
+  it('a stopped container, a pod member, an unreachable destination', () => {
+    expect(
+      find(evaluatePreflight(input({ container: { ...staticC, state: 'exited' } })), 'not-running')?.severity,
+    ).toBe('blocker');
+    const pod = evaluatePreflight(
+      input({ container: { ...staticC, pod: { id: 'p', name: 'mypod', infra: false } } }),
+    );
+    expect(find(pod, 'pod-member')?.severity).toBe('warning');
+    const down = {
+      ...alpha,
+      stale: true,
+      problems: [
+        {
+          severity: 'error' as const,
+          code: 'unreachable' as const,
+          message: 'alpha: ssh: no route',
+          host: 'alpha',
+        },
+      ],
+    };
+    expect(evaluatePreflight(input({ destination: down }))).toEqual([
+      {
+        severity: 'blocker',
+        code: 'destination-unreachable',
+        message: 'alpha could not be probed: alpha: ssh: no route',
+        host: 'alpha',
+      },
+    ]);
+  });
+});
+
+describe('preflight()', () => {
+  it('two round trips: the source CPU image travels to the destination check', async () => {
+    const src = loadScript('probe-beta');
+    const srcPf = loadScript('preflight-source-t5-static');
+    const dst = loadScript('probe-alpha');
+    const dstPf = loadScript('preflight-destination-alpha');
+    const stdins: (string | undefined)[] = [];
+    // one fixture for the inventory part, one for the preflight sections: joined as one answer
+    const both = (a: typeof src, b: typeof src) => async (argv: string[], opts?: { stdin?: string }) => {
+      stdins.push(opts?.stdin);
+      const x = replay(a, argv);
+      const y = replay(b, argv);
+      return { ...x, stdout: x.stdout + y.stdout };
+    };
+    const r = await preflight({
+      container: staticC,
+      source: { name: 'beta', exec: both(src, srcPf) },
+      destination: { name: 'alpha', exec: both(dst, dstPf) },
+    });
+    expect(r.roundTrips).toBe(2);
+    expect(stdins).toHaveLength(2);
+    expect(stdins[0]).toBeUndefined();
+    expect(stdins[1]).toBe('image' in srcStatic.cpuinfo ? srcStatic.cpuinfo.image : 'none');
+    expect(r.ok).toBe(false);
+    expect(codes(r.findings)).toEqual([
+      'blocker:bind-source-missing',
+      'blocker:network-missing',
+      'warning:volume-carried',
+    ]);
+  });
+
+  it('never rejects when hosts are down: findings instead', async () => {
+    const down = async () => {
+      throw new Error('connect ECONNREFUSED');
+    };
+    const r = await preflight({
+      container: staticC,
+      source: { name: 'beta', exec: down },
+      destination: { name: 'alpha', exec: down },
+    });
+    expect(codes(r.findings)).toEqual(['blocker:destination-unreachable', 'blocker:source-unreachable']);
+  });
+});
