@@ -154,20 +154,18 @@ export class SshPool {
       if (d.length > 0) stderr.write(d);
     });
     channel.stderr.on('end', () => stderr.end());
-    let exit: { code: number | null; signal: string | null } = { code: null, signal: null };
     const done = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
       const lost = (reason: string) =>
         reject(new SshError('CONNECTION_LOST', host, `connection lost: ${reason}`));
       live.onClose.add(lost);
-      channel.on('exit', (code: number | null, signal?: string) => {
-        exit = { code: code ?? null, signal: signal ?? null };
-      });
-      channel.on('close', () => {
+      whenClosed(channel, () => {
         live.onClose.delete(lost);
         this.release(live);
-        resolve(exit);
+        resolve(exitOf(channel));
       });
     });
+    // callers that never await `done` must not crash the process when the link drops
+    done.catch(() => undefined);
     const kill = (signal = 'TERM') => {
       sendSignal(channel, signal);
       this.killRemote(host, pidTap.pid, signal);
@@ -278,11 +276,8 @@ export class SshPool {
         err.push(d);
         opts.onStderr?.(d);
       });
-      channel.on('exit', (c: number | null, s?: string) => {
-        code = c ?? null;
-        signal = s ?? null;
-      });
-      channel.on('close', () => {
+      whenClosed(channel, () => {
+        ({ code, signal } = exitOf(channel));
         this.release(live);
         finish();
       });
@@ -299,7 +294,13 @@ export class SshPool {
       await this.acquire(live);
       try {
         return await new Promise<ClientChannel>((resolve, reject) => {
-          live.client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+          live.client.exec(command, (err, channel) => {
+            if (err) return reject(err);
+            // exit-status and close can arrive in the same packet burst as the
+            // exec reply, before the caller's continuation runs: record them now
+            track(channel);
+            resolve(channel);
+          });
         });
       } catch (err) {
         this.release(live);
@@ -649,6 +650,39 @@ class PidTap {
     }
     return this.head;
   }
+}
+
+interface ChannelTrack {
+  exit: { code: number | null; signal: string | null };
+  closed: boolean;
+  onClose: (() => void)[];
+}
+const tracks = new WeakMap<ClientChannel, ChannelTrack>();
+
+function track(channel: ClientChannel): void {
+  const t: ChannelTrack = { exit: { code: null, signal: null }, closed: false, onClose: [] };
+  tracks.set(channel, t);
+  channel.on('exit', (code: number | null, signal?: string) => {
+    t.exit = { code: code ?? null, signal: signal ?? null };
+  });
+  channel.on('close', () => {
+    t.closed = true;
+    for (const f of t.onClose.splice(0)) f();
+  });
+}
+
+function whenClosed(channel: ClientChannel, f: () => void): void {
+  const t = tracks.get(channel);
+  if (!t) {
+    channel.on('close', f);
+    return;
+  }
+  if (t.closed) queueMicrotask(f);
+  else t.onClose.push(f);
+}
+
+function exitOf(channel: ClientChannel): { code: number | null; signal: string | null } {
+  return tracks.get(channel)?.exit ?? { code: null, signal: null };
 }
 
 /** The internals ssh2 keeps behind ClientChannel.signal(). */

@@ -1,0 +1,262 @@
+// Docker: the destination container is created ahead with the source's
+// configuration (rebuilt from inspect). A docker checkpoint holds neither
+// the writable layer nor named volumes (criu#289), so both are carried
+// next to the CRIU images, which go into the new container's checkpoints/
+// directory; `docker start --checkpoint` then restores it. (Docker 20.10
+// refuses --checkpoint-dir on start.)
+import {
+  copyImage,
+  type HostState,
+  type MigrationContext,
+  type MigrationDriver,
+  makeTempDirs,
+  must,
+  q,
+  removeTempDirs,
+  StageError,
+  stream,
+  tarDir,
+  untarInto,
+} from './driver.ts';
+
+interface DockerInspect {
+  Id: string;
+  Name: string;
+  Image: string;
+  Config: {
+    Image: string;
+    Env?: string[] | null;
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | null;
+    Labels?: Record<string, string> | null;
+    User?: string;
+    WorkingDir?: string;
+    Tty?: boolean;
+    OpenStdin?: boolean;
+  };
+  HostConfig: {
+    NetworkMode?: string;
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+    Binds?: string[] | null;
+    PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+    Privileged?: boolean;
+    CapAdd?: string[] | null;
+    CapDrop?: string[] | null;
+    ShmSize?: number;
+  };
+  GraphDriver?: { Data?: { UpperDir?: string } };
+  Mounts?: { Type?: string; Name?: string; Source?: string; Destination?: string }[];
+}
+
+/** `docker create` argv that rebuilds a container from its inspect output. */
+export function createArgvFromInspect(c: DockerInspect): string[] {
+  const name = c.Name.replace(/^\//, '');
+  const a = ['docker', 'create', '--name', name];
+  const h = c.HostConfig;
+  if (h.NetworkMode && h.NetworkMode !== 'default') a.push('--network', h.NetworkMode);
+  const rp = h.RestartPolicy;
+  if (rp?.Name && rp.Name !== 'no')
+    a.push(
+      '--restart',
+      rp.Name === 'on-failure' && rp.MaximumRetryCount ? `on-failure:${rp.MaximumRetryCount}` : rp.Name,
+    );
+  for (const e of c.Config.Env ?? []) a.push('-e', e);
+  for (const [k, v] of Object.entries(c.Config.Labels ?? {})) a.push('--label', `${k}=${v}`);
+  for (const b of h.Binds ?? []) a.push('-v', b);
+  for (const m of c.Mounts ?? []) {
+    if (
+      m.Type === 'volume' &&
+      m.Name &&
+      m.Destination &&
+      !(h.Binds ?? []).some((b) => b.startsWith(`${m.Name}:`))
+    ) {
+      a.push('-v', `${m.Name}:${m.Destination}`);
+    }
+  }
+  for (const [port, binds] of Object.entries(h.PortBindings ?? {})) {
+    for (const b of binds ?? []) a.push('-p', `${b.HostIp ? `${b.HostIp}:` : ''}${b.HostPort ?? ''}:${port}`);
+  }
+  if (c.Config.User) a.push('--user', c.Config.User);
+  if (c.Config.WorkingDir) a.push('--workdir', c.Config.WorkingDir);
+  if (c.Config.Tty) a.push('-t');
+  if (c.Config.OpenStdin) a.push('-i');
+  if (h.Privileged) a.push('--privileged');
+  for (const cap of h.CapAdd ?? []) a.push('--cap-add', cap);
+  for (const cap of h.CapDrop ?? []) a.push('--cap-drop', cap);
+  if (h.ShmSize) a.push('--shm-size', String(h.ShmSize));
+  // --entrypoint takes one word: the rest of it goes before the command
+  const entry = c.Config.Entrypoint ?? [];
+  if (entry.length > 0) a.push('--entrypoint', entry[0] as string);
+  a.push(c.Config.Image, ...entry.slice(1), ...(c.Config.Cmd ?? []));
+  return a;
+}
+
+async function inspect(host: MigrationContext['src'], ref: string): Promise<DockerInspect> {
+  const out = await must(host, ['docker', 'container', 'inspect', ref], `inspecting docker container ${ref}`);
+  const c = (JSON.parse(out) as DockerInspect[])[0];
+  if (!c) throw new StageError(`${host.host}: docker has no container ${ref}`);
+  return c;
+}
+
+async function status(host: MigrationContext['src'], ref: string): Promise<HostState> {
+  const r = await host.exec(['docker', 'container', 'inspect', '--format', '{{.State.Status}}', ref]);
+  if (r.code !== 0) return 'missing';
+  const s = r.stdout.trim();
+  return s === 'running' ? 'running' : s === 'paused' ? 'paused' : 'stopped';
+}
+
+export class DockerDriver implements MigrationDriver {
+  readonly kind = 'docker' as const;
+
+  async prestage(ctx: MigrationContext): Promise<void> {
+    const name = ctx.item.container.name;
+    const [c, srcRoot, dstRoot, taken] = await Promise.all([
+      inspect(ctx.src, name),
+      must(ctx.src, ['docker', 'info', '--format', '{{.DockerRootDir}}'], 'docker info'),
+      must(ctx.dst, ['docker', 'info', '--format', '{{.DockerRootDir}}'], 'docker info on the destination'),
+      ctx.dst.exec(['docker', 'container', 'inspect', '--format', '{{.Id}}', name]),
+    ]);
+    if (taken.code === 0)
+      throw new StageError(`${ctx.dst.host}: a docker container named ${name} already exists there`);
+    if (ctx.options.tcpEstablished || ctx.options.fileLocks) {
+      ctx.warn(
+        'docker 20.10 takes no CRIU options on checkpoint: --tcp-established/--file-locks need /etc/criu/runc.conf on the hosts',
+      );
+    }
+    await makeTempDirs(ctx);
+    const upper = c.GraphDriver?.Data?.UpperDir;
+    if (!upper)
+      throw new StageError(`${ctx.src.host}: ${name} has no overlay upper dir; only overlay2 is supported`);
+    Object.assign(ctx.state, {
+      srcId: c.Id,
+      image: c.Config.Image,
+      srcRoot: srcRoot.trim(),
+      dstRoot: dstRoot.trim(),
+      srcUpper: upper,
+      checkpointName: `ferry-${ctx.runId}`,
+    });
+    const hasImage =
+      (await ctx.dst.exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', c.Config.Image])).code === 0;
+    if (!hasImage) {
+      ctx.warn(`${ctx.dst.host} has no image ${c.Config.Image}: copying it`);
+      ctx.state.imageBytes = await copyImage(ctx, 'docker', c.Config.Image);
+    }
+    const dstId = (await must(ctx.dst, createArgvFromInspect(c), `docker create ${name}`)).trim();
+    ctx.state.dstId = dstId;
+    const d = await inspect(ctx.dst, dstId);
+    const dstUpper = d.GraphDriver?.Data?.UpperDir;
+    if (!dstUpper) throw new StageError(`${ctx.dst.host}: the new ${name} has no overlay upper dir`);
+    ctx.state.dstUpper = dstUpper;
+    for (const m of c.Mounts ?? []) {
+      if (m.Type !== 'volume' || !m.Name || !m.Source) continue;
+      const to = d.Mounts?.find((x) => x.Type === 'volume' && x.Name === m.Name)?.Source;
+      if (!to) throw new StageError(`${ctx.dst.host}: volume ${m.Name} was not created for ${name}`);
+      ctx.state[`vol:${m.Name}`] = `${m.Source}|${to}`;
+    }
+  }
+
+  async pause(ctx: MigrationContext): Promise<void> {
+    await must(ctx.src, ['docker', 'pause', ctx.item.container.name], 'docker pause');
+  }
+
+  async checkpoint(ctx: MigrationContext): Promise<void> {
+    const name = ctx.item.container.name;
+    // a paused container cannot be checkpointed by docker: CRIU freezes it itself
+    if ((await status(ctx.src, name)) === 'paused')
+      await must(ctx.src, ['docker', 'unpause', name], 'docker unpause');
+    await must(
+      ctx.src,
+      ['docker', 'checkpoint', 'create', name, String(ctx.state.checkpointName)],
+      `checkpoint of ${name}`,
+    );
+    ctx.state.frozen = true;
+  }
+
+  async transfer(ctx: MigrationContext): Promise<{ bytes: number }> {
+    const s = ctx.state as Record<string, string>;
+    const cp = s.checkpointName ?? '';
+    const from = `${s.srcRoot}/containers/${s.srcId}/checkpoints/${cp}`;
+    const to = `${s.dstRoot}/containers/${s.dstId}/checkpoints/${cp}`;
+    const jobs = [
+      stream(ctx, 'checkpoint', tarDir(from), untarInto(to)),
+      stream(ctx, 'rootfs', tarDir(s.srcUpper ?? ''), untarInto(s.dstUpper ?? '')),
+    ];
+    for (const key of Object.keys(s).filter((k) => k.startsWith('vol:'))) {
+      const [a = '', b = ''] = (s[key] ?? '').split('|');
+      jobs.push(stream(ctx, `volume-${key.slice(4)}`, tarDir(a), untarInto(b)));
+    }
+    return { bytes: (await Promise.all(jobs)).reduce((x, y) => x + y, 0) };
+  }
+
+  async restore(ctx: MigrationContext): Promise<Record<string, number>> {
+    const t = performance.now();
+    await must(
+      ctx.dst,
+      ['docker', 'start', '--checkpoint', String(ctx.state.checkpointName), String(ctx.state.dstId)],
+      `restore of ${ctx.item.container.name}`,
+    );
+    ctx.state.restored = true;
+    return { criuRestoreMs: performance.now() - t };
+  }
+
+  async verify(ctx: MigrationContext): Promise<void> {
+    const id = String(ctx.state.dstId);
+    for (const delayMs of [0, 300]) {
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      const st = await status(ctx.dst, id);
+      if (st !== 'running')
+        throw new StageError(
+          `${ctx.dst.host}: ${ctx.item.container.name} is ${st} after restore, not running`,
+        );
+    }
+    if (ctx.options.healthCommand?.length) {
+      await must(
+        ctx.dst,
+        ['docker', 'exec', id, ...ctx.options.healthCommand],
+        `health command in ${ctx.item.container.name}`,
+      );
+    }
+  }
+
+  async finalize(ctx: MigrationContext): Promise<void> {
+    if (!ctx.options.keepSource) {
+      await must(
+        ctx.src,
+        ['docker', 'rm', '-f', '-v', String(ctx.state.srcId)],
+        'removing the source container',
+      );
+    }
+    await removeTempDirs(ctx);
+  }
+
+  async rollback(ctx: MigrationContext): Promise<void> {
+    const name = ctx.item.container.name;
+    const problems: string[] = [];
+    if (ctx.state.dstId) await ctx.dst.exec(['docker', 'rm', '-f', '-v', String(ctx.state.dstId)]);
+    const st = await status(ctx.src, name);
+    if (st === 'paused') await must(ctx.src, ['docker', 'unpause', name], 'docker unpause');
+    if (st === 'stopped' && ctx.state.frozen) {
+      const r = await ctx.src.exec([
+        'docker',
+        'start',
+        '--checkpoint',
+        String(ctx.state.checkpointName),
+        name,
+      ]);
+      if (r.code !== 0)
+        problems.push(`restore on ${ctx.src.host} failed: ${r.stderr.trim().split('\n').pop()}`);
+    }
+    const after = await status(ctx.src, name);
+    if (after !== 'running') problems.push(`${name} is ${after} on ${ctx.src.host}`);
+    await removeTempDirs(ctx).catch(() => undefined);
+    if (problems.length > 0) throw new StageError(problems.join('; '));
+  }
+
+  async locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }> {
+    const [source, destination] = await Promise.all([
+      status(ctx.src, ctx.item.container.name),
+      ctx.state.dstId ? status(ctx.dst, String(ctx.state.dstId)) : status(ctx.dst, ctx.item.container.name),
+    ]);
+    return { source, destination };
+  }
+}

@@ -1,0 +1,132 @@
+// A driver moves one container of one runtime kind. The engine only calls
+// these methods and never asks which runtime it is talking to.
+import { shellQuoteArgv } from '../ssh/quote.ts';
+import { relay } from './transfer.ts';
+import type { DriverState, HostSession, MigrateOptions, MigrationItem, RuntimeKind } from './types.ts';
+
+export interface MigrationContext {
+  item: MigrationItem;
+  runId: string;
+  src: HostSession;
+  dst: HostSession;
+  options: MigrateOptions;
+  /** persisted in the journal after each stage; drivers keep ids and paths here */
+  state: DriverState;
+  signal?: AbortSignal;
+  /** whether the stream should be compressed (chosen by the engine from the link) */
+  zstd: boolean;
+  onProgress(bytes: number, rateBytesPerSec: number): void;
+  warn(message: string): void;
+}
+
+export type HostState = 'running' | 'paused' | 'stopped' | 'missing';
+
+export interface MigrationDriver {
+  readonly kind: RuntimeKind;
+  /** image, destination container, temp dirs: everything that needs no frozen memory */
+  prestage(ctx: MigrationContext): Promise<void>;
+  /** stop the world for this container (consistent cut only) */
+  pause(ctx: MigrationContext): Promise<void>;
+  /** the freeze: downtime starts here */
+  checkpoint(ctx: MigrationContext): Promise<void>;
+  transfer(ctx: MigrationContext): Promise<{ bytes: number }>;
+  /** returns the breakdown of the restore stage in ms */
+  restore(ctx: MigrationContext): Promise<Record<string, number>>;
+  verify(ctx: MigrationContext): Promise<void>;
+  /** removes the source (unless kept) and the temp dirs */
+  finalize(ctx: MigrationContext): Promise<void>;
+  /** undoes what was done: the source runs again, no partial copy is left */
+  rollback(ctx: MigrationContext): Promise<void>;
+  /** where the container is now, for recovery */
+  locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }>;
+}
+
+export class StageError extends Error {
+  override name = 'StageError';
+}
+
+/** Runs argv and returns stdout, or throws naming the host, the command and its stderr. */
+export async function must(
+  host: HostSession,
+  argv: string[],
+  what: string,
+  opts: { signal?: AbortSignal; stdin?: string } = {},
+): Promise<string> {
+  const r = await host.exec(argv, opts);
+  if (r.code !== 0) {
+    const err = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+    throw new StageError(
+      `${host.host}: ${what} failed (exit ${r.code ?? r.signal ?? '?'}): ${err || shellQuoteArgv(argv).slice(0, 120)}`,
+    );
+  }
+  return r.stdout;
+}
+
+/** Runs a POSIX sh script on a host. */
+export function sh(
+  host: HostSession,
+  script: string,
+  what: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<string> {
+  return must(host, ['sh', '-c', script], what, opts);
+}
+
+export const q = (word: string) => shellQuoteArgv([word]);
+
+/** A private temp dir on each side, 0700 (mktemp's default). */
+export async function makeTempDirs(ctx: MigrationContext): Promise<void> {
+  const mk = ['mktemp', '-d', '/tmp/ferry.XXXXXXXX'];
+  if (!ctx.state.tmpSrc) ctx.state.tmpSrc = (await must(ctx.src, mk, 'creating a temp dir')).trim();
+  if (!ctx.state.tmpDst) ctx.state.tmpDst = (await must(ctx.dst, mk, 'creating a temp dir')).trim();
+}
+
+export async function removeTempDirs(ctx: MigrationContext): Promise<void> {
+  const { tmpSrc, tmpDst } = ctx.state;
+  await Promise.all([
+    typeof tmpSrc === 'string' && tmpSrc.startsWith('/tmp/ferry.')
+      ? ctx.src.exec(['rm', '-rf', tmpSrc])
+      : undefined,
+    typeof tmpDst === 'string' && tmpDst.startsWith('/tmp/ferry.')
+      ? ctx.dst.exec(['rm', '-rf', tmpDst])
+      : undefined,
+  ]);
+}
+
+/** One relay stream in its own subdirectory of the temp dirs, so that several can run at once. */
+export async function stream(
+  ctx: MigrationContext,
+  label: string,
+  send: string,
+  receive: string,
+): Promise<number> {
+  const tmpFrom = `${ctx.state.tmpSrc}/${label}`;
+  const tmpTo = `${ctx.state.tmpDst}/${label}`;
+  await Promise.all([
+    must(ctx.src, ['mkdir', '-p', tmpFrom], 'mkdir'),
+    must(ctx.dst, ['mkdir', '-p', tmpTo], 'mkdir'),
+  ]);
+  const r = await relay({
+    from: ctx.src,
+    to: ctx.dst,
+    send,
+    receive,
+    tmpFrom,
+    tmpTo,
+    zstd: ctx.zstd,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    onProgress: ctx.onProgress,
+  });
+  return r.bytes;
+}
+
+/** Streams an image from source to destination: `save | load`. */
+export async function copyImage(ctx: MigrationContext, binary: string, image: string): Promise<number> {
+  return stream(ctx, 'image', `${binary} save ${q(image)}`, `${binary} load >/dev/null`);
+}
+
+/** tar of a directory's contents, keeping owners, devices (overlay whiteouts) and xattrs */
+export const tarDir = (dir: string) =>
+  `tar --numeric-owner --xattrs --xattrs-include='*' -C ${q(dir)} -cf - .`;
+export const untarInto = (dir: string) =>
+  `mkdir -p ${q(dir)} && tar --numeric-owner --xattrs --xattrs-include='*' -C ${q(dir)} -xf -`;

@@ -1,0 +1,443 @@
+// The migration engine: a state machine per container (prestage, checkpoint,
+// transfer, restore, verify, finalize), scheduled across the group by the
+// chosen strategy, journaled step by step, emitting typed events. The source
+// is never removed before its copy runs verified on the destination; any
+// failure after the freeze restores the source from its local checkpoint.
+import { randomBytes } from 'node:crypto';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { DockerDriver } from './docker.ts';
+import { type MigrationContext, type MigrationDriver, StageError } from './driver.ts';
+import { Journal } from './journal.ts';
+import { PodmanDriver } from './podman.ts';
+import { relay } from './transfer.ts';
+import type {
+  DriverState,
+  EngineEvent,
+  HostSession,
+  MigrateOptions,
+  MigrationItem,
+  Outcome,
+  RunSummary,
+  RuntimeKind,
+  Stage,
+} from './types.ts';
+
+export interface EngineDeps {
+  session(host: string): HostSession;
+  drivers?: Partial<Record<RuntimeKind, MigrationDriver>>;
+  journalDir?: string;
+  /** recorded in the journal so that recover can reconnect the same way */
+  configFile?: string;
+}
+
+export interface Plan {
+  /** in checkpoint order; dependencies already respected */
+  items: MigrationItem[];
+  options: MigrateOptions;
+}
+
+type Listener = (e: EngineEvent) => void;
+// distributes Omit over the union, so each event keeps its own fields
+type Unstamped<E> = E extends EngineEvent ? Omit<E, 'at' | 't'> : never;
+
+export const defaultDrivers = (): Record<RuntimeKind, MigrationDriver> => ({
+  podman: new PodmanDriver(),
+  docker: new DockerDriver(),
+});
+
+/** Links slower than this get zstd when compression is auto (bytes/s: 400 Mbit/s). */
+const COMPRESS_BELOW = 50_000_000;
+
+export class MigrationRun {
+  readonly runId: string;
+  readonly journalPath: string;
+  readonly done: Promise<RunSummary>;
+  private readonly listeners = new Set<Listener>();
+  private readonly stop = new AbortController();
+  private readonly started = performance.now();
+  private readonly startedAt = Date.now();
+  private readonly journal: Journal;
+  private readonly events: EngineEvent[] = [];
+  private readonly plan: Plan;
+  private readonly deps: EngineDeps;
+
+  constructor(plan: Plan, deps: EngineDeps) {
+    this.plan = plan;
+    this.deps = deps;
+    this.runId = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+    this.journal = new Journal(this.runId, deps.journalDir);
+    this.journalPath = this.journal.path;
+    this.journal.write({
+      kind: 'run',
+      runId: this.runId,
+      at: Date.now(),
+      items: plan.items,
+      options: plan.options,
+      ...(deps.configFile ? { configFile: deps.configFile } : {}),
+    });
+    // listeners subscribe synchronously after construction; start on the next tick
+    this.done = new Promise<void>((r) => setImmediate(r)).then(() => this.execute());
+  }
+
+  /** Every event so far, then each new one. Returns an unsubscribe function. */
+  on(listener: Listener): () => void {
+    for (const e of this.events) listener(e);
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Safe stop: containers in flight finish or roll back; nothing new is frozen. */
+  cancel(): void {
+    if (!this.stop.signal.aborted) {
+      this.emit({
+        type: 'warning',
+        message: 'stopping: no further container will be frozen; those in flight finish or roll back',
+      });
+      this.stop.abort();
+    }
+  }
+
+  get cancelled(): boolean {
+    return this.stop.signal.aborted;
+  }
+
+  private emit(e: Unstamped<EngineEvent>): void {
+    const stamped = { ...e, at: Date.now(), t: Math.round(performance.now() - this.started) } as EngineEvent;
+    this.events.push(stamped);
+    for (const l of this.listeners) {
+      try {
+        l(stamped);
+      } catch {
+        // a broken subscriber must not break the migration
+      }
+    }
+  }
+
+  private async execute(): Promise<RunSummary> {
+    const { items, options } = this.plan;
+    const drivers = { ...defaultDrivers(), ...this.deps.drivers };
+    this.emit({
+      type: 'run-started',
+      runId: this.runId,
+      strategy: options.strategy,
+      order: items.map((i) => i.id),
+      items,
+    });
+    const results = new Map<string, { outcome: Outcome; downtimeMs?: number; message?: string }>();
+
+    const caps = capsFor(options);
+    const limits = new Map<string, LimitFunction>();
+    const limitFor = (key: string, cap: number) => {
+      let l = limits.get(key);
+      if (!l) {
+        l = pLimit(cap);
+        limits.set(key, l);
+      }
+      return l;
+    };
+    const prestageLimit = pLimit(options.strategy === 'sequential' ? 1 : options.maxParallel);
+    const whole = pLimit(1);
+    const zstdByLink = new Map<string, Promise<boolean>>();
+
+    // the order gate: container k may start its checkpoint once k-1 has
+    const turns = items.map(() => deferred());
+    turns[0]?.resolve();
+
+    const contexts = items.map((item) => this.context(item, drivers));
+    const prestaged = items.map(() => deferred<boolean>());
+
+    const one = async (k: number): Promise<void> => {
+      const item = items[k] as MigrationItem;
+      const { ctx, driver } = contexts[k] as { ctx: MigrationContext; driver: MigrationDriver };
+      const link = `${item.container.host}->${item.destination}`;
+      const passTurn = () => turns[k + 1]?.resolve();
+      let frozenAt: number | undefined;
+      let runningAt: number | undefined;
+      try {
+        if (!zstdByLink.has(link)) zstdByLink.set(link, this.chooseCompression(ctx));
+        ctx.zstd = await (zstdByLink.get(link) as Promise<boolean>);
+        await prestageLimit(() => this.stage(ctx, 'prestage', () => driver.prestage(ctx)));
+        prestaged[k]?.resolve(true);
+      } catch (err) {
+        prestaged[k]?.resolve(false);
+        passTurn();
+        await this.undo(ctx, driver, 'prestage', err, results);
+        return;
+      }
+      if (options.consistentCut) {
+        // everyone prestaged, then everyone paused, before anything is frozen
+        const all = await Promise.all(prestaged.map((p) => p.promise));
+        if (!all.every(Boolean)) {
+          passTurn();
+          await this.undo(
+            ctx,
+            driver,
+            'prestage',
+            new StageError('another member of the group failed to prestage: the consistent cut is off'),
+            results,
+            'skipped',
+          );
+          return;
+        }
+      }
+      await turns[k]?.promise;
+      if (this.stop.signal.aborted) {
+        passTurn();
+        await this.undo(
+          ctx,
+          driver,
+          'prestage',
+          new StageError('stopped before this container was frozen'),
+          results,
+          'skipped',
+        );
+        return;
+      }
+      try {
+        if (options.consistentCut) await driver.pause(ctx);
+        await limitFor(
+          `checkpoint:${item.container.host}`,
+          caps.checkpoint,
+        )(async () => {
+          passTurn();
+          frozenAt = performance.now();
+          await this.stage(ctx, 'checkpoint', () => driver.checkpoint(ctx));
+        });
+        await limitFor(
+          `transfer:${link}`,
+          caps.transfer,
+        )(() =>
+          this.stage(ctx, 'transfer', async () => {
+            const r = await driver.transfer(ctx);
+            return { bytes: r.bytes, zstd: ctx.zstd ? 'yes' : 'no' };
+          }),
+        );
+        await limitFor(
+          `restore:${item.destination}`,
+          caps.restore,
+        )(() => this.stage(ctx, 'restore', () => driver.restore(ctx)));
+        // downtime: from the freeze until the copy runs (verify only confirms it)
+        runningAt = performance.now();
+        await this.stage(ctx, 'verify', () => driver.verify(ctx));
+      } catch (err) {
+        passTurn();
+        await this.undo(ctx, driver, 'restore', err, results);
+        return;
+      }
+      const downtimeMs = Math.round((runningAt ?? performance.now()) - (frozenAt ?? performance.now()));
+      try {
+        await this.stage(ctx, 'finalize', () => driver.finalize(ctx));
+      } catch (err) {
+        // the copy runs verified: a leftover source or temp dir is a warning, not a loss
+        this.emit({ type: 'warning', id: item.id, message: `finalize: ${errorText(err)}` });
+      }
+      results.set(item.id, { outcome: 'migrated', downtimeMs });
+      this.journal.write({
+        kind: 'done',
+        runId: this.runId,
+        at: Date.now(),
+        id: item.id,
+        outcome: 'migrated',
+        state: ctx.state,
+      });
+      this.emit({ type: 'container-done', id: item.id, outcome: 'migrated', downtimeMs });
+    };
+
+    await Promise.all(
+      items.map((_, k) => (options.strategy === 'sequential' ? whole(() => one(k)) : one(k))),
+    );
+
+    const summary: RunSummary = {
+      runId: this.runId,
+      strategy: options.strategy,
+      makespanMs: Math.round(performance.now() - this.started),
+      results: items.map((i) => ({
+        id: i.id,
+        ...(results.get(i.id) ?? { outcome: 'failed' as Outcome, message: 'no result' }),
+      })),
+    };
+    this.journal.write({ kind: 'end', runId: this.runId, at: Date.now() });
+    this.journal.close();
+    this.emit({ type: 'run-finished', summary });
+    return summary;
+  }
+
+  private context(item: MigrationItem, drivers: Record<RuntimeKind, MigrationDriver>) {
+    const driver = drivers[item.container.runtime];
+    const state: DriverState = {};
+    const ctx: MigrationContext = {
+      item,
+      runId: this.runId,
+      src: this.deps.session(item.container.host),
+      dst: this.deps.session(item.destination),
+      options: this.plan.options,
+      state,
+      zstd: false,
+      onProgress: (bytes, rate) =>
+        this.emit({ type: 'bytes', id: item.id, bytes, rateBytesPerSec: Math.round(rate) }),
+      warn: (message) => this.emit({ type: 'warning', id: item.id, message }),
+    };
+    return { ctx, driver };
+  }
+
+  private async stage<T extends void | Record<string, number | string>>(
+    ctx: MigrationContext,
+    stage: Stage,
+    fn: () => Promise<T>,
+  ): Promise<void> {
+    const id = ctx.item.id;
+    this.journal.write({
+      kind: 'stage',
+      runId: this.runId,
+      at: Date.now(),
+      id,
+      stage,
+      status: 'started',
+      state: ctx.state,
+    });
+    this.emit({ type: 'stage-started', id, stage });
+    const t = performance.now();
+    try {
+      const detail = await fn();
+      const ms = Math.round(performance.now() - t);
+      this.journal.write({
+        kind: 'stage',
+        runId: this.runId,
+        at: Date.now(),
+        id,
+        stage,
+        status: 'finished',
+        state: ctx.state,
+      });
+      this.emit({
+        type: 'stage-finished',
+        id,
+        stage,
+        ms,
+        ...(detail
+          ? {
+              detail: Object.fromEntries(
+                Object.entries(detail).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v) : v]),
+              ),
+            }
+          : {}),
+      });
+    } catch (err) {
+      const message = errorText(err);
+      this.journal.write({
+        kind: 'stage',
+        runId: this.runId,
+        at: Date.now(),
+        id,
+        stage,
+        status: 'failed',
+        state: ctx.state,
+        message,
+      });
+      this.emit({ type: 'error', id, stage, message });
+      throw err;
+    }
+  }
+
+  /** Rolls a container back after a failure, and records how that went. */
+  private async undo(
+    ctx: MigrationContext,
+    driver: MigrationDriver,
+    _at: Stage,
+    cause: unknown,
+    results: Map<string, { outcome: Outcome; downtimeMs?: number; message?: string }>,
+    outcomeIfOk: Outcome = 'rolled-back',
+  ): Promise<void> {
+    const id = ctx.item.id;
+    const why = errorText(cause);
+    let outcome: Outcome =
+      ctx.state.frozen || ctx.state.dstId ? outcomeIfOk : outcomeIfOk === 'skipped' ? 'skipped' : 'failed';
+    let message = why;
+    try {
+      await driver.rollback(ctx);
+      this.emit({
+        type: 'rollback',
+        id,
+        ok: true,
+        message: `${ctx.item.container.name} runs on ${ctx.item.container.host} again: ${why}`,
+      });
+      if (!ctx.state.frozen && outcome === 'rolled-back') outcome = 'failed';
+    } catch (err) {
+      outcome = 'failed';
+      message = `${why}; ROLLBACK FAILED: ${errorText(err)}`;
+      this.emit({ type: 'rollback', id, ok: false, message });
+    }
+    results.set(id, { outcome, message });
+    this.journal.write({
+      kind: 'done',
+      runId: this.runId,
+      at: Date.now(),
+      id,
+      outcome,
+      state: ctx.state,
+      message,
+    });
+    this.emit({ type: 'container-done', id, outcome, message });
+  }
+
+  /** auto: measure the link once with 16 MB of zeros; slow links get zstd. */
+  private async chooseCompression(ctx: MigrationContext): Promise<boolean> {
+    const mode = this.plan.options.compress;
+    if (mode !== 'auto') return mode === 'zstd';
+    const mk = ['mktemp', '-d', '/tmp/ferry.XXXXXXXX'];
+    const [a, b] = await Promise.all([ctx.src.exec(mk), ctx.dst.exec(mk)]);
+    const tmpFrom = a.stdout.trim();
+    const tmpTo = b.stdout.trim();
+    try {
+      const r = await relay({
+        from: ctx.src,
+        to: ctx.dst,
+        send: 'head -c 16777216 /dev/zero',
+        receive: 'cat >/dev/null',
+        tmpFrom,
+        tmpTo,
+        zstd: false,
+      });
+      const rate = (r.bytes * 1000) / Math.max(1, r.streamMs);
+      this.emit({
+        type: 'warning',
+        id: ctx.item.id,
+        message: `link ${ctx.src.host} -> ${ctx.dst.host}: ${(rate / 1e6).toFixed(0)} MB/s measured, ${rate < COMPRESS_BELOW ? 'zstd' : 'no compression'}`,
+      });
+      return rate < COMPRESS_BELOW;
+    } finally {
+      await Promise.all([ctx.src.exec(['rm', '-rf', tmpFrom]), ctx.dst.exec(['rm', '-rf', tmpTo])]);
+    }
+  }
+}
+
+/** How many of each stage may overlap on one resource, per strategy. */
+export function capsFor(options: MigrateOptions): { checkpoint: number; transfer: number; restore: number } {
+  switch (options.strategy) {
+    case 'sequential':
+    case 'pipelined':
+      return { checkpoint: 1, transfer: 1, restore: 1 };
+    case 'parallel':
+      return { checkpoint: options.maxParallel, transfer: options.maxParallel, restore: options.maxParallel };
+    case 'auto':
+      // dumps contend for the source's CPU and memory bandwidth; a link carries
+      // two streams to hide per-stream latency; restores are short
+      return { checkpoint: 1, transfer: 2, restore: 2 };
+  }
+}
+
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function runMigration(plan: Plan, deps: EngineDeps): MigrationRun {
+  return new MigrationRun(plan, deps);
+}

@@ -1,0 +1,286 @@
+// Podman: the optimized path pre-creates the container on the destination
+// while the source still runs, then after the freeze places the CRIU images
+// in its userdata, rewrites the paths in config.json, and runs a plain
+// `podman container restore` (no archive import, no container creation
+// inside the downtime). It depends on podman's userdata layout, so it is
+// used only on podman versions where it was proven (4.x); otherwise, or when
+// asked, the --export/--import path runs.
+import { posix } from 'node:path';
+import {
+  copyImage,
+  type HostState,
+  type MigrationContext,
+  type MigrationDriver,
+  makeTempDirs,
+  must,
+  q,
+  removeTempDirs,
+  StageError,
+  sh,
+  stream,
+  tarDir,
+  untarInto,
+} from './driver.ts';
+
+const USERDATA_FILES = ['checkpoint', 'config.json', 'devshm-checkpoint.tar', 'network.status', 'stats-dump'];
+/** podman versions whose userdata layout the pre-created restore was proven on */
+const PRECREATE_PROVEN = /^4\./;
+
+interface PodmanInspect {
+  Id: string;
+  Name: string;
+  ImageName?: string;
+  Image?: string;
+  StaticDir?: string;
+  State?: { Status?: string };
+  Config?: { CreateCommand?: string[] | null };
+  GraphDriver?: { Data?: { UpperDir?: string } };
+  Mounts?: { Type?: string; Name?: string; Source?: string; Destination?: string }[];
+}
+
+interface PodmanInfo {
+  store?: { graphRoot?: string; runRoot?: string };
+  version?: { Version?: string };
+}
+
+const SPLIT = '--ferry-split--';
+
+async function inspectWithInfo(
+  host: MigrationContext['src'],
+  name: string,
+): Promise<{ c: PodmanInspect; info: PodmanInfo }> {
+  const out = await sh(
+    host,
+    `podman container inspect ${q(name)} && echo ${SPLIT} && podman info --format json`,
+    `inspecting podman container ${name}`,
+  );
+  const [a = '', b = ''] = out.split(SPLIT);
+  const list = JSON.parse(a) as PodmanInspect[];
+  const c = list[0];
+  if (!c) throw new StageError(`${host.host}: podman has no container ${name}`);
+  return { c, info: JSON.parse(b) as PodmanInfo };
+}
+
+/** `podman run -d ...` as recorded at creation, turned into `podman create ...` */
+export function createArgvFrom(createCommand: readonly string[]): string[] | undefined {
+  const argv = [...createCommand];
+  if (argv.length < 3) return undefined;
+  argv[0] = 'podman';
+  let i = 1;
+  if (argv[i] === 'container') i++;
+  if (argv[i] !== 'run' && argv[i] !== 'create') return undefined;
+  argv[i] = 'create';
+  return argv.filter((a) => a !== '-d' && a !== '--detach' && a !== '--detach=true');
+}
+
+async function status(host: MigrationContext['src'], name: string): Promise<HostState> {
+  const r = await host.exec(['podman', 'container', 'inspect', '--format', '{{.State.Status}}', name]);
+  if (r.code !== 0) return 'missing';
+  const s = r.stdout.trim();
+  return s === 'running' ? 'running' : s === 'paused' ? 'paused' : 'stopped';
+}
+
+export class PodmanDriver implements MigrationDriver {
+  readonly kind = 'podman' as const;
+
+  async prestage(ctx: MigrationContext): Promise<void> {
+    const name = ctx.item.container.name;
+    const [{ c, info }, dstInfoOut] = await Promise.all([
+      inspectWithInfo(ctx.src, name),
+      sh(
+        ctx.dst,
+        `podman info --format json; echo ${SPLIT}; podman container exists ${q(name)} && echo taken || echo free`,
+        'reading podman on the destination',
+      ),
+    ]);
+    const [dstInfoJson = '{}', nameState = ''] = dstInfoOut.split(SPLIT);
+    const dstInfo = JSON.parse(dstInfoJson) as PodmanInfo;
+    if (nameState.trim() === 'taken') {
+      throw new StageError(`${ctx.dst.host}: a podman container named ${name} already exists there`);
+    }
+    const image = c.ImageName ?? c.Image;
+    if (!image) throw new StageError(`${ctx.src.host}: cannot tell the image of ${name}`);
+    await makeTempDirs(ctx);
+    Object.assign(ctx.state, {
+      srcId: c.Id,
+      image,
+      srcStatic: c.StaticDir,
+      srcRun: info.store?.runRoot ? `${info.store.runRoot}/overlay-containers/${c.Id}/userdata` : undefined,
+      srcLayer: c.GraphDriver?.Data?.UpperDir ? posix.dirname(c.GraphDriver.Data.UpperDir) : undefined,
+    });
+
+    const hasImage = (await ctx.dst.exec(['podman', 'image', 'exists', image])).code === 0;
+    if (!hasImage) {
+      ctx.warn(`${ctx.dst.host} has no image ${image}: copying it`);
+      ctx.state.imageBytes = await copyImage(ctx, 'podman', image);
+    }
+
+    const createArgv = c.Config?.CreateCommand ? createArgvFrom(c.Config.CreateCommand) : undefined;
+    const versionsOk =
+      PRECREATE_PROVEN.test(info.version?.Version ?? '') &&
+      PRECREATE_PROVEN.test(dstInfo.version?.Version ?? '');
+    const volumes = (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name);
+    let path = ctx.options.restorePath;
+    if (path === 'auto')
+      path = createArgv && versionsOk && ctx.state.srcLayer && ctx.state.srcRun ? 'precreate' : 'import';
+    if (path === 'precreate' && !createArgv) {
+      throw new StageError(
+        `${ctx.src.host}: ${name} has no recorded create command, so it cannot be pre-created; use the import path`,
+      );
+    }
+    ctx.state.path = path;
+    if (path === 'import') return;
+
+    // the copy, created now while the source still runs
+    const id =
+      (await must(ctx.dst, createArgv as string[], `podman create ${name}`)).trim().split('\n').pop() ?? '';
+    ctx.state.dstId = id;
+    const d = await inspectWithInfo(ctx.dst, id);
+    const upper = d.c.GraphDriver?.Data?.UpperDir;
+    if (!d.c.StaticDir || !upper || !d.info.store?.runRoot) {
+      throw new StageError(`${ctx.dst.host}: podman did not report the paths of the new container ${name}`);
+    }
+    Object.assign(ctx.state, {
+      dstStatic: d.c.StaticDir,
+      dstRun: `${d.info.store.runRoot}/overlay-containers/${id}/userdata`,
+      dstLayer: posix.dirname(upper),
+      volumes: volumes.map((v) => v.Name).join(','),
+    });
+    for (const v of volumes) {
+      const src = v.Source;
+      const dst = d.c.Mounts?.find((m) => m.Type === 'volume' && m.Name === v.Name)?.Source;
+      if (!src || !dst) throw new StageError(`volume ${v.Name} of ${name}: mount point unknown`);
+      ctx.state[`vol:${v.Name}`] = `${src}|${dst}`;
+    }
+  }
+
+  async pause(ctx: MigrationContext): Promise<void> {
+    await must(ctx.src, ['podman', 'pause', ctx.item.container.name], 'podman pause');
+  }
+
+  async checkpoint(ctx: MigrationContext): Promise<void> {
+    const argv = ['podman', 'container', 'checkpoint', '--keep'];
+    if (ctx.options.tcpEstablished) argv.push('--tcp-established');
+    if (ctx.options.fileLocks) argv.push('--file-locks');
+    if (ctx.state.path === 'import')
+      argv.push('--export', `${ctx.state.tmpSrc}/checkpoint.tar`, '--compress', 'none');
+    argv.push(ctx.item.container.name);
+    await must(ctx.src, argv, `checkpoint of ${ctx.item.container.name}`);
+    ctx.state.frozen = true;
+  }
+
+  async transfer(ctx: MigrationContext): Promise<{ bytes: number }> {
+    if (ctx.state.path === 'import') {
+      const bytes = await stream(
+        ctx,
+        'ckpt',
+        `cat ${q(`${ctx.state.tmpSrc}/checkpoint.tar`)}`,
+        `cat > ${q(`${ctx.state.tmpDst}/checkpoint.tar`)}`,
+      );
+      return { bytes };
+    }
+    const s = ctx.state as Record<string, string>;
+    const files = USERDATA_FILES.map(q).join(' ');
+    const userdata = `cd ${q(s.srcStatic ?? '')} && L= && for f in ${files}; do [ -e "$f" ] && L="$L $f"; done; tar --numeric-owner -cf - $L`;
+    const jobs = [
+      stream(ctx, 'userdata', userdata, `tar --numeric-owner -C ${q(s.dstStatic ?? '')} -xf -`),
+      stream(ctx, 'rootfs', tarDir(`${s.srcLayer}/diff`), untarInto(`${s.dstLayer}/diff`)),
+    ];
+    for (const key of Object.keys(s).filter((k) => k.startsWith('vol:'))) {
+      const [from = '', to = ''] = (s[key] ?? '').split('|');
+      jobs.push(stream(ctx, `volume-${key.slice(4)}`, tarDir(from), untarInto(to)));
+    }
+    const bytes = (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
+    return { bytes };
+  }
+
+  async restore(ctx: MigrationContext): Promise<Record<string, number>> {
+    const name = ctx.item.container.name;
+    const opts: string[] = [];
+    if (ctx.options.tcpEstablished) opts.push('--tcp-established');
+    if (ctx.options.fileLocks) opts.push('--file-locks');
+    if (ctx.state.path === 'import') {
+      const t = performance.now();
+      await must(
+        ctx.dst,
+        ['podman', 'container', 'restore', '--import', `${ctx.state.tmpDst}/checkpoint.tar`, ...opts],
+        `restore --import of ${name}`,
+      );
+      ctx.state.restored = true;
+      return { importRestoreMs: performance.now() - t };
+    }
+    const s = ctx.state as Record<string, string>;
+    const t0 = performance.now();
+    // the source's paths in the OCI spec become the pre-created container's
+    const rewrites = [
+      [s.srcStatic, s.dstStatic],
+      [s.srcRun, s.dstRun],
+      [s.srcLayer, s.dstLayer],
+    ]
+      .map(([a, b]) => `-e ${q(`s|${a}|${b}|g`)}`)
+      .join(' ');
+    await sh(ctx.dst, `sed -i ${rewrites} ${q(`${s.dstStatic}/config.json`)}`, 'rewriting config.json');
+    const t1 = performance.now();
+    await must(ctx.dst, ['podman', 'container', 'restore', ...opts, name], `restore of ${name}`);
+    ctx.state.restored = true;
+    return { prepareMs: t1 - t0, criuRestoreMs: performance.now() - t1 };
+  }
+
+  async verify(ctx: MigrationContext): Promise<void> {
+    const name = ctx.item.container.name;
+    for (const delayMs of [0, 300]) {
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      const st = await status(ctx.dst, name);
+      if (st !== 'running')
+        throw new StageError(`${ctx.dst.host}: ${name} is ${st} after restore, not running`);
+    }
+    if (ctx.options.healthCommand?.length) {
+      await must(
+        ctx.dst,
+        ['podman', 'exec', name, ...ctx.options.healthCommand],
+        `health command in ${name}`,
+      );
+    }
+  }
+
+  async finalize(ctx: MigrationContext): Promise<void> {
+    if (!ctx.options.keepSource) {
+      await must(
+        ctx.src,
+        ['podman', 'rm', '-f', String(ctx.state.srcId ?? ctx.item.container.name)],
+        'removing the source container',
+      );
+    }
+    await removeTempDirs(ctx);
+  }
+
+  async rollback(ctx: MigrationContext): Promise<void> {
+    const name = ctx.item.container.name;
+    const problems: string[] = [];
+    // the partial copy: only ever one we made
+    if (ctx.state.dstId) {
+      await ctx.dst.exec(['podman', 'rm', '-f', String(ctx.state.dstId)]);
+    } else if (ctx.state.path === 'import' && ctx.state.frozen) {
+      const r = await ctx.dst.exec(['podman', 'container', 'inspect', '--format', '{{.Id}}', name]);
+      if (r.code === 0 && r.stdout.trim() === ctx.state.srcId)
+        await ctx.dst.exec(['podman', 'rm', '-f', r.stdout.trim()]);
+    }
+    const st = await status(ctx.src, name);
+    if (st === 'paused') await must(ctx.src, ['podman', 'unpause', name], 'podman unpause');
+    if (st === 'stopped' && ctx.state.frozen) {
+      const r = await ctx.src.exec(['podman', 'container', 'restore', name]);
+      if (r.code !== 0)
+        problems.push(`restore on ${ctx.src.host} failed: ${r.stderr.trim().split('\n').pop()}`);
+    }
+    const after = await status(ctx.src, name);
+    if (after !== 'running') problems.push(`${name} is ${after} on ${ctx.src.host}`);
+    await removeTempDirs(ctx).catch(() => undefined);
+    if (problems.length > 0) throw new StageError(problems.join('; '));
+  }
+
+  async locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }> {
+    const name = ctx.item.container.name;
+    const [source, destination] = await Promise.all([status(ctx.src, name), status(ctx.dst, name)]);
+    return { source, destination };
+  }
+}

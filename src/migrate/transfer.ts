@@ -1,0 +1,150 @@
+// Relay transfer: source -> ferry -> destination over the two SSH
+// connections, for hosts that cannot reach each other. The stream is never
+// written on the operator's disk; it is hashed on all three machines.
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { excerpt } from '../runtime/exec.ts';
+import type { HostSession } from './types.ts';
+
+export class TransferError extends Error {
+  override name = 'TransferError';
+}
+
+export interface RelayOptions {
+  from: HostSession;
+  to: HostSession;
+  /** sh script writing the stream to stdout on the source */
+  send: string;
+  /** sh script reading the stream from stdin on the destination */
+  receive: string;
+  /** private temp dirs (0700) on each side, for the hash fifo and results */
+  tmpFrom: string;
+  tmpTo: string;
+  zstd: boolean;
+  signal?: AbortSignal;
+  onProgress?: (bytes: number, rateBytesPerSec: number) => void;
+}
+
+export interface RelayResult {
+  bytes: number;
+  ms: number;
+  /** first byte to last: the link's share, without process start-up */
+  streamMs: number;
+  sha256: string;
+}
+
+// dash has no pipefail: the producer's status goes to a file
+function sendScript(o: RelayOptions): string {
+  const d = o.tmpFrom;
+  return [
+    'set -e',
+    `rm -f ${d}/send.fifo ${d}/send.rc ${d}/send.sum`,
+    `mkfifo ${d}/send.fifo`,
+    `sha256sum < ${d}/send.fifo > ${d}/send.sum &`,
+    'h=$!',
+    `{ set +e; ( ${o.send} ); echo $? > ${d}/send.rc; }${o.zstd ? ' | zstd -q -1 -T0 -c' : ''} | tee ${d}/send.fifo`,
+    'wait $h',
+    `rm -f ${d}/send.fifo`,
+    `rc=$(cat ${d}/send.rc 2>/dev/null || echo 99)`,
+    'exit $rc',
+  ].join('\n');
+}
+
+function receiveScript(o: RelayOptions): string {
+  const d = o.tmpTo;
+  return [
+    'set -e',
+    `rm -f ${d}/recv.fifo ${d}/recv.sum`,
+    `mkfifo ${d}/recv.fifo`,
+    `sha256sum < ${d}/recv.fifo > ${d}/recv.sum &`,
+    'h=$!',
+    'set +e',
+    `tee ${d}/recv.fifo${o.zstd ? ' | zstd -q -d -c' : ''} | ( ${o.receive} )`,
+    'rc=$?',
+    'wait $h',
+    `rm -f ${d}/recv.fifo`,
+    'exit $rc',
+  ].join('\n');
+}
+
+export async function relay(o: RelayOptions): Promise<RelayResult> {
+  const started = performance.now();
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let firstByteAt: number | undefined;
+  let lastByteAt = started;
+  let lastReport = started;
+  let lastBytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      const now = performance.now();
+      firstByteAt ??= now;
+      lastByteAt = now;
+      if (o.onProgress && now - lastReport >= 250) {
+        o.onProgress(bytes, ((bytes - lastBytes) * 1000) / (now - lastReport));
+        lastReport = now;
+        lastBytes = bytes;
+      }
+      cb(null, chunk);
+    },
+  });
+  const spawnOpts = o.signal ? { signal: o.signal } : {};
+  const dst = await o.to.spawn(['sh', '-c', receiveScript(o)], spawnOpts);
+  const src = await o.from.spawn(['sh', '-c', sendScript(o)], spawnOpts);
+  // a channel closes only once its stdout was read to the end
+  dst.stdout.resume();
+  const srcErr: Buffer[] = [];
+  const dstErr: Buffer[] = [];
+  src.stderr.on('data', (d: Buffer) => srcErr.push(d));
+  dst.stderr.on('data', (d: Buffer) => dstErr.push(d));
+
+  // a failing side must not leave the other one waiting
+  const flow = pipeline(src.stdout, meter, dst.stdin).catch((err: unknown) => {
+    src.kill('KILL');
+    dst.kill('KILL');
+    throw err;
+  });
+  const [srcExit, dstExit, flowResult] = await Promise.allSettled([src.done, dst.done, flow]);
+  const ms = performance.now() - started;
+  const why = (
+    side: string,
+    host: string,
+    exit: PromiseSettledResult<{ code: number | null; signal: string | null }>,
+    err: Buffer[],
+  ) => {
+    if (exit.status === 'rejected') return `${side} ${host}: ${String(exit.reason)}`;
+    const { code, signal } = exit.value;
+    if (code === 0) return undefined;
+    const text = excerpt(Buffer.concat(err).toString('utf8'));
+    return `${side} ${host} exited ${code ?? `on ${signal ?? 'a lost connection'}`}${text ? `: ${text}` : ''}`;
+  };
+  const problems = [
+    why('sending side', o.from.host, srcExit, srcErr),
+    why('receiving side', o.to.host, dstExit, dstErr),
+  ].filter((p): p is string => p !== undefined);
+  if (o.signal?.aborted) problems.unshift('cancelled');
+  if (problems.length === 0 && flowResult.status === 'rejected')
+    problems.push(`relay: ${String(flowResult.reason)}`);
+  if (problems.length > 0)
+    throw new TransferError(
+      `transfer ${o.from.host} -> ${o.to.host} failed after ${bytes} bytes: ${problems.join('; ')}`,
+    );
+
+  const sha256 = hash.digest('hex');
+  const [sent, received] = await Promise.all([
+    o.from.exec(['cat', `${o.tmpFrom}/send.sum`]),
+    o.to.exec(['cat', `${o.tmpTo}/recv.sum`]),
+  ]);
+  const srcSum = sent.stdout.split(/\s/)[0];
+  const dstSum = received.stdout.split(/\s/)[0];
+  if (srcSum !== sha256 || dstSum !== sha256) {
+    throw new TransferError(
+      `transfer ${o.from.host} -> ${o.to.host}: sha256 differs (source ${srcSum ?? '?'}, relay ${sha256}, destination ${dstSum ?? '?'})`,
+    );
+  }
+  o.onProgress?.(bytes, (bytes * 1000) / Math.max(1, ms));
+  return { bytes, ms, sha256, streamMs: lastByteAt - (firstByteAt ?? lastByteAt) };
+}

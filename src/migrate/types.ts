@@ -1,0 +1,96 @@
+// The engine's vocabulary: what moves where, with which options, and the
+// typed events that the TUI and the headless output both subscribe to.
+import type { ExecOptions, ExecResult, RemoteProcess } from '../ssh/index.ts';
+
+export type RuntimeKind = 'podman' | 'docker';
+
+export interface ContainerRef {
+  host: string;
+  runtime: RuntimeKind;
+  /** name (or id) on the source host; the copy keeps the name */
+  name: string;
+}
+
+export interface MigrationItem {
+  /** stable key: host/runtime/name */
+  id: string;
+  container: ContainerRef;
+  destination: string;
+}
+
+export type Strategy = 'sequential' | 'pipelined' | 'parallel' | 'auto';
+export type Compression = 'auto' | 'none' | 'zstd';
+/** precreate: the optimized path (container created on the destination before the freeze); import: podman's --export/--import */
+export type RestorePath = 'auto' | 'precreate' | 'import';
+
+export interface MigrateOptions {
+  strategy: Strategy;
+  compress: Compression;
+  tcpEstablished: boolean;
+  fileLocks: boolean;
+  keepSource: boolean;
+  /** pause every member first, then checkpoint them: no item in flight between members is lost */
+  consistentCut: boolean;
+  restorePath: RestorePath;
+  /** run inside the restored container; it must exit 0 */
+  healthCommand?: string[];
+  /** concurrency cap for parallel and auto */
+  maxParallel: number;
+}
+
+export const DEFAULT_OPTIONS: MigrateOptions = {
+  strategy: 'auto',
+  compress: 'auto',
+  tcpEstablished: false,
+  fileLocks: false,
+  keepSource: false,
+  consistentCut: false,
+  restorePath: 'auto',
+  maxParallel: 4,
+};
+
+export type Stage = 'prestage' | 'checkpoint' | 'transfer' | 'restore' | 'verify' | 'finalize';
+
+export type Outcome = 'migrated' | 'rolled-back' | 'skipped' | 'failed';
+
+interface At {
+  /** wall clock, ms since the epoch */
+  at: number;
+  /** ms since the run started: a Gantt chart's x axis */
+  t: number;
+}
+
+export type EngineEvent =
+  | (At & { type: 'run-started'; runId: string; strategy: Strategy; order: string[]; items: MigrationItem[] })
+  | (At & { type: 'stage-started'; id: string; stage: Stage })
+  | (At & {
+      type: 'stage-finished';
+      id: string;
+      stage: Stage;
+      ms: number;
+      detail?: Record<string, number | string>;
+    })
+  | (At & { type: 'bytes'; id: string; bytes: number; rateBytesPerSec: number })
+  | (At & { type: 'estimate'; id: string; checkpointMs: number; transferMs: number; restoreMs: number })
+  | (At & { type: 'warning'; id?: string; message: string })
+  | (At & { type: 'error'; id: string; stage: Stage; message: string })
+  | (At & { type: 'rollback'; id: string; ok: boolean; message: string })
+  | (At & { type: 'container-done'; id: string; outcome: Outcome; downtimeMs?: number; message?: string })
+  | (At & { type: 'run-finished'; summary: RunSummary });
+
+export interface RunSummary {
+  runId: string;
+  strategy: Strategy;
+  makespanMs: number;
+  results: { id: string; outcome: Outcome; downtimeMs?: number; message?: string }[];
+}
+
+/** A host as the drivers use it: exec and spawn, with privilege handled below. */
+export interface HostSession {
+  readonly host: string;
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  spawn(argv: string[], opts?: { signal?: AbortSignal }): Promise<RemoteProcess>;
+}
+
+/** What a driver keeps between stages; written to the journal after each one. */
+export type DriverState = Record<string, string | number | boolean | undefined>;
