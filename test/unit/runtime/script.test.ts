@@ -98,7 +98,7 @@ describe('probe script (run by the local sh)', () => {
     }
   });
 
-  it.skipIf(!existsSync('/usr/bin/sudo'))(
+  it.skipIf(!existsSync('/usr/bin/sudo') || process.getuid?.() !== 0)(
     'mode always goes through sudo -n even as root; never does not',
     async () => {
       const always = await run([sec('t', 'echo "[$SUDO]"; $SUDO id -u')], { sudo: 'always' });
