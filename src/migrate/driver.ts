@@ -1,5 +1,6 @@
 // A driver moves one container of one runtime kind. The engine only calls
 // these methods and never asks which runtime it is talking to.
+import { parseUsage } from '../runtime/units.ts';
 import { shellQuoteArgv } from '../ssh/quote.ts';
 import { relay } from './transfer.ts';
 import type { DriverState, HostSession, MigrateOptions, MigrationItem, RuntimeKind } from './types.ts';
@@ -15,8 +16,11 @@ export interface MigrationContext {
   signal?: AbortSignal;
   /** whether the stream should be compressed (chosen by the engine from the link) */
   zstd: boolean;
-  onProgress(bytes: number, rateBytesPerSec: number): void;
+  /** bytes moved since the last call, across all of this container's streams */
+  onProgress(deltaBytes: number): void;
   warn(message: string): void;
+  /** runs fn once per key for the whole run (e.g. one image copy per destination) */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export type HostState = 'running' | 'paused' | 'stopped' | 'missing';
@@ -106,6 +110,7 @@ export async function stream(
     must(ctx.src, ['mkdir', '-p', tmpFrom], 'mkdir'),
     must(ctx.dst, ['mkdir', '-p', tmpTo], 'mkdir'),
   ]);
+  let reported = 0;
   const r = await relay({
     from: ctx.src,
     to: ctx.dst,
@@ -115,9 +120,23 @@ export async function stream(
     tmpTo,
     zstd: ctx.zstd,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    onProgress: ctx.onProgress,
+    onProgress: (bytes) => {
+      ctx.onProgress(bytes - reported);
+      reported = bytes;
+    },
   });
   return r.bytes;
+}
+
+/** Memory in use by a container, from `stats` ("64.6MiB / 23.5GiB"): the size a checkpoint will have. */
+export async function memoryInUse(
+  host: HostSession,
+  binary: string,
+  name: string,
+): Promise<number | undefined> {
+  const r = await host.exec([binary, 'stats', '--no-stream', '--format', '{{.MemUsage}}', name]);
+  if (r.code !== 0) return undefined;
+  return parseUsage(r.stdout.trim().split('\n')[0] ?? '') ?? undefined;
 }
 
 /** Streams an image from source to destination: `save | load`. */

@@ -12,6 +12,7 @@ import {
   type MigrationContext,
   type MigrationDriver,
   makeTempDirs,
+  memoryInUse,
   must,
   q,
   removeTempDirs,
@@ -101,6 +102,7 @@ export class PodmanDriver implements MigrationDriver {
     const image = c.ImageName ?? c.Image;
     if (!image) throw new StageError(`${ctx.src.host}: cannot tell the image of ${name}`);
     await makeTempDirs(ctx);
+    ctx.state.memBytes = await memoryInUse(ctx.src, 'podman', name);
     Object.assign(ctx.state, {
       srcId: c.Id,
       image,
@@ -109,11 +111,11 @@ export class PodmanDriver implements MigrationDriver {
       srcLayer: c.GraphDriver?.Data?.UpperDir ? posix.dirname(c.GraphDriver.Data.UpperDir) : undefined,
     });
 
-    const hasImage = (await ctx.dst.exec(['podman', 'image', 'exists', image])).code === 0;
-    if (!hasImage) {
+    ctx.state.imageBytes = await ctx.once(`podman-image:${ctx.dst.host}:${image}`, async () => {
+      if ((await ctx.dst.exec(['podman', 'image', 'exists', image])).code === 0) return 0;
       ctx.warn(`${ctx.dst.host} has no image ${image}: copying it`);
-      ctx.state.imageBytes = await copyImage(ctx, 'podman', image);
-    }
+      return copyImage(ctx, 'podman', image);
+    });
 
     const createArgv = c.Config?.CreateCommand ? createArgvFrom(c.Config.CreateCommand) : undefined;
     const versionsOk =
