@@ -13,9 +13,18 @@ await build({
   format: 'esm',
   target: 'node24',
   jsx: 'automatic',
+  // ssh2 tries these native speed-ups inside try/catch; ferry runs on its pure-JS path
+  external: ['cpu-features', '*.node'],
   // bundled CommonJS dependencies (ssh2) call require() for node builtins
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from 'node:module';\nconst require = __ferryCreateRequire(import.meta.url);",
+    js: [
+      '#!/usr/bin/env node',
+      "import { createRequire as __ferryCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __ferryPath } from 'node:url';",
+      'const require = __ferryCreateRequire(import.meta.url);',
+      'const __filename = __ferryPath(import.meta.url);',
+      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+    ].join('\n'),
   },
   logLevel: quiet ? 'warning' : 'info',
 });

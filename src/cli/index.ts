@@ -1,6 +1,3 @@
-import { runCli } from './main.ts';
+import { runCliAsync } from './main.ts';
 
-const result = runCli(process.argv.slice(2));
-if (result.stdout) process.stdout.write(result.stdout);
-if (result.stderr) process.stderr.write(result.stderr);
-process.exitCode = result.code;
+process.exitCode = await runCliAsync(process.argv.slice(2), process.stdout, process.stderr);

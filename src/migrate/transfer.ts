@@ -102,11 +102,22 @@ export async function relay(o: RelayOptions): Promise<RelayResult> {
   dst.stderr.on('data', (d: Buffer) => dstErr.push(d));
 
   // a failing side must not leave the other one waiting
-  const flow = pipeline(src.stdout, meter, dst.stdin).catch((err: unknown) => {
-    src.kill('KILL');
-    dst.kill('KILL');
-    throw err;
-  });
+  let flowing = true;
+  const flow = pipeline(src.stdout, meter, dst.stdin)
+    .catch((err: unknown) => {
+      src.kill('KILL');
+      dst.kill('KILL');
+      throw err;
+    })
+    .finally(() => {
+      flowing = false;
+    });
+  // a receiver that died leaves writes to its channel unanswered: stop the sender
+  const receiverGone = () => {
+    if (flowing)
+      meter.destroy(new TransferError(`the receiving side on ${o.to.host} ended before the stream did`));
+  };
+  dst.done.then(receiverGone, receiverGone);
   const [srcExit, dstExit, flowResult] = await Promise.allSettled([src.done, dst.done, flow]);
   const ms = performance.now() - started;
   const why = (

@@ -33,13 +33,11 @@ export function workflowItems(
   names = STAGES.map((s) => `${project}-${s}-1`),
 ): MigrationItem[] {
   // consumers first, as the DAG (producer depends on parse ...) orders them
-  return [...names]
-    .reverse()
-    .map((name) => ({
-      id: `${from}/${runtime}/${name}`,
-      container: { host: from, runtime, name },
-      destination: to,
-    }));
+  return [...names].reverse().map((name) => ({
+    id: `${from}/${runtime}/${name}`,
+    container: { host: from, runtime, name },
+    destination: to,
+  }));
 }
 
 export async function snapshot(

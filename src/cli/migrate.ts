@@ -1,0 +1,170 @@
+// Headless runs: `ferry migrate ... --yes` and `ferry recover`.
+import { runMigration } from '../migrate/engine.ts';
+import { unfinishedRuns } from '../migrate/journal.ts';
+import { recoverRun } from '../migrate/recover.ts';
+import { sessionsFor } from '../migrate/session.ts';
+import {
+  DEFAULT_OPTIONS,
+  type EngineEvent,
+  type MigrateOptions,
+  type MigrationItem,
+  type RunSummary,
+  type RuntimeKind,
+  type Strategy,
+} from '../migrate/types.ts';
+import { createSshPool, type SshPool } from '../ssh/index.ts';
+
+export interface MigrateArgs {
+  containers: string;
+  to: string;
+  configFile: string | undefined;
+  strategy: string | undefined;
+  compress: string | undefined;
+  events: string | undefined;
+  keepSource: boolean;
+  consistentCut: boolean;
+  restorePath: string | undefined;
+}
+
+const STRATEGIES: Strategy[] = ['sequential', 'pipelined', 'parallel', 'auto'];
+
+export class UsageError extends Error {}
+
+async function runtimeOf(pool: SshPool, host: string, name: string): Promise<RuntimeKind> {
+  const [p, d] = await Promise.all([
+    pool.exec(host, ['podman', 'container', 'exists', name], { idempotent: true }),
+    pool.exec(host, ['docker', 'container', 'inspect', '--format', '{{.Id}}', name], { idempotent: true }),
+  ]);
+  if (p.code === 0 && d.code === 0)
+    throw new UsageError(
+      `${host}:${name} exists in both podman and docker; name it as ${host}:podman/${name} or ${host}:docker/${name}`,
+    );
+  if (p.code === 0) return 'podman';
+  if (d.code === 0) return 'docker';
+  throw new UsageError(`${host}: no container named ${name}`);
+}
+
+export async function resolveItems(pool: SshPool, containers: string, to: string): Promise<MigrationItem[]> {
+  const specs = containers
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (specs.length === 0) throw new UsageError('--containers needs host:name[,host:name...]');
+  return Promise.all(
+    specs.map(async (spec) => {
+      const m = /^([^:]+):(?:(podman|docker)\/)?(.+)$/.exec(spec);
+      if (!m) throw new UsageError(`'${spec}' is not host:name or host:runtime/name`);
+      const [, host = '', explicit, name = ''] = m;
+      const runtime = (explicit as RuntimeKind | undefined) ?? (await runtimeOf(pool, host, name));
+      if (host === to) throw new UsageError(`${spec} is already on ${to}`);
+      return { id: `${host}/${runtime}/${name}`, container: { host, runtime, name }, destination: to };
+    }),
+  );
+}
+
+export function optionsFrom(a: MigrateArgs): MigrateOptions {
+  const strategy = (a.strategy ?? 'auto') as Strategy;
+  if (!STRATEGIES.includes(strategy))
+    throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}`);
+  const compress = (a.compress ?? 'auto') as MigrateOptions['compress'];
+  if (!['auto', 'none', 'zstd'].includes(compress))
+    throw new UsageError('--compress must be auto, none or zstd');
+  const restorePath = (a.restorePath ?? 'auto') as MigrateOptions['restorePath'];
+  if (!['auto', 'precreate', 'import'].includes(restorePath))
+    throw new UsageError('--restore-path must be auto, precreate or import');
+  return {
+    ...DEFAULT_OPTIONS,
+    strategy,
+    compress,
+    restorePath,
+    keepSource: a.keepSource,
+    consistentCut: a.consistentCut,
+  };
+}
+
+/** One human line per event, for stderr. */
+export function formatEvent(e: EngineEvent): string | undefined {
+  const t = `${(e.t / 1000).toFixed(1).padStart(6)}s`;
+  switch (e.type) {
+    case 'run-started':
+      return `${t} run ${e.runId}: ${e.items.length} containers, strategy ${e.strategy}`;
+    case 'stage-finished':
+      return `${t} ${e.id}: ${e.stage} ${e.ms} ms${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`;
+    case 'warning':
+      return `${t} warning${e.id ? ` ${e.id}` : ''}: ${e.message}`;
+    case 'error':
+      return `${t} ERROR ${e.id} (${e.stage}): ${e.message}`;
+    case 'rollback':
+      return `${t} ${e.ok ? 'rolled back' : 'ROLLBACK FAILED'} ${e.id}: ${e.message}`;
+    case 'container-done':
+      return `${t} ${e.id}: ${e.outcome}${e.downtimeMs !== undefined ? ` (downtime ${e.downtimeMs} ms)` : ''}`;
+    case 'run-finished':
+      return `${t} done in ${e.summary.makespanMs} ms`;
+    default:
+      return undefined;
+  }
+}
+
+export function exitCodeFor(summary: RunSummary): number {
+  if (summary.results.every((r) => r.outcome === 'migrated')) return 0;
+  if (summary.results.some((r) => r.outcome === 'failed')) return 5;
+  return 4;
+}
+
+export async function migrateCommand(
+  a: MigrateArgs,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
+  const options = optionsFrom(a);
+  const pool = createSshPool(a.configFile ? { configFile: a.configFile } : {});
+  try {
+    const items = await resolveItems(pool, a.containers, a.to);
+    const run = runMigration(
+      { items, options },
+      { session: sessionsFor(pool), ...(a.configFile ? { configFile: a.configFile } : {}) },
+    );
+    const stop = () => run.cancel();
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    run.on((e) => {
+      if (a.events === 'ndjson') out.write(`${JSON.stringify(e)}\n`);
+      else {
+        const line = formatEvent(e);
+        if (line) err.write(`${line}\n`);
+      }
+    });
+    const summary = await run.done;
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    return exitCodeFor(summary);
+  } finally {
+    await pool.close();
+  }
+}
+
+export async function recoverCommand(
+  configFile: string | undefined,
+  journal: string | undefined,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  const runs = journal ? [journal] : unfinishedRuns();
+  if (runs.length === 0) {
+    out.write('ferry: no interrupted run to recover\n');
+    return 0;
+  }
+  const pool = createSshPool(configFile ? { configFile } : {});
+  let failed = false;
+  try {
+    for (const path of runs) {
+      out.write(`recovering ${path}\n`);
+      for (const r of await recoverRun(path, { session: sessionsFor(pool) })) {
+        if (r.action === 'failed') failed = true;
+        out.write(`  ${r.id}: ${r.action}: ${r.message}\n`);
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  return failed ? 5 : 0;
+}
