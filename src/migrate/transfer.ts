@@ -7,6 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { excerpt } from '../runtime/exec.ts';
 import type { HostSession } from './types.ts';
 
+const ENDS_GRACE_MS = 15_000;
+const STALL_MS = 5_000;
+
 export class TransferError extends Error {
   override name = 'TransferError';
 }
@@ -69,6 +72,36 @@ function receiveScript(o: RelayOptions): string {
 }
 
 export async function relay(o: RelayOptions): Promise<RelayResult> {
+  // the last line of defence: whatever wedges (a dead receiver whose channel
+  // never drains, a spawn that never answers), a transfer that moves no byte
+  // for STALL_MS fails, so the engine can roll back instead of waiting forever
+  const progress = { bytes: 0, kill: () => undefined as void };
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    let seen = -1;
+    timer = setInterval(() => {
+      if (progress.bytes === seen) {
+        progress.kill();
+        reject(
+          new TransferError(
+            `transfer ${o.from.host} -> ${o.to.host}: no data moved for ${STALL_MS / 1000} s`,
+          ),
+        );
+      }
+      seen = progress.bytes;
+    }, STALL_MS);
+  });
+  try {
+    return await Promise.race([relayInner(o, progress), stalled]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function relayInner(
+  o: RelayOptions,
+  progress: { bytes: number; kill: () => void },
+): Promise<RelayResult> {
   const started = performance.now();
   const hash = createHash('sha256');
   let bytes = 0;
@@ -82,6 +115,7 @@ export async function relay(o: RelayOptions): Promise<RelayResult> {
       bytes += chunk.length;
       const now = performance.now();
       firstByteAt ??= now;
+      progress.bytes = bytes;
       lastByteAt = now;
       if (o.onProgress && now - lastReport >= 250) {
         o.onProgress(bytes, ((bytes - lastBytes) * 1000) / (now - lastReport));
@@ -94,6 +128,10 @@ export async function relay(o: RelayOptions): Promise<RelayResult> {
   const spawnOpts = o.signal ? { signal: o.signal } : {};
   const dst = await o.to.spawn(['sh', '-c', receiveScript(o)], spawnOpts);
   const src = await o.from.spawn(['sh', '-c', sendScript(o)], spawnOpts);
+  progress.kill = () => {
+    src.kill('KILL');
+    dst.kill('KILL');
+  };
   // a channel closes only once its stdout was read to the end
   dst.stdout.resume();
   const srcErr: Buffer[] = [];
@@ -118,7 +156,31 @@ export async function relay(o: RelayOptions): Promise<RelayResult> {
       meter.destroy(new TransferError(`the receiving side on ${o.to.host} ended before the stream did`));
   };
   dst.done.then(receiverGone, receiverGone);
-  const [srcExit, dstExit, flowResult] = await Promise.allSettled([src.done, dst.done, flow]);
+
+  const [flowResult] = await Promise.allSettled([flow]);
+  // once the bytes stop, both ends must report within a grace period; a
+  // channel torn down mid-stream may never say goodbye
+  const grace = <T>(p: Promise<T>, side: string) =>
+    Promise.race([
+      p,
+      new Promise<T>((_, reject) =>
+        setTimeout(
+          () =>
+            reject(
+              new Error(`${side} did not finish within ${ENDS_GRACE_MS / 1000} s after the stream ended`),
+            ),
+          ENDS_GRACE_MS,
+        ).unref(),
+      ),
+    ]);
+  if (flowResult.status === 'rejected') {
+    src.kill('KILL');
+    dst.kill('KILL');
+  }
+  const [srcExit, dstExit] = await Promise.allSettled([
+    grace(src.done, 'the sender'),
+    grace(dst.done, 'the receiver'),
+  ]);
   const ms = performance.now() - started;
   const why = (
     side: string,
