@@ -36,20 +36,8 @@ export function poolExec(pool: ExecPool, host: string): HostExec {
   return (argv, opts) => pool.exec(host, argv, opts);
 }
 
-// words made only of these need no quotes in any POSIX shell
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/** POSIX sh quoting of one word: unchanged if plainly safe, else single-quoted. */
-export function shQuote(word: string): string {
-  if (word.includes('\0')) throw new TypeError('a shell word cannot contain a NUL byte');
-  if (SAFE.test(word)) return word;
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Quotes each word and joins them: a command line for `sh -c`. */
-export function shJoin(argv: readonly string[]): string {
-  return argv.map(shQuote).join(' ');
-}
+// one quoting for every remote command line: the SSH layer's
+export { shellQuote as shQuote, shellQuoteArgv as shJoin } from '../ssh/quote.ts';
 
 /** The tail of a command's stderr (or stdout), trimmed to fit in a message. */
 export function excerpt(text: string, max = 300): string {
