@@ -168,7 +168,14 @@ describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
         // ENOSPC on the receiver; its channel can wedge, then the stall guard fires
         expect(summary.results[0]?.message).toMatch(/No space left|no data moved/i);
       } finally {
-        await lab(['exec', 'beta', '--', 'umount', '/tmp']);
+        await lab([
+          'exec',
+          'beta',
+          '--',
+          'sh',
+          '-c',
+          'while findmnt -n -o SOURCE /tmp | grep -q ferry-small; do umount /tmp; done',
+        ]);
       }
       await expectHomeOnly('wf-parse-1', before);
     });
