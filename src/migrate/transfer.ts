@@ -75,12 +75,16 @@ export async function relay(o: RelayOptions): Promise<RelayResult> {
   // the last line of defence: whatever wedges (a dead receiver whose channel
   // never drains, a spawn that never answers), a transfer that moves no byte
   // for STALL_MS fails, so the engine can roll back instead of waiting forever
-  const progress = { bytes: 0, kill: () => undefined as void };
+  const progress: { bytes: number; flowEnded: boolean; kill: () => void } = {
+    bytes: 0,
+    flowEnded: false,
+    kill: () => undefined,
+  };
   let timer: NodeJS.Timeout | undefined;
   const stalled = new Promise<never>((_, reject) => {
     let seen = -1;
     timer = setInterval(() => {
-      if (progress.bytes === seen) {
+      if (progress.bytes === seen && !progress.flowEnded) {
         progress.kill();
         reject(
           new TransferError(
@@ -100,7 +104,7 @@ export async function relay(o: RelayOptions): Promise<RelayResult> {
 
 async function relayInner(
   o: RelayOptions,
-  progress: { bytes: number; kill: () => void },
+  progress: { bytes: number; flowEnded: boolean; kill: () => void },
 ): Promise<RelayResult> {
   const started = performance.now();
   const hash = createHash('sha256');
@@ -127,37 +131,60 @@ async function relayInner(
   });
   const spawnOpts = o.signal ? { signal: o.signal } : {};
   const dst = await o.to.spawn(['sh', '-c', receiveScript(o)], spawnOpts);
+  const dstErr: Buffer[] = [];
+  dst.stderr.on('data', (d: Buffer) => dstErr.push(d));
+  // a channel closes only once its stdout was read to the end
+  dst.stdout.resume();
+  let receiverEnded = false;
+  const markEnded = () => {
+    receiverEnded = true;
+  };
+  dst.done.then(markEnded, markEnded);
   const src = await o.from.spawn(['sh', '-c', sendScript(o)], spawnOpts);
   progress.kill = () => {
     src.kill('KILL');
     dst.kill('KILL');
   };
-  // a channel closes only once its stdout was read to the end
-  dst.stdout.resume();
   const srcErr: Buffer[] = [];
-  const dstErr: Buffer[] = [];
   src.stderr.on('data', (d: Buffer) => srcErr.push(d));
-  dst.stderr.on('data', (d: Buffer) => dstErr.push(d));
+  if (receiverEnded) {
+    // it died before a byte was sent (no space, no directory, a killed tar):
+    // say why rather than pipe into a closed channel
+    src.kill('KILL');
+    const exit = await dst.done.catch(() => ({ code: null, signal: null }));
+    const text = excerpt(Buffer.concat(dstErr).toString('utf8'));
+    throw new TransferError(
+      `transfer ${o.from.host} -> ${o.to.host} failed before it started: receiving side ${o.to.host} exited ${exit.code ?? exit.signal ?? '?'}${text ? `: ${text}` : ''}`,
+    );
+  }
 
   // a failing side must not leave the other one waiting
   let flowing = true;
-  const flow = pipeline(src.stdout, meter, dst.stdin)
+  // a receiver that dies mid-stream (no space, killed) can leave its channel
+  // neither draining nor closing, and the pipeline waiting on it: its exit
+  // alone ends the flow
+  const receiverDied = new Promise<never>((_, reject) => {
+    const gone = () => {
+      if (flowing)
+        reject(new TransferError(`the receiving side on ${o.to.host} ended before the stream did`));
+    };
+    dst.done.then(gone, gone);
+  });
+  const flow = Promise.race([pipeline(src.stdout, meter, dst.stdin), receiverDied])
     .catch((err: unknown) => {
       src.kill('KILL');
       dst.kill('KILL');
+      meter.destroy();
       throw err;
     })
     .finally(() => {
       flowing = false;
     });
-  // a receiver that died leaves writes to its channel unanswered: stop the sender
-  const receiverGone = () => {
-    if (flowing)
-      meter.destroy(new TransferError(`the receiving side on ${o.to.host} ended before the stream did`));
-  };
-  dst.done.then(receiverGone, receiverGone);
 
   const [flowResult] = await Promise.allSettled([flow]);
+  progress.flowEnded = true;
+  // a side whose stream was torn down may never send its close: wait less for it
+  const graceMs = flowResult.status === 'rejected' ? 3_000 : ENDS_GRACE_MS;
   // once the bytes stop, both ends must report within a grace period; a
   // channel torn down mid-stream may never say goodbye
   const grace = <T>(p: Promise<T>, side: string) =>
@@ -165,11 +192,8 @@ async function relayInner(
       p,
       new Promise<T>((_, reject) =>
         setTimeout(
-          () =>
-            reject(
-              new Error(`${side} did not finish within ${ENDS_GRACE_MS / 1000} s after the stream ended`),
-            ),
-          ENDS_GRACE_MS,
+          () => reject(new Error(`${side} did not finish within ${graceMs / 1000} s after the stream ended`)),
+          graceMs,
         ).unref(),
       ),
     ]);
