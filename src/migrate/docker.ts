@@ -5,6 +5,7 @@
 // directory; `docker start --checkpoint` then restores it. (Docker 20.10
 // refuses --checkpoint-dir on start.)
 import {
+  containerState,
   copyImage,
   type HostState,
   type MigrationContext,
@@ -99,12 +100,7 @@ async function inspect(host: MigrationContext['src'], ref: string): Promise<Dock
   return c;
 }
 
-async function status(host: MigrationContext['src'], ref: string): Promise<HostState> {
-  const r = await host.exec(['docker', 'container', 'inspect', '--format', '{{.State.Status}}', ref]);
-  if (r.code !== 0) return 'missing';
-  const s = r.stdout.trim();
-  return s === 'running' ? 'running' : s === 'paused' ? 'paused' : 'stopped';
-}
+const status = (host: MigrationContext['src'], ref: string) => containerState(host, 'docker', ref);
 
 export class DockerDriver implements MigrationDriver {
   readonly kind = 'docker' as const;

@@ -128,6 +128,14 @@ export async function stream(
   return r.bytes;
 }
 
+/** Where a container stands on a host, for either runtime (both print .State.Status). */
+export async function containerState(host: HostSession, binary: string, ref: string): Promise<HostState> {
+  const r = await host.exec([binary, 'container', 'inspect', '--format', '{{.State.Status}}', ref]);
+  if (r.code !== 0) return 'missing';
+  const s = r.stdout.trim();
+  return s === 'running' ? 'running' : s === 'paused' ? 'paused' : 'stopped';
+}
+
 /** Memory in use by a container, from `stats` ("64.6MiB / 23.5GiB"): the size a checkpoint will have. */
 export async function memoryInUse(
   host: HostSession,

@@ -7,6 +7,7 @@
 // asked, the --export/--import path runs.
 import { posix } from 'node:path';
 import {
+  containerState,
   copyImage,
   type HostState,
   type MigrationContext,
@@ -74,12 +75,7 @@ export function createArgvFrom(createCommand: readonly string[]): string[] | und
   return argv.filter((a) => a !== '-d' && a !== '--detach' && a !== '--detach=true');
 }
 
-async function status(host: MigrationContext['src'], name: string): Promise<HostState> {
-  const r = await host.exec(['podman', 'container', 'inspect', '--format', '{{.State.Status}}', name]);
-  if (r.code !== 0) return 'missing';
-  const s = r.stdout.trim();
-  return s === 'running' ? 'running' : s === 'paused' ? 'paused' : 'stopped';
-}
+const status = (host: MigrationContext['src'], name: string) => containerState(host, 'podman', name);
 
 export class PodmanDriver implements MigrationDriver {
   readonly kind = 'podman' as const;
