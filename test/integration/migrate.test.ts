@@ -2,6 +2,9 @@
 // ssh, restores on other hosts; state continuity proven on the workload.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recoverRun } from '../../src/migrate/recover.ts';
@@ -182,6 +185,8 @@ describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
 
     it('ferry is killed with SIGKILL during the transfer, then ferry recover settles it', async () => {
       const before = await snapshot('alpha', 'podman', names('wf'));
+      // a journal dir of its own: recover must find this run, and only this one
+      const stateHome = await mkdtemp(join(tmpdir(), 'ferry-state-'));
       const child = spawn(
         'node',
         [
@@ -199,7 +204,7 @@ describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
           '--strategy',
           'pipelined',
         ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
+        { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, XDG_STATE_HOME: stateHome } },
       );
       await new Promise<void>((resolve, reject) => {
         let buf = '';
@@ -213,8 +218,12 @@ describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
             : reject(new Error(`ferry exited (${code}) before the transfer: ${buf.slice(-500)}`)),
         );
       });
-      const rec = await execa('node', [FERRY, 'recover', '-F', SSH_CONFIG], { reject: false });
+      const rec = await execa('node', [FERRY, 'recover', '-F', SSH_CONFIG], {
+        reject: false,
+        env: { XDG_STATE_HOME: stateHome },
+      });
       expect(rec.exitCode, rec.stdout + rec.stderr).toBe(0);
+      expect(rec.stdout).toContain(stateHome);
       expect(rec.stdout).toMatch(/rolled-back|finished|nothing-to-do|already-done/);
       for (const n of ['wf-sink-1', 'wf-producer-1']) {
         const onAlpha = (
