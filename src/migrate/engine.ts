@@ -37,6 +37,8 @@ export interface Plan {
 }
 
 type Listener = (e: EngineEvent) => void;
+type Result = { outcome: Outcome; downtimeMs?: number; message?: string };
+type Results = Map<string, Result>;
 // distributes Omit over the union, so each event keeps its own fields
 type Unstamped<E> = E extends EngineEvent ? Omit<E, 'at' | 't'> : never;
 
@@ -132,7 +134,7 @@ export class MigrationRun {
       order: items.map((i) => i.id),
       items,
     });
-    const results = new Map<string, { outcome: Outcome; downtimeMs?: number; message?: string }>();
+    const results: Results = new Map();
 
     const caps = capsFor(options);
     const limits = new Map<string, LimitFunction>();
@@ -170,7 +172,7 @@ export class MigrationRun {
       } catch (err) {
         prestaged[k]?.resolve(false);
         passTurn();
-        await this.undo(ctx, driver, 'prestage', err, results);
+        await this.undo(ctx, driver, err, results);
         return;
       }
       if (options.consistentCut) {
@@ -181,7 +183,6 @@ export class MigrationRun {
           await this.undo(
             ctx,
             driver,
-            'prestage',
             new StageError('another member of the group failed to prestage: the consistent cut is off'),
             results,
             'skipped',
@@ -195,7 +196,6 @@ export class MigrationRun {
         await this.undo(
           ctx,
           driver,
-          'prestage',
           new StageError('stopped before this container was frozen'),
           results,
           'skipped',
@@ -241,7 +241,7 @@ export class MigrationRun {
         await this.stage(ctx, 'verify', () => driver.verify(ctx));
       } catch (err) {
         passTurn();
-        await this.undo(ctx, driver, 'restore', err, results);
+        await this.undo(ctx, driver, err, results);
         return;
       }
       const downtimeMs = Math.round((runningAt ?? performance.now()) - (frozenAt ?? performance.now()));
@@ -251,16 +251,7 @@ export class MigrationRun {
         // the copy runs verified: a leftover source or temp dir is a warning, not a loss
         this.emit({ type: 'warning', id: item.id, message: `finalize: ${errorText(err)}` });
       }
-      results.set(item.id, { outcome: 'migrated', downtimeMs });
-      this.journal.write({
-        kind: 'done',
-        runId: this.runId,
-        at: Date.now(),
-        id: item.id,
-        outcome: 'migrated',
-        state: ctx.state,
-      });
-      this.emit({ type: 'container-done', id: item.id, outcome: 'migrated', downtimeMs });
+      this.settle(ctx, results, { outcome: 'migrated', downtimeMs });
     };
 
     await Promise.all(
@@ -323,29 +314,13 @@ export class MigrationRun {
     fn: () => Promise<T>,
   ): Promise<void> {
     const id = ctx.item.id;
-    this.journal.write({
-      kind: 'stage',
-      runId: this.runId,
-      at: Date.now(),
-      id,
-      stage,
-      status: 'started',
-      state: ctx.state,
-    });
+    this.recordStage(ctx, stage, 'started');
     this.emit({ type: 'stage-started', id, stage });
     const t = performance.now();
     try {
       const detail = await fn();
       const ms = Math.round(performance.now() - t);
-      this.journal.write({
-        kind: 'stage',
-        runId: this.runId,
-        at: Date.now(),
-        id,
-        stage,
-        status: 'finished',
-        state: ctx.state,
-      });
+      this.recordStage(ctx, stage, 'finished');
       this.emit({
         type: 'stage-finished',
         id,
@@ -361,16 +336,7 @@ export class MigrationRun {
       });
     } catch (err) {
       const message = errorText(err);
-      this.journal.write({
-        kind: 'stage',
-        runId: this.runId,
-        at: Date.now(),
-        id,
-        stage,
-        status: 'failed',
-        state: ctx.state,
-        message,
-      });
+      this.recordStage(ctx, stage, 'failed', message);
       this.emit({ type: 'error', id, stage, message });
       throw err;
     }
@@ -402,15 +368,14 @@ export class MigrationRun {
   private async undo(
     ctx: MigrationContext,
     driver: MigrationDriver,
-    _at: Stage,
     cause: unknown,
-    results: Map<string, { outcome: Outcome; downtimeMs?: number; message?: string }>,
+    results: Results,
     outcomeIfOk: Outcome = 'rolled-back',
   ): Promise<void> {
     const id = ctx.item.id;
     const why = errorText(cause);
-    let outcome: Outcome =
-      ctx.state.frozen || ctx.state.dstId ? outcomeIfOk : outcomeIfOk === 'skipped' ? 'skipped' : 'failed';
+    // a container never frozen did not move: its migration failed (or was skipped)
+    let outcome: Outcome = ctx.state.frozen || outcomeIfOk === 'skipped' ? outcomeIfOk : 'failed';
     let message = why;
     try {
       await driver.rollback(ctx);
@@ -420,23 +385,38 @@ export class MigrationRun {
         ok: true,
         message: `${ctx.item.container.name} runs on ${ctx.item.container.host} again: ${why}`,
       });
-      if (!ctx.state.frozen && outcome === 'rolled-back') outcome = 'failed';
     } catch (err) {
       outcome = 'failed';
       message = `${why}; ROLLBACK FAILED: ${errorText(err)}`;
       this.emit({ type: 'rollback', id, ok: false, message });
     }
-    results.set(id, { outcome, message });
+    this.settle(ctx, results, { outcome, message });
+  }
+
+  private recordStage(
+    ctx: MigrationContext,
+    stage: Stage,
+    status: 'started' | 'finished' | 'failed',
+    message?: string,
+  ): void {
     this.journal.write({
-      kind: 'done',
+      kind: 'stage',
       runId: this.runId,
       at: Date.now(),
-      id,
-      outcome,
+      id: ctx.item.id,
+      stage,
+      status,
       state: ctx.state,
-      message,
+      ...(message === undefined ? {} : { message }),
     });
-    this.emit({ type: 'container-done', id, outcome, message });
+  }
+
+  /** A container's last word: in the results, the journal and the event stream. */
+  private settle(ctx: MigrationContext, results: Results, result: Result): void {
+    const id = ctx.item.id;
+    results.set(id, result);
+    this.journal.write({ kind: 'done', runId: this.runId, at: Date.now(), id, state: ctx.state, ...result });
+    this.emit({ type: 'container-done', id, ...result });
   }
 
   /** auto: measure the link once with 16 MB of zeros; slow links get zstd. */

@@ -27,22 +27,12 @@ export async function recoverRun(journalPath: string, deps: RecoverDeps): Promis
   if (!run || run.kind !== 'run') throw new Error(`${journalPath}: no run record; not a ferry journal`);
   const drivers = { ...defaultDrivers(), ...deps.drivers };
   const lastState = new Map<string, DriverState>();
-  const done = new Map<string, string>();
   for (const r of records) {
     if (r.kind === 'stage' || r.kind === 'done') lastState.set(r.id, r.state);
-    if (r.kind === 'done') done.set(r.id, r.outcome);
   }
   const results = await Promise.all(
     run.items.map((item) =>
-      recoverItem(
-        item,
-        lastState.get(item.id) ?? {},
-        done.get(item.id),
-        run.runId,
-        run.options,
-        drivers,
-        deps,
-      ),
+      recoverItem(item, lastState.get(item.id) ?? {}, run.runId, run.options, drivers, deps),
     ),
   );
   // the run is settled: recover will not look at it again
@@ -66,7 +56,6 @@ export async function recoverRun(journalPath: string, deps: RecoverDeps): Promis
 async function recoverItem(
   item: MigrationItem,
   state: DriverState,
-  outcome: string | undefined,
   runId: string,
   options: MigrationContext['options'],
   drivers: Record<RuntimeKind, MigrationDriver>,
@@ -91,9 +80,7 @@ async function recoverItem(
     const where = await driver.locate(ctx);
     // a copy that runs was restored from the final checkpoint and may have moved on
     // since: it wins over the stopped source, whatever the journal got to record
-    const restoredOnDst = where.destination === 'running';
-    void outcome;
-    if (restoredOnDst) {
+    if (where.destination === 'running') {
       // the copy runs: the source goes (never before this check)
       if (where.source !== 'missing' && where.source !== 'running') {
         await driver.finalize(ctx);
