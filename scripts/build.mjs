@@ -15,6 +15,19 @@ await build({
   jsx: 'automatic',
   // ssh2 tries these native speed-ups inside try/catch; ferry runs on its pure-JS path
   external: ['cpu-features', '*.node'],
+  // ink loads React DevTools only when DEV=true and react-devtools-core is installed; a static
+  // import inside would otherwise become a top-level import of a package the bundle lacks
+  plugins: [
+    {
+      name: 'ink-without-devtools',
+      setup(b) {
+        b.onResolve({ filter: /^\.\/devtools\.js$/ }, (a) =>
+          a.importer.includes('/ink/') ? { path: 'ink-devtools', namespace: 'ferry-stub' } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'ferry-stub' }, () => ({ contents: 'export {};' }));
+      },
+    },
+  ],
   // bundled CommonJS dependencies (ssh2) call require() for node builtins
   banner: {
     js: [
