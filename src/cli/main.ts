@@ -1,39 +1,54 @@
 import { parseArgs } from 'node:util';
-import { migrateCommand, recoverCommand, UsageError } from './migrate.ts';
+import { type MigrateArgs, migrateCommand, recoverCommand, UsageError } from './migrate.ts';
+import { planCommand } from './plan.ts';
 import { describeConfigError, formatResolveView, resolveView } from './ssh-config.ts';
 import { VERSION } from './version.ts';
 
 export const USAGE = `ferry ${VERSION}: live-migrate groups of containers between hosts over SSH with CRIU
 
 Usage:
-  ferry [options]                       open the terminal UI
-  ferry migrate --containers H:NAME[,...] --to HOST --yes
-                                        live-migrate containers (headless)
+  ferry [-F file] [--hosts H,...]       open the terminal UI
+  ferry --plan GROUP DEST [--json]      show what a migration would do (headless)
+  ferry migrate GROUP DEST --yes        live-migrate the group (headless)
   ferry recover [--journal FILE]        settle runs interrupted by a crash or a lost link
+  ferry hosts [--json]                  the hosts, reachable or not, with their runtimes
+  ferry ps [--json]                     every container on every host
   ferry ssh-config resolve HOST         show how ferry resolves HOST from the ssh config
-  ferry --version                       print the version
-  ferry --help                          print this help
+  ferry --version | --help
+
+GROUP is one of:
+  --containers H:NAME,...    host:name or host:podman/name, comma-separated
+  --group NAME               a saved group ($XDG_CONFIG_HOME/ferry/groups.yaml)
+  --compose-project P --host H   every container of compose project P on host H
+DEST is --to HOST, and/or --map H:NAME=HOST,... for members that go elsewhere.
 
 Options:
   -F <file>                  ssh config file, replacing ~/.ssh/config and /etc/ssh/ssh_config (as ssh -F)
-  --json                     machine-readable output where a command supports it
-  --containers LIST          host:name or host:podman/name, comma-separated
-  --to HOST                  destination host
-  --strategy S               sequential | pipelined | parallel | auto (default auto)
+  -J <[user@]host[:port],..> reach every host through these jump hosts (as ssh -J)
+  --hosts H,...              the hosts to show (default: ferry's config.yaml, else the ssh config's hosts)
+  --strategy S               auto | pipelined | sequential | parallel (default auto)
   --compress C               auto | none | zstd (default auto: by measured link speed)
   --restore-path P           auto | precreate | import (podman)
   --keep-source              keep the stopped source container
-  --consistent-cut           pause every member before checkpointing any
-  --events ndjson            every engine event as a JSON line on stdout
-  --yes                      do it (migrate refuses to run without it)
+  --consistent-cut           pause every member before checkpointing any (more downtime, no item in flight lost)
+  --events ndjson            migrate: every engine event as a JSON line on stdout
+  --json                     machine-readable output (--plan, hosts, ps, ssh-config)
+  --yes                      migrate: do it (refused without)
+  --debug                    stack traces with errors
   -h, --help                 show this help
   -V, --version              show the version
 
+Exit codes: 0 done, 1 error (bad input, unreachable host), 2 preflight blockers (nothing touched),
+4 some containers rolled back (each runs on its source again), 5 some need attention.
+
 Examples:
-  ferry ssh-config resolve gamma -F /var/lib/ferry-lab/ssh_config
-  ferry ssh-config resolve db1 --json | jq .config.proxyJump
-  ferry migrate --containers alpha:wf-sink-1,alpha:wf-producer-1 --to beta --yes
+  ferry -F /var/lib/ferry-lab/ssh_config --hosts alpha,beta,gamma
+  ferry --plan --compose-project wf --host alpha --to beta
+  ferry --plan --containers alpha:wf-sink-1,alpha:wf-parse-1 --to beta --json | jq .predicted
+  ferry migrate --group web-pipeline --yes
   ferry migrate --containers alpha:wf-sink-1 --to beta --yes --events ndjson | jq -c .
+  ferry migrate --containers db1:pg --to db2 -J admin@bastion:2222 --yes
+  ferry ps --json | jq -r '.containers[] | select(.state=="running") | .name'
   ferry recover -F ~/.ssh/config
 `;
 
@@ -90,8 +105,15 @@ function parse(argv: string[]) {
       version: { type: 'boolean', short: 'V' },
       config: { type: 'string', short: 'F' },
       json: { type: 'boolean' },
+      jump: { type: 'string', short: 'J' },
+      hosts: { type: 'string' },
+      plan: { type: 'boolean' },
       containers: { type: 'string' },
+      group: { type: 'string' },
+      'compose-project': { type: 'string' },
+      host: { type: 'string' },
       to: { type: 'string' },
+      map: { type: 'string' },
       strategy: { type: 'string' },
       compress: { type: 'string' },
       'restore-path': { type: 'string' },
@@ -105,7 +127,9 @@ function parse(argv: string[]) {
   });
 }
 
-/** Commands that do I/O over time (migrate, recover); the rest go through runCli. */
+const ASYNC_COMMANDS = new Set(['migrate', 'recover', 'hosts', 'ps']);
+
+/** Commands that do I/O over time (plan, migrate, recover, hosts, ps); the rest go through runCli. */
 export async function runCliAsync(
   argv: string[],
   out: NodeJS.WritableStream,
@@ -122,7 +146,7 @@ export async function runCliAsync(
     !parsed ||
     parsed.values.help ||
     parsed.values.version ||
-    (command !== 'migrate' && command !== 'recover')
+    !(ASYNC_COMMANDS.has(command ?? '') || (command === undefined && parsed.values.plan))
   ) {
     const r = runCli(argv);
     out.write(r.stdout);
@@ -131,28 +155,37 @@ export async function runCliAsync(
   }
   const v = parsed.values;
   try {
-    if (command === 'recover') return await recoverCommand(v.config, v.journal, out);
-    if (!v.containers || !v.to) throw new UsageError('migrate needs --containers and --to');
-    if (!v.yes) throw new UsageError('migrate changes running systems: add --yes to do it');
+    const common = { configFile: v.config, jump: v.jump };
+    if (command === 'recover') return await recoverCommand({ ...common, journal: v.journal }, out);
     if (v.events !== undefined && v.events !== 'ndjson') throw new UsageError('--events takes ndjson');
-    return await migrateCommand(
-      {
+    const args: MigrateArgs = {
+      ...common,
+      group: {
         containers: v.containers,
+        group: v.group,
+        composeProject: v['compose-project'],
+        host: v.host,
         to: v.to,
-        configFile: v.config,
-        strategy: v.strategy,
-        compress: v.compress,
-        events: v.events,
-        keepSource: v['keep-source'] ?? false,
-        consistentCut: v['consistent-cut'] ?? false,
-        restorePath: v['restore-path'],
+        map: v.map,
       },
-      out,
-      err,
-    );
+      strategy: v.strategy,
+      compress: v.compress,
+      events: v.events,
+      keepSource: v['keep-source'] ?? false,
+      consistentCut: v['consistent-cut'] ?? false,
+      restorePath: v['restore-path'],
+    };
+    if (command === undefined) return await planCommand({ ...args, json: v.json ?? false }, out);
+    if (!v.yes)
+      throw new UsageError(
+        'migrate changes running systems: add --yes to do it (or see it first with --plan)',
+      );
+    return await migrateCommand(args, out, err);
   } catch (e) {
     if (v.debug && e instanceof Error) err.write(`${e.stack}\n`);
     err.write(`ferry: ${e instanceof Error ? e.message : String(e)}\n`);
+    const hint = e instanceof UsageError ? 'see ferry --help' : (e as { hint?: unknown }).hint;
+    if (typeof hint === 'string') err.write(`hint: ${hint}\n`);
     return 1;
   }
 }

@@ -1,23 +1,24 @@
 // Headless runs: `ferry migrate ... --yes` and `ferry recover`.
 import { runMigration } from '../migrate/engine.ts';
 import { unfinishedRuns } from '../migrate/journal.ts';
+import { type MigrationPlan, planMigration } from '../migrate/planner.ts';
 import { recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
 import {
   DEFAULT_OPTIONS,
   type EngineEvent,
   type MigrateOptions,
-  type MigrationItem,
   type RunSummary,
-  type RuntimeKind,
   type Strategy,
 } from '../migrate/types.ts';
 import { createSshPool, type SshPool } from '../ssh/index.ts';
+import { formatPlan } from './plan.ts';
+import { type GroupFlags, planRequestFrom } from './request.ts';
 
 export interface MigrateArgs {
-  containers: string;
-  to: string;
+  group: GroupFlags;
   configFile: string | undefined;
+  jump: string | undefined;
   strategy: string | undefined;
   compress: string | undefined;
   events: string | undefined;
@@ -29,38 +30,6 @@ export interface MigrateArgs {
 const STRATEGIES: Strategy[] = ['sequential', 'pipelined', 'parallel', 'auto'];
 
 export class UsageError extends Error {}
-
-async function runtimeOf(pool: SshPool, host: string, name: string): Promise<RuntimeKind> {
-  const [p, d] = await Promise.all([
-    pool.exec(host, ['podman', 'container', 'exists', name], { idempotent: true }),
-    pool.exec(host, ['docker', 'container', 'inspect', '--format', '{{.Id}}', name], { idempotent: true }),
-  ]);
-  if (p.code === 0 && d.code === 0)
-    throw new UsageError(
-      `${host}:${name} exists in both podman and docker; name it as ${host}:podman/${name} or ${host}:docker/${name}`,
-    );
-  if (p.code === 0) return 'podman';
-  if (d.code === 0) return 'docker';
-  throw new UsageError(`${host}: no container named ${name}`);
-}
-
-export async function resolveItems(pool: SshPool, containers: string, to: string): Promise<MigrationItem[]> {
-  const specs = containers
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (specs.length === 0) throw new UsageError('--containers needs host:name[,host:name...]');
-  return Promise.all(
-    specs.map(async (spec) => {
-      const m = /^([^:]+):(?:(podman|docker)\/)?(.+)$/.exec(spec);
-      if (!m) throw new UsageError(`'${spec}' is not host:name or host:runtime/name`);
-      const [, host = '', explicit, name = ''] = m;
-      const runtime = (explicit as RuntimeKind | undefined) ?? (await runtimeOf(pool, host, name));
-      if (host === to) throw new UsageError(`${spec} is already on ${to}`);
-      return { id: `${host}/${runtime}/${name}`, container: { host, runtime, name }, destination: to };
-    }),
-  );
-}
 
 export function optionsFrom(a: MigrateArgs): MigrateOptions {
   const strategy = (a.strategy ?? 'auto') as Strategy;
@@ -111,19 +80,34 @@ export function exitCodeFor(summary: RunSummary): number {
   return 4;
 }
 
+export const poolFor = (a: { configFile?: string | undefined; jump?: string | undefined }) =>
+  createSshPool({
+    ...(a.configFile ? { configFile: a.configFile } : {}),
+    ...(a.jump ? { jump: a.jump } : {}),
+  });
+
+/** Plans the group: connects to every host at once, preflight, estimates, order. */
+export async function planFor(pool: SshPool, a: MigrateArgs): Promise<MigrationPlan> {
+  return planMigration(pool, planRequestFrom(a.group, optionsFrom(a)));
+}
+
 export async function migrateCommand(
   a: MigrateArgs,
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const options = optionsFrom(a);
-  const pool = createSshPool(a.configFile ? { configFile: a.configFile } : {});
+  const pool = poolFor(a);
   try {
-    const items = await resolveItems(pool, a.containers, a.to);
-    const run = runMigration(
-      { items, options },
-      { session: sessionsFor(pool), ...(a.configFile ? { configFile: a.configFile } : {}) },
-    );
+    const plan = await planFor(pool, a);
+    if (a.events !== 'ndjson') err.write(formatPlan(plan));
+    if (plan.blocked) {
+      err.write('ferry: preflight found blockers (above): nothing was touched\n');
+      return 2;
+    }
+    const run = runMigration(plan, {
+      session: sessionsFor(pool),
+      ...(a.configFile ? { configFile: a.configFile } : {}),
+    });
     const stop = () => run.cancel();
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -144,16 +128,16 @@ export async function migrateCommand(
 }
 
 export async function recoverCommand(
-  configFile: string | undefined,
-  journal: string | undefined,
+  a: { configFile: string | undefined; jump: string | undefined; journal: string | undefined },
   out: NodeJS.WritableStream,
 ): Promise<number> {
+  const { journal } = a;
   const runs = journal ? [journal] : unfinishedRuns();
   if (runs.length === 0) {
     out.write('ferry: no interrupted run to recover\n');
     return 0;
   }
-  const pool = createSshPool(configFile ? { configFile } : {});
+  const pool = poolFor(a);
   let failed = false;
   try {
     for (const path of runs) {

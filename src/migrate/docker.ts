@@ -13,7 +13,6 @@ import {
   makeTempDirs,
   memoryInUse,
   must,
-  q,
   removeTempDirs,
   StageError,
   stream,

@@ -5,18 +5,26 @@
 // failure after the freeze restores the source from its local checkpoint.
 import { randomBytes } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
+import {
+  estimateStages,
+  orderFor,
+  refine,
+  type StageSample,
+  type ThroughputModel,
+} from '../plan/schedule.ts';
 import { DockerDriver } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, StageError } from './driver.ts';
 import { Journal } from './journal.ts';
 import { PodmanDriver } from './podman.ts';
-import { relay } from './transfer.ts';
+import { capsFor, linkKey, scheduleInput } from './scheduling.ts';
+import { measureLink } from './transfer.ts';
 import type {
   DriverState,
   EngineEvent,
   HostSession,
-  MigrateOptions,
   MigrationItem,
   Outcome,
+  Plan,
   RunSummary,
   RuntimeKind,
   Stage,
@@ -30,11 +38,7 @@ export interface EngineDeps {
   configFile?: string;
 }
 
-export interface Plan {
-  /** in checkpoint order; dependencies already respected */
-  items: MigrationItem[];
-  options: MigrateOptions;
-}
+export type { Plan } from './types.ts';
 
 type Listener = (e: EngineEvent) => void;
 type Result = { outcome: Outcome; downtimeMs?: number; message?: string };
@@ -47,10 +51,6 @@ export const defaultDrivers = (): Record<RuntimeKind, MigrationDriver> => ({
   docker: new DockerDriver(),
 });
 
-/** Links slower than this get zstd when compression is auto (bytes/s: 160 Mbit/s). The relay itself is
- * CPU-bound near 50-80 MB/s on a 2-core operator machine, where zstd only adds CPU work. */
-const COMPRESS_BELOW = 20_000_000;
-
 export class MigrationRun {
   readonly runId: string;
   readonly journalPath: string;
@@ -58,7 +58,6 @@ export class MigrationRun {
   private readonly listeners = new Set<Listener>();
   private readonly stop = new AbortController();
   private readonly started = performance.now();
-  private readonly startedAt = Date.now();
   private readonly journal: Journal;
   private readonly events: EngineEvent[] = [];
   private readonly onceCache = new Map<string, Promise<unknown>>();
@@ -69,11 +68,18 @@ export class MigrationRun {
   >();
   /** measured checkpoint times per source host (moving average) */
   private readonly checkpointMs = new Map<string, number>();
+  /** ids frozen or settled: their estimates no longer change */
+  private readonly touched = new Set<string>();
   private readonly plan: Plan;
   private readonly deps: EngineDeps;
 
   constructor(plan: Plan, deps: EngineDeps) {
-    this.plan = plan;
+    // estimates and models are refined during the run: the caller's plan stays as it was
+    this.plan = {
+      ...plan,
+      ...(plan.estimates ? { estimates: { ...plan.estimates } } : {}),
+      ...(plan.models ? { models: { ...plan.models } } : {}),
+    };
     this.deps = deps;
     this.runId = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
     this.journal = new Journal(this.runId, deps.journalDir);
@@ -150,9 +156,25 @@ export class MigrationRun {
     const whole = pLimit(1);
     const zstdByLink = new Map<string, Promise<boolean>>();
 
-    // the order gate: container k may start its checkpoint once k-1 has
+    // the order gate: one container at a time may go on to freeze; when it
+    // has frozen (or dropped out) the next in line gets the turn
     const turns = items.map(() => deferred());
-    turns[0]?.resolve();
+    const waiting = new Set(items.map((_, k) => k));
+    let holder: number | undefined;
+    const grant = () => {
+      holder = undefined;
+      if (waiting.size === 0) return;
+      const k = this.nextInLine([...waiting]);
+      holder = k;
+      waiting.delete(k);
+      turns[k]?.resolve();
+    };
+    /** k has frozen, or will never freeze: it leaves the line */
+    const leaveLine = (k: number) => {
+      if (holder === k) grant();
+      else waiting.delete(k);
+    };
+    grant();
 
     const contexts = items.map((item) => this.context(item, drivers));
     const prestaged = items.map(() => deferred<boolean>());
@@ -160,12 +182,22 @@ export class MigrationRun {
     const one = async (k: number): Promise<void> => {
       const item = items[k] as MigrationItem;
       const { ctx, driver } = contexts[k] as { ctx: MigrationContext; driver: MigrationDriver };
-      const link = `${item.container.host}->${item.destination}`;
-      const passTurn = () => turns[k + 1]?.resolve();
+      const link = linkKey(item);
+      const passTurn = () => leaveLine(k);
       let frozenAt: number | undefined;
       let runningAt: number | undefined;
+      const blocker = this.plan.findings?.find((f) => f.id === item.id && f.severity === 'blocker');
+      if (blocker) {
+        passTurn();
+        prestaged[k]?.resolve(false);
+        this.settle(ctx, results, {
+          outcome: 'skipped',
+          message: `not touched: preflight found a blocker: ${blocker.message}`,
+        });
+        return;
+      }
       try {
-        if (!zstdByLink.has(link)) zstdByLink.set(link, this.chooseCompression(ctx));
+        if (!zstdByLink.has(link)) zstdByLink.set(link, this.chooseCompression(ctx, link));
         ctx.zstd = await (zstdByLink.get(link) as Promise<boolean>);
         await prestageLimit(() => this.stage(ctx, 'prestage', () => driver.prestage(ctx)));
         prestaged[k]?.resolve(true);
@@ -211,11 +243,13 @@ export class MigrationRun {
           caps.checkpoint,
         )(async () => {
           passTurn();
+          this.touched.add(item.id);
           frozenAt = performance.now();
           await this.stage(ctx, 'checkpoint', () => driver.checkpoint(ctx));
           const took = performance.now() - frozenAt;
           const prev = this.checkpointMs.get(item.container.host);
           this.checkpointMs.set(item.container.host, prev === undefined ? took : prev * 0.6 + took * 0.4);
+          this.learn(item, { checkpointMs: took });
         });
         await limitFor(
           `transfer:${link}`,
@@ -224,10 +258,14 @@ export class MigrationRun {
           const total = typeof ctx.state.memBytes === 'number' ? ctx.state.memBytes : 0;
           this.flows.set(item.id, { link, total, sent: 0, rate: 0, started: performance.now(), reported: 0 });
           try {
+            const t = performance.now();
+            let wireBytes = 0;
             await this.stage(ctx, 'transfer', async () => {
               const r = await driver.transfer(ctx);
+              wireBytes = r.bytes;
               return { bytes: r.bytes, zstd: ctx.zstd ? 'yes' : 'no' };
             });
+            this.learn(item, { transferMs: performance.now() - t }, wireBytes);
           } finally {
             this.flows.delete(item.id);
           }
@@ -235,7 +273,11 @@ export class MigrationRun {
         await limitFor(
           `restore:${item.destination}`,
           caps.restore,
-        )(() => this.stage(ctx, 'restore', () => driver.restore(ctx)));
+        )(async () => {
+          const t = performance.now();
+          await this.stage(ctx, 'restore', () => driver.restore(ctx));
+          this.learn(item, { restoreMs: performance.now() - t });
+        });
         // downtime: from the freeze until the copy runs (verify only confirms it)
         runningAt = performance.now();
         await this.stage(ctx, 'verify', () => driver.verify(ctx));
@@ -308,6 +350,7 @@ export class MigrationRun {
     return { ctx, driver };
   }
 
+  // biome-ignore lint/suspicious/noConfusingVoidType: a stage returns nothing, or its breakdown
   private async stage<T extends void | Record<string, number | string>>(
     ctx: MigrationContext,
     stage: Stage,
@@ -414,54 +457,76 @@ export class MigrationRun {
   /** A container's last word: in the results, the journal and the event stream. */
   private settle(ctx: MigrationContext, results: Results, result: Result): void {
     const id = ctx.item.id;
+    this.touched.add(id);
     results.set(id, result);
     this.journal.write({ kind: 'done', runId: this.runId, at: Date.now(), id, state: ctx.state, ...result });
     this.emit({ type: 'container-done', id, ...result });
   }
 
-  /** auto: measure the link once with 16 MB of zeros; slow links get zstd. */
-  private async chooseCompression(ctx: MigrationContext): Promise<boolean> {
-    const mode = this.plan.options.compress;
-    if (mode !== 'auto') return mode === 'zstd';
-    const mk = ['mktemp', '-d', '/tmp/ferry.XXXXXXXX'];
-    const [a, b] = await Promise.all([ctx.src.exec(mk), ctx.dst.exec(mk)]);
-    const tmpFrom = a.stdout.trim();
-    const tmpTo = b.stdout.trim();
+  /** The planner's measurement of the link, or a fresh one (16 MB of zeros); slow links get zstd. */
+  private async chooseCompression(ctx: MigrationContext, link: string): Promise<boolean> {
+    const known = this.plan.links?.[link];
+    if (known && this.plan.options.compress === 'auto') return known.zstd;
+    if (this.plan.options.compress !== 'auto') return this.plan.options.compress === 'zstd';
+    const m = await measureLink(ctx.src, ctx.dst, 'auto');
+    this.emit({
+      type: 'warning',
+      id: ctx.item.id,
+      message: `link ${link}: ${(m.bytesPerSec / 1e6).toFixed(0)} MB/s measured, ${m.zstd ? 'zstd' : 'no compression'}`,
+    });
+    return m.zstd;
+  }
+
+  /**
+   * Who freezes next, among those waiting for the turn. auto with estimates:
+   * the flow-shop order of the rest, from estimates refined by what was
+   * measured so far; otherwise the plan's order. Either way dependencies first.
+   */
+  private nextInLine(waiting: number[]): number {
+    const items = this.plan.items;
+    const first = Math.min(...waiting);
+    if (this.plan.options.strategy !== 'auto' || !this.plan.estimates || waiting.length < 2) return first;
+    const rest = waiting.map((k) => items[k] as MigrationItem);
     try {
-      const r = await relay({
-        from: ctx.src,
-        to: ctx.dst,
-        send: 'head -c 16777216 /dev/zero',
-        receive: 'cat >/dev/null',
-        tmpFrom,
-        tmpTo,
-        zstd: false,
-      });
-      const rate = (r.bytes * 1000) / Math.max(1, r.streamMs);
-      this.emit({
-        type: 'warning',
-        id: ctx.item.id,
-        message: `link ${ctx.src.host} -> ${ctx.dst.host}: ${(rate / 1e6).toFixed(0)} MB/s measured, ${rate < COMPRESS_BELOW ? 'zstd' : 'no compression'}`,
-      });
-      return rate < COMPRESS_BELOW;
-    } finally {
-      await Promise.all([ctx.src.exec(['rm', '-rf', tmpFrom]), ctx.dst.exec(['rm', '-rf', tmpTo])]);
+      const order = orderFor(
+        'auto',
+        scheduleInput(rest, this.plan.estimates, this.plan.edges ?? [], this.plan.options),
+      );
+      const id = order[0];
+      const k = waiting.find((i) => items[i]?.id === id);
+      return k ?? first;
+    } catch {
+      return first;
     }
   }
-}
 
-/** How many of each stage may overlap on one resource, per strategy. */
-export function capsFor(options: MigrateOptions): { checkpoint: number; transfer: number; restore: number } {
-  switch (options.strategy) {
-    case 'sequential':
-    case 'pipelined':
-      return { checkpoint: 1, transfer: 1, restore: 1 };
-    case 'parallel':
-      return { checkpoint: options.maxParallel, transfer: options.maxParallel, restore: options.maxParallel };
-    case 'auto':
-      // dumps contend for the source's CPU and memory bandwidth; a link carries
-      // two streams to hide per-stream latency; restores are short
-      return { checkpoint: 1, transfer: 1, restore: 2 };
+  /** Refines the throughput model from one measured stage and re-estimates those still waiting. */
+  private learn(item: MigrationItem, measured: StageSample['measured'], wireBytes?: number): void {
+    const key = `${item.container.runtime}:${linkKey(item)}`;
+    const model: ThroughputModel | undefined = this.plan.models?.[key];
+    const memoryBytes = this.plan.memoryBytes?.[item.id];
+    if (!model || !memoryBytes || !this.plan.models || !this.plan.estimates) return;
+    const next = refine(model, {
+      memoryBytes,
+      measured,
+      ...(wireBytes ? { wireBytes } : {}),
+    });
+    this.plan.models[key] = next;
+    for (const other of this.plan.items) {
+      if (`${other.container.runtime}:${linkKey(other)}` !== key || other.id === item.id) continue;
+      if (this.touched.has(other.id)) continue;
+      const mem = this.plan.memoryBytes?.[other.id];
+      if (mem === undefined) continue;
+      const e = estimateStages(mem, next);
+      this.plan.estimates[other.id] = e;
+      this.emit({
+        type: 'estimate',
+        id: other.id,
+        checkpointMs: Math.round(e.checkpointMs),
+        transferMs: Math.round(e.transferMs),
+        restoreMs: Math.round(e.restoreMs),
+      });
+    }
   }
 }
 

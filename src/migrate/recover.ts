@@ -24,7 +24,7 @@ export interface RecoverDeps {
 export async function recoverRun(journalPath: string, deps: RecoverDeps): Promise<RecoverResult[]> {
   const records = readJournal(journalPath);
   const run = records.find((r) => r.kind === 'run');
-  if (!run || run.kind !== 'run') throw new Error(`${journalPath}: no run record; not a ferry journal`);
+  if (run?.kind !== 'run') throw new Error(`${journalPath}: no run record; not a ferry journal`);
   const drivers = { ...defaultDrivers(), ...deps.drivers };
   const lastState = new Map<string, DriverState>();
   for (const r of records) {

@@ -1,5 +1,6 @@
 // The engine's vocabulary: what moves where, with which options, and the
 // typed events that the TUI and the headless output both subscribe to.
+import type { StageEstimate, ThroughputModel } from '../plan/schedule.ts';
 import type { ExecOptions, ExecResult, RemoteProcess } from '../ssh/index.ts';
 
 export type RuntimeKind = 'podman' | 'docker';
@@ -48,6 +49,22 @@ export const DEFAULT_OPTIONS: MigrateOptions = {
   restorePath: 'auto',
   maxParallel: 4,
 };
+
+/** What run(plan) executes: items in checkpoint order, dependencies first. The planner fills the rest. */
+export interface Plan {
+  items: MigrationItem[];
+  options: MigrateOptions;
+  /** [before, after]: `after` is not frozen before `before` has been */
+  edges?: [string, string][];
+  memoryBytes?: Record<string, number>;
+  estimates?: Record<string, StageEstimate>;
+  /** by "runtime:src->dst": the throughput model the estimates came from, refined as stages are measured */
+  models?: Record<string, ThroughputModel>;
+  /** by link "src->dst": measured speed and the compression decision */
+  links?: Record<string, { bytesPerSec: number; zstd: boolean }>;
+  /** members with a blocker are not touched */
+  findings?: { id: string; severity: 'blocker' | 'warning'; code: string; message: string }[];
+}
 
 export type Stage = 'prestage' | 'checkpoint' | 'transfer' | 'restore' | 'verify' | 'finalize';
 

@@ -351,7 +351,40 @@ function runGreedy(p: Problem, caps: readonly number[], seq: readonly number[]):
 
 function run(p: Problem, strategy: Strategy, caps: readonly number[], seq: readonly number[]): Times {
   if (strategy === 'parallel') return runGreedy(p, caps, seq);
-  return runOrdered(p, caps, seq, strategy === 'sequential');
+  const t = runOrdered(p, caps, seq, strategy === 'sequential');
+  return strategy === 'auto' ? justInTime(p, caps, seq, t) : t;
+}
+
+/**
+ * auto freezes a container only when its transfer can start (the engine waits
+ * for the link to be nearly free): each checkpoint moves as late as its
+ * transfer start allows. Transfers and restores keep their times, so the
+ * makespan is unchanged and the downtime shrinks by the wait for the link.
+ * Only where the checkpoint resource serves one at a time; a checkpoint never
+ * moves past a dependent's start, nor overlaps the one before it on its source.
+ */
+function justInTime(p: Problem, caps: readonly number[], seq: readonly number[], t: Times): Times {
+  const n = t.n;
+  const start = Float64Array.from(t.start);
+  const end = Float64Array.from(t.end);
+  // from the last: each checkpoint as late as its transfer, its dependents and
+  // the (already placed) next checkpoint on its source allow
+  const nextStart = new Map<number, number>();
+  for (let k = seq.length - 1; k >= 0; k--) {
+    const i = seq[k] ?? 0;
+    const r = p.res[0]?.[i] ?? 0;
+    const d = p.dur[0]?.[i] ?? 0;
+    const from = start[i] ?? 0;
+    if ((caps[p.resStage[r] ?? 0] ?? 1) !== 1) continue;
+    let latest = (start[n + i] ?? from + d) - d;
+    for (const s of p.succs[i] ?? []) latest = Math.min(latest, start[s] ?? latest);
+    latest = Math.min(latest, (nextStart.get(r) ?? Number.POSITIVE_INFINITY) - d);
+    const at = Math.max(from, latest);
+    start[i] = at;
+    end[i] = at + d;
+    nextStart.set(r, at);
+  }
+  return { n, start, end };
 }
 
 /** [makespan, total downtime] of the items in seq: compared lexicographically. */
@@ -405,7 +438,7 @@ function autoOrder(p: Problem, caps: readonly number[]): number[] {
   let work = 0;
   const evaluate = (seq: readonly number[]) => {
     work += seq.length;
-    return cost(runOrdered(p, caps, seq, false), seq);
+    return cost(justInTime(p, caps, seq, runOrdered(p, caps, seq, false)), seq);
   };
   const ck = p.dur[0] ?? [];
   const tr = p.dur[1] ?? [];

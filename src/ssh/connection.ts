@@ -65,6 +65,8 @@ export interface Prompter {
 
 export interface PoolOptions {
   resolve: HostResolver;
+  /** like ssh -J: every host is reached through these, replacing its own ProxyJump; the hops use their own config */
+  jump?: string[];
   prompter?: Prompter;
   /** channels per connection before callers queue; OpenSSH's MaxSessions default */
   maxChannels?: number;
@@ -193,7 +195,7 @@ export class SshPool {
 
   /** The live connection to host, connecting (and through its jumps) if needed. */
   async connection(host: string): Promise<Live> {
-    return this.connectVia(host, undefined, []);
+    return this.connectVia(host, this.opts.jump?.length ? this.opts.jump : undefined, []);
   }
 
   /** Closes every connection. */

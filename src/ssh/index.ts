@@ -21,6 +21,8 @@ export interface SshPoolConfig {
   /** environment for SSH_AUTH_SOCK and SSH_ASKPASS; defaults to process.env */
   env?: NodeJS.ProcessEnv;
   maxChannels?: number;
+  /** like ssh -J: a comma-separated list of [user@]host[:port] that every host is reached through */
+  jump?: string;
   debug?: (host: string, message: string) => void;
 }
 
@@ -31,6 +33,14 @@ export function createSshPool(cfg: SshPoolConfig = {}): SshPool {
     ...(cfg.prompter ? { prompter: cfg.prompter } : {}),
     env: cfg.env ?? process.env,
     ...(cfg.maxChannels ? { maxChannels: cfg.maxChannels } : {}),
+    ...(cfg.jump
+      ? {
+          jump: cfg.jump
+            .split(',')
+            .map((h) => h.trim())
+            .filter(Boolean),
+        }
+      : {}),
     ...(cfg.debug ? { debug: cfg.debug } : {}),
   });
 }

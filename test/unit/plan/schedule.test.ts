@@ -300,6 +300,32 @@ describe('strategies compared', () => {
     expect(s.downtimeMs).toEqual({ a: 6, b: 5, c: 5 });
   });
 
+  it('auto freezes just in time for the link: same makespan as pipelined, no downtime spent waiting', () => {
+    // the link is the bottleneck: pipelined freezes everyone early and they wait frozen
+    const input = { items: ['a', 'b', 'c', 'd'].map((id) => item(id, 500, 1700, 400)), edges: [] };
+    const piped = simulate(['a', 'b', 'c', 'd'], 'pipelined', input);
+    const auto = simulate(['a', 'b', 'c', 'd'], 'auto', input);
+    expect(auto.makespanMs).toBe(piped.makespanMs);
+    // d is frozen at 1500 and waits for three transfers before its own
+    expect(piped.downtimeMs.d).toBe(500 + 3 * 1700 + 1700 + 400 - 1500);
+    for (const id of ['a', 'b', 'c', 'd']) expect(auto.downtimeMs[id]).toBe(2600);
+    const ck = auto.stages.filter((s) => s.stage === 'checkpoint');
+    const tr = auto.stages.filter((s) => s.stage === 'transfer');
+    // each checkpoint ends as its transfer starts, one at a time on the source
+    for (const [k, c] of ck.entries()) expect(c.endMs).toBe(tr[k]?.startMs);
+  });
+
+  it('auto never moves a checkpoint past a dependent that starts earlier', () => {
+    const input = {
+      items: [item('a', 500, 1700, 400), item('b', 500, 1700, 400, 'gamma', 'delta')],
+      edges: [['a', 'b']] as [string, string][],
+    };
+    const s = simulate(['a', 'b'], 'auto', input);
+    const start = (id: string) =>
+      s.stages.find((x) => x.id === id && x.stage === 'checkpoint')?.startMs ?? -1;
+    expect(start('a')).toBeLessThanOrEqual(start('b'));
+  });
+
   it('runs containers of different sources and destinations truly in parallel', () => {
     const input = { items: [item('a', 5, 5, 5, 's1', 'd1'), item('b', 5, 5, 5, 's2', 'd2')], edges: [] };
     for (const st of ['pipelined', 'parallel', 'auto'] as const) expect(plan(st, input).makespanMs).toBe(15);

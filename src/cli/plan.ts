@@ -1,0 +1,156 @@
+// `ferry --plan`: what a migration would do, without doing it. Human text by
+// default, a stable JSON document with --json (schema ferry.plan/v1, below).
+// Exit codes: 0 the plan is good, 2 blockers found, 1 error.
+import type { MigrationPlan } from '../migrate/planner.ts';
+import type { Stage } from '../migrate/types.ts';
+import { type MigrateArgs, planFor, poolFor } from './migrate.ts';
+
+/** `ferry --plan --json`: documented in the README; change only by bumping `schema`. */
+export interface PlanJson {
+  schema: 'ferry.plan/v1';
+  strategy: string;
+  options: { compress: string; consistentCut: boolean; keepSource: boolean; restorePath: string };
+  /** container ids in checkpoint order; every edge's `before` comes before its `after` */
+  order: string[];
+  items: {
+    id: string;
+    host: string;
+    runtime: 'podman' | 'docker';
+    name: string;
+    destination: string;
+    memoryBytes: number;
+    estimate: { checkpointMs: number; transferMs: number; restoreMs: number };
+    predictedDowntimeMs: number;
+    stages: {
+      stage: Extract<Stage, 'checkpoint' | 'transfer' | 'restore'>;
+      startMs: number;
+      endMs: number;
+    }[];
+  }[];
+  /** `after` is not frozen before `before` (it depends on it) */
+  edges: { before: string; after: string }[];
+  links: { from: string; to: string; bytesPerSec: number; compression: 'zstd' | 'none' }[];
+  predicted: { makespanMs: number; sequentialMs: number; savedPercent: number };
+  findings: { id: string; severity: 'blocker' | 'warning'; code: string; message: string }[];
+  blocked: boolean;
+  planMs: number;
+}
+
+export function planJson(plan: MigrationPlan): PlanJson {
+  const { predicted } = plan;
+  return {
+    schema: 'ferry.plan/v1',
+    strategy: plan.options.strategy,
+    options: {
+      compress: plan.options.compress,
+      consistentCut: plan.options.consistentCut,
+      keepSource: plan.options.keepSource,
+      restorePath: plan.options.restorePath,
+    },
+    order: plan.items.map((i) => i.id),
+    items: plan.items.map((i) => {
+      const e = plan.estimates[i.id] ?? { checkpointMs: 0, transferMs: 0, restoreMs: 0 };
+      return {
+        id: i.id,
+        host: i.container.host,
+        runtime: i.container.runtime,
+        name: i.container.name,
+        destination: i.destination,
+        memoryBytes: plan.memoryBytes[i.id] ?? 0,
+        estimate: {
+          checkpointMs: Math.round(e.checkpointMs),
+          transferMs: Math.round(e.transferMs),
+          restoreMs: Math.round(e.restoreMs),
+        },
+        predictedDowntimeMs: predicted.downtimeMs[i.id] ?? 0,
+        stages: predicted.stages
+          .filter((s) => s.id === i.id)
+          .map(({ stage, startMs, endMs }) => ({ stage, startMs, endMs })),
+      };
+    }),
+    edges: plan.edges.map(([before, after]) => ({ before, after })),
+    links: Object.entries(plan.links).map(([name, l]) => {
+      const [from = '', to = ''] = name.split('->');
+      return { from, to, bytesPerSec: l.bytesPerSec, compression: l.zstd ? 'zstd' : 'none' };
+    }),
+    predicted: {
+      makespanMs: predicted.makespanMs,
+      sequentialMs: predicted.sequentialMs,
+      savedPercent: savedPercent(predicted.makespanMs, predicted.sequentialMs),
+    },
+    findings: plan.findings,
+    blocked: plan.blocked,
+    planMs: plan.planMs,
+  };
+}
+
+const savedPercent = (ms: number, baseline: number) =>
+  baseline > 0 ? Math.round((1 - ms / baseline) * 100) : 0;
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mb = (b: number) => `${Math.round(b / 1e6)} MB`;
+const cell = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
+
+/** The plan for a person: fits 80 columns. */
+export function formatPlan(plan: MigrationPlan): string {
+  const j = planJson(plan);
+  const lines: string[] = [];
+  const dests = [...new Set(j.items.map((i) => i.destination))].join(', ');
+  lines.push(
+    `plan: ${j.items.length} container${j.items.length === 1 ? '' : 's'} -> ${dests}, strategy ${j.strategy} (planned in ${secs(j.planMs)})`,
+  );
+  for (const l of j.links)
+    lines.push(
+      `link ${l.from} -> ${l.to}: ${(l.bytesPerSec / 1e6).toFixed(0)} MB/s measured, ${l.compression === 'zstd' ? 'zstd' : 'no compression'}`,
+    );
+  lines.push('');
+  lines.push(' #  CONTAINER                       TO       MEM     CKPT  XFER  REST  DOWN');
+  j.items.forEach((i, n) => {
+    const e = i.estimate;
+    lines.push(
+      [
+        String(n + 1).padStart(2),
+        cell(`${i.host}/${i.runtime}/${i.name}`, 31),
+        cell(i.destination, 8),
+        mb(i.memoryBytes).padStart(6),
+        secs(e.checkpointMs).padStart(5),
+        secs(e.transferMs).padStart(5),
+        secs(e.restoreMs).padStart(5),
+        secs(i.predictedDowntimeMs).padStart(5),
+      ].join(' '),
+    );
+  });
+  lines.push('');
+  lines.push(
+    `predicted makespan ${secs(j.predicted.makespanMs)} (one by one: ${secs(j.predicted.sequentialMs)}, ${j.predicted.savedPercent}% less)`,
+  );
+  if (j.edges.length > 0) {
+    lines.push('order respects:');
+    for (const e of j.edges) lines.push(`  ${e.after} after ${e.before}`);
+  }
+  const blockers = j.findings.filter((f) => f.severity === 'blocker');
+  const warnings = j.findings.filter((f) => f.severity === 'warning');
+  if (blockers.length > 0) {
+    lines.push(`BLOCKERS (${blockers.length}): these containers will not be touched`);
+    for (const f of blockers) lines.push(`  ${f.id}: ${f.message} [${f.code}]`);
+  }
+  if (warnings.length > 0) {
+    lines.push(`warnings (${warnings.length}):`);
+    for (const f of warnings) lines.push(`  ${f.id || 'group'}: ${f.message} [${f.code}]`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function planCommand(
+  a: MigrateArgs & { json: boolean },
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  const pool = poolFor(a);
+  try {
+    const plan = await planFor(pool, a);
+    out.write(a.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : formatPlan(plan));
+    return plan.blocked ? 2 : 0;
+  } finally {
+    await pool.close();
+  }
+}
