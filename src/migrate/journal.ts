@@ -2,8 +2,8 @@
 // machine (XDG state dir, 0600), so that `ferry recover` can finish or undo
 // a run after ferry was killed, the link dropped or the machine rebooted.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ferryDir } from '../config/paths.ts';
 import type { DriverState, MigrateOptions, MigrationItem, Stage } from './types.ts';
 
 export type JournalRecord =
@@ -37,8 +37,7 @@ export type JournalRecord =
   | { kind: 'end'; runId: string; at: number };
 
 export function journalDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(base, 'ferry', 'runs');
+  return join(ferryDir('state', env), 'runs');
 }
 
 export class Journal {
