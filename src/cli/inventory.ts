@@ -1,0 +1,419 @@
+// `ferry hosts` and `ferry ps`: the inventory for people and scripts. One
+// probe per host, all hosts at once; a host that cannot be reached is named
+// with its reason and the others are still listed. `--json` prints the
+// HostsJson / PsJson shapes below (documented in README, "Scripting").
+
+import { configFilePath } from '../config/paths.ts';
+import { loadSettings } from '../config/settings.ts';
+import { formatFileError } from '../config/yaml-file.ts';
+import { Inventory } from '../inventory/inventory.ts';
+import type {
+  ContainerState,
+  CriuStatus,
+  HostInventory,
+  RuntimeFacts,
+  RuntimeKind,
+} from '../inventory/model.ts';
+import { poolExec } from '../runtime/exec.ts';
+import { formatBytes } from '../runtime/units.ts';
+import { configuredHostAliases } from '../ssh/aliases.ts';
+import {
+  formatProblem,
+  resolveJumpChain,
+  resolveSshConfig,
+  SshConfigError,
+  type SshConfigOptions,
+} from '../ssh/config.ts';
+import { createSshPool } from '../ssh/index.ts';
+// fit as fitCell: biome takes a bare fit() for a focused test
+import { cells, fit as fitCell, truncate } from '../ui/format.ts';
+
+export interface InventoryArgs {
+  /** like ssh -F */
+  configFile?: string;
+  /** --hosts: overrides config.yaml and the ssh config's Host names */
+  hosts?: string[];
+  json: boolean;
+  /** like ssh -J: every host is reached through these */
+  jump?: string;
+}
+
+/** Exit codes of `ferry hosts` and `ferry ps`. */
+export const EXIT = { ok: 0, hostFailed: 1, badConfig: 2 } as const;
+
+/** Where the host list came from. */
+export type HostListSource = 'flag' | 'config' | 'ssh-config';
+
+export type HostList =
+  | { ok: true; hosts: string[]; source: HostListSource }
+  | { ok: false; errors: string[] };
+
+/**
+ * The hosts to look at: --hosts if given, else `hosts:` in
+ * $XDG_CONFIG_HOME/ferry/config.yaml, else every concrete Host alias of the
+ * ssh config. Errors are one line each (file:line:column for config.yaml).
+ */
+export function resolveHostList(o: {
+  configFile?: string | undefined;
+  hosts?: readonly string[] | undefined;
+  /** ferry's config.yaml, default under $XDG_CONFIG_HOME */
+  settingsFile?: string;
+}): HostList {
+  const given = unique((o.hosts ?? []).flatMap((h) => h.split(',')).map((h) => h.trim()));
+  if (given.length > 0) return { ok: true, hosts: given, source: 'flag' };
+  const settingsFile = o.settingsFile ?? configFilePath();
+  const settings = loadSettings(settingsFile);
+  if (!settings.ok) return { ok: false, errors: settings.errors.map(formatFileError) };
+  if (settings.settings.hosts) return { ok: true, hosts: unique(settings.settings.hosts), source: 'config' };
+  const aliases = configuredHostAliases(sshOptions(o.configFile));
+  if (aliases.length > 0) return { ok: true, hosts: aliases, source: 'ssh-config' };
+  const sshConfig = o.configFile ?? '~/.ssh/config';
+  return {
+    ok: false,
+    errors: [
+      `no hosts to look at: give --hosts a,b, list them under hosts: in ${settingsFile}, or name them in Host lines of ${sshConfig}`,
+    ],
+  };
+}
+
+/** One runtime on a host. */
+export interface RuntimeJson {
+  /** missing: not installed; error: installed but not answering */
+  status: RuntimeFacts['status'];
+  version: string | null;
+  /** null when the runtime could not be listed */
+  containers: number | null;
+}
+
+/** One host of `ferry hosts --json`. */
+export interface HostJson {
+  /** as listed: an ssh alias or [user@]host[:port] */
+  name: string;
+  /** HostName:port from the ssh config; null when the config could not be resolved */
+  address: string | null;
+  user: string | null;
+  /** jump hosts in the order they are connected, as user@hostname:port */
+  jumpChain: string[];
+  /** the same hops as written in ProxyJump or -J (what the VIA column shows) */
+  via: string[];
+  reachable: boolean;
+  /** why it was not reached (or its config not resolved); null when reachable */
+  error: string | null;
+  /** null when not reachable */
+  podman: RuntimeJson | null;
+  docker: RuntimeJson | null;
+  criu: { status: CriuStatus; version: string | null } | null;
+  /** containers in any state, in the runtimes that could be listed; null when not reachable */
+  containers: number | null;
+  /** other problems the probe found (sudo, a runtime not answering, CRIU), one line each */
+  problems: string[];
+}
+
+/** `ferry hosts --json`: the hosts in the order they were listed. */
+export interface HostsJson {
+  hosts: HostJson[];
+}
+
+/** One container of `ferry ps --json`. */
+export interface PsContainerJson {
+  host: string;
+  runtime: RuntimeKind;
+  name: string;
+  id: string;
+  /** host:runtime/name, as --containers and groups.yaml take it */
+  spec: string;
+  image: string;
+  state: ContainerState;
+  /** memory in use; null when not running or unknown */
+  memoryBytes: number | null;
+  /** compose project (the GROUP column); null outside compose */
+  project: string | null;
+  service: string | null;
+  pod: string | null;
+}
+
+/** A host or one runtime on it that could not be listed. */
+export interface PsErrorJson {
+  host: string;
+  /** null: the whole host was not reached (exit code 1); else only this runtime (a warning) */
+  runtime: RuntimeKind | null;
+  error: string;
+}
+
+/** `ferry ps --json`: containers by host (as listed), runtime, name; then what could not be listed. */
+export interface PsJson {
+  containers: PsContainerJson[];
+  errors: PsErrorJson[];
+}
+
+type Out = NodeJS.WritableStream;
+
+export async function hostsCommand(args: InventoryArgs, out: Out, err: Out): Promise<number> {
+  const list = hostListOrReport(args, err);
+  if (!list) return EXIT.badConfig;
+  const inventories = await probeAll(list, args);
+  const hosts = inventories.map((h) => hostJson(h, args));
+  if (args.json) out.write(`${JSON.stringify({ hosts } satisfies HostsJson, null, 2)}\n`);
+  else out.write(hostsTable(hosts, widthOf(out)));
+  return hosts.every((h) => h.reachable) ? EXIT.ok : EXIT.hostFailed;
+}
+
+export async function psCommand(args: InventoryArgs, out: Out, err: Out): Promise<number> {
+  const list = hostListOrReport(args, err);
+  if (!list) return EXIT.badConfig;
+  const inventories = await probeAll(list, args);
+  const ps = psJson(inventories);
+  for (const e of ps.errors) {
+    err.write(
+      e.runtime ? `ferry: warning: ${e.host}: ${e.runtime}: ${e.error}\n` : `ferry: ${e.host}: ${e.error}\n`,
+    );
+  }
+  if (args.json) out.write(`${JSON.stringify(ps, null, 2)}\n`);
+  else out.write(psTable(ps.containers, widthOf(out)));
+  return ps.errors.some((e) => e.runtime === null) ? EXIT.hostFailed : EXIT.ok;
+}
+
+function hostListOrReport(args: InventoryArgs, err: Out): string[] | undefined {
+  const r = resolveHostList(args);
+  if (r.ok) return r.hosts;
+  for (const e of r.errors) err.write(`ferry: ${e}\n`);
+  return undefined;
+}
+
+function sshOptions(configFile: string | undefined): SshConfigOptions {
+  return configFile ? { configFile } : {};
+}
+
+async function probeAll(hosts: string[], args: InventoryArgs): Promise<HostInventory[]> {
+  const pool = createSshPool({
+    ...(args.configFile ? { configFile: args.configFile } : {}),
+    ...(args.jump ? { jump: args.jump } : {}),
+  });
+  // every host at once: one slow host must not hold the others back
+  const inv = new Inventory(
+    hosts.map((name) => ({ name, exec: poolExec(pool, name) })),
+    { concurrency: Math.max(1, hosts.length) },
+  );
+  try {
+    return await inv.refresh();
+  } finally {
+    await pool.close();
+  }
+}
+
+/** A problem as one line, without the host name the caller prints anyway. */
+function oneLine(message: string, host: string): string {
+  const m = message.replace(/\s+/g, ' ').trim();
+  return m.startsWith(`${host}: `) ? m.slice(host.length + 2) : m;
+}
+
+/** Why a host was not reached: the transport's own words when there are some. */
+function unreachedWhy(h: HostInventory): string {
+  const p = h.problems.find((x) => x.severity === 'error');
+  if (!p) return 'not reached';
+  return oneLine(p.code === 'unreachable' && p.stderr ? p.stderr : p.message, h.host);
+}
+
+function configErrorText(e: unknown): string {
+  if (e instanceof SshConfigError) return e.problems.map(formatProblem).join('; ');
+  return e instanceof Error ? e.message : String(e);
+}
+
+function hostJson(h: HostInventory, args: InventoryArgs): HostJson {
+  const options: SshConfigOptions = {
+    ...sshOptions(args.configFile),
+    ...(args.jump ? { proxyJump: args.jump } : {}),
+  };
+  let address: string | null = null;
+  let user: string | null = null;
+  let jumpChain: string[] = [];
+  let via: string[] = [];
+  let configError: string | null = null;
+  try {
+    const c = resolveSshConfig(h.host, options);
+    address = `${c.hostName}:${c.port}`;
+    user = c.user;
+    const chain = resolveJumpChain(h.host, options);
+    jumpChain = chain.map((hop) => `${hop.config.user}@${hop.config.hostName}:${hop.config.port}`);
+    via = chain.map((hop) => hop.spec.spec);
+  } catch (e) {
+    configError = configErrorText(e);
+  }
+  const reachable = !h.stale && h.facts !== null;
+  const runtime = (kind: RuntimeKind): RuntimeJson | null => {
+    const r = h.runtimes.find((x) => x.kind === kind);
+    if (!r) return null;
+    return {
+      status: r.facts.status,
+      version: r.facts.version,
+      containers: r.stale ? null : r.containers.length,
+    };
+  };
+  const criu = h.facts?.criu;
+  return {
+    name: h.host,
+    address,
+    user,
+    jumpChain,
+    via,
+    reachable,
+    error: reachable ? null : (configError ?? unreachedWhy(h)),
+    podman: reachable ? runtime('podman') : null,
+    docker: reachable ? runtime('docker') : null,
+    criu: reachable && criu ? { status: criu.status, version: criu.version } : null,
+    containers: reachable ? h.runtimes.reduce((n, r) => n + (r.stale ? 0 : r.containers.length), 0) : null,
+    problems: reachable ? h.problems.map((p) => oneLine(p.message, h.host)) : [],
+  };
+}
+
+function psJson(hosts: readonly HostInventory[]): PsJson {
+  const containers: PsContainerJson[] = [];
+  const errors: PsErrorJson[] = [];
+  for (const h of hosts) {
+    if (h.stale || h.facts === null) {
+      errors.push({ host: h.host, runtime: null, error: unreachedWhy(h) });
+      continue;
+    }
+    for (const r of h.runtimes) {
+      if (r.stale) {
+        const p =
+          h.problems.find((x) => x.runtime === r.kind) ?? h.problems.find((x) => x.message.includes(r.kind));
+        const why = p ? oneLine(p.message, h.host) : `${r.kind} did not answer`;
+        errors.push({ host: h.host, runtime: r.kind, error: why });
+      }
+      const sorted = [...r.containers].sort((a, b) => a.name.localeCompare(b.name));
+      for (const c of sorted) {
+        containers.push({
+          host: c.host,
+          runtime: c.runtime,
+          name: c.name,
+          id: c.id,
+          spec: `${c.host}:${c.runtime}/${c.name}`,
+          image: c.image.name,
+          state: c.state,
+          memoryBytes: c.memoryBytes,
+          project: c.compose?.project ?? null,
+          service: c.compose?.service ?? null,
+          pod: c.pod?.name ?? null,
+        });
+      }
+    }
+  }
+  return { containers, errors };
+}
+
+/** The terminal's width, 80 when it is not a terminal (pipes, scripts). */
+function widthOf(out: Out): number {
+  const columns = (out as { columns?: number }).columns;
+  return typeof columns === 'number' && columns >= 40 ? columns : 80;
+}
+
+const dash = (v: string | number | null | undefined) =>
+  v === null || v === undefined || v === '' ? '-' : String(v);
+
+function runtimeCell(r: RuntimeJson | null): string {
+  if (!r || r.status === 'missing') return '-';
+  return r.status === 'ok' ? dash(r.version) : 'error';
+}
+
+function hostsTable(hosts: readonly HostJson[], width: number): string {
+  const rows = hosts.map((h) => {
+    const head = [h.name, dash(h.address), dash(h.via.join(','))];
+    if (!h.reachable) return [...head, 'no', h.error ?? ''];
+    const criu = h.criu ? `${h.criu.status}${h.criu.version ? ` ${h.criu.version}` : ''}` : '-';
+    return [...head, 'yes', runtimeCell(h.podman), runtimeCell(h.docker), criu, dash(h.containers)];
+  });
+  return table(
+    [
+      { header: 'HOST', flex: true },
+      { header: 'ADDRESS', flex: true },
+      { header: 'VIA', flex: true },
+      { header: 'UP' },
+      { header: 'PODMAN' },
+      { header: 'DOCKER' },
+      { header: 'CRIU' },
+      { header: 'CTRS', right: true },
+    ],
+    rows,
+    width,
+  );
+}
+
+function psTable(containers: readonly PsContainerJson[], width: number): string {
+  return table(
+    [
+      { header: 'HOST', flex: true },
+      { header: 'RUNTIME' },
+      { header: 'NAME', flex: true },
+      { header: 'IMAGE', flex: true },
+      { header: 'STATE' },
+      { header: 'MEM', right: true },
+      { header: 'GROUP', flex: true },
+    ],
+    containers.map((c) => [
+      c.host,
+      c.runtime,
+      c.name,
+      c.image,
+      c.state,
+      c.memoryBytes === null ? '-' : formatBytes(c.memoryBytes),
+      dash(c.project),
+    ]),
+    width,
+  );
+}
+
+interface Column {
+  header: string;
+  /** may be cut (with …) to fit the width */
+  flex?: boolean;
+  right?: boolean;
+}
+
+const GAP = 2;
+const MIN_FLEX = 6;
+
+/**
+ * Rows under headers, in `width` columns: flexible columns shrink (widest
+ * first) and their cells end in … when cut. A row shorter than the header
+ * row ends in one cell that spans the rest of the line (an error message).
+ */
+function table(columns: readonly Column[], rows: readonly string[][], width: number): string {
+  const widths = columns.map((c, i) =>
+    // a spanning last cell does not widen its column
+    Math.max(
+      c.header.length,
+      ...rows.map((r) => (r.length >= columns.length || i < r.length - 1 ? cells(r[i] ?? '') : 0)),
+    ),
+  );
+  let over = widths.reduce((a, b) => a + b, 0) + GAP * (columns.length - 1) - width;
+  while (over > 0) {
+    let widest = -1;
+    columns.forEach((c, i) => {
+      const w = widths[i] ?? 0;
+      if (c.flex && w > Math.max(MIN_FLEX, c.header.length) && (widest < 0 || w > (widths[widest] ?? 0)))
+        widest = i;
+    });
+    if (widest < 0) break;
+    widths[widest] = (widths[widest] ?? 0) - 1;
+    over--;
+  }
+  const line = (row: readonly string[]) => {
+    let text = '';
+    row.forEach((cell, i) => {
+      const last = i === row.length - 1;
+      if (last && row.length < columns.length) {
+        text += truncate(cell, Math.max(MIN_FLEX, width - cells(text)));
+        return;
+      }
+      const padded = fitCell(cell, widths[i] ?? 0, columns[i]?.right ? 'right' : 'left');
+      text += last ? padded.trimEnd() : `${padded}${' '.repeat(GAP)}`;
+    });
+    return text;
+  };
+  return `${[columns.map((c) => c.header), ...rows].map((r) => line(r)).join('\n')}\n`;
+}
+
+function unique(xs: readonly string[]): string[] {
+  return [...new Set(xs.filter(Boolean))];
+}
