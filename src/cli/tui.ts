@@ -1,0 +1,169 @@
+// `ferry` with no command: the terminal UI. Builds the real backend (SSH pool,
+// inventory, planner, engine, saved groups), the store, and renders the App.
+import { render } from 'ink';
+import { createElement } from 'react';
+import { Inventory } from '../inventory/inventory.ts';
+import { runMigration } from '../migrate/engine.ts';
+import { planMigration } from '../migrate/planner.ts';
+import { sessionsFor } from '../migrate/session.ts';
+import type { HostTarget } from '../runtime/probe.ts';
+import { createSshPool, SshError, type SshPool } from '../ssh/index.ts';
+import { StoreProvider } from '../store/react.ts';
+import { runFinished } from '../store/run.ts';
+import { hostRefresh, type TransportFailure } from '../store/snapshot.ts';
+import { createAppStore } from '../store/store.ts';
+import type { Backend, PlanView, SavedGroup } from '../store/types.ts';
+import { App } from '../ui/App.tsx';
+import { colorsWanted, ThemeContext } from '../ui/theme.ts';
+import { VERSION } from './version.ts';
+
+export interface TuiOptions {
+  /** like ssh -F */
+  configFile?: string | undefined;
+  hosts: string[];
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr?: NodeJS.WritableStream;
+  env?: NodeJS.ProcessEnv;
+  /** ms between automatic refreshes (default 5000) */
+  refreshMs?: number;
+}
+
+/** Saved groups, as src/config/groups.ts provides them. */
+export interface GroupStore {
+  load(): Promise<SavedGroup[]>;
+  save(group: SavedGroup): Promise<void>;
+}
+
+const noGroups: GroupStore = {
+  load: async () => {
+    throw new Error('saved groups are not available in this build yet');
+  },
+  save: async () => {
+    throw new Error('saved groups are not available in this build yet');
+  },
+};
+
+/** The backend over ferry's SSH pool: what the TUI does to the world goes through here. */
+export function sshBackend(
+  pool: SshPool,
+  hosts: readonly string[],
+  opts: { configFile?: string | undefined; groups?: GroupStore } = {},
+): Backend {
+  // the SSH layer's own error for a host's last attempt: its message names a changed host key exactly
+  const failures = new Map<string, TransportFailure>();
+  const targets: HostTarget[] = hosts.map((name) => ({
+    name,
+    exec: async (argv, o) => {
+      try {
+        const r = await pool.exec(name, argv, o);
+        failures.delete(name);
+        return r;
+      } catch (e) {
+        if (e instanceof SshError) failures.set(name, { code: e.code, message: e.message, hint: e.hint });
+        else failures.delete(name);
+        throw e;
+      }
+    },
+  }));
+  const inventory = new Inventory(targets);
+  const groups = opts.groups ?? noGroups;
+  return {
+    hosts,
+    async refreshHost(host) {
+      const inv = await inventory.refreshHost(host);
+      return hostRefresh(inv, inv.stale ? failures.get(host) : undefined);
+    },
+    async plan(req) {
+      try {
+        return await planMigration(pool, req);
+      } catch (e) {
+        const hint = e instanceof Error && 'hint' in e && typeof e.hint === 'string' ? ` (${e.hint})` : '';
+        throw new Error(`${e instanceof Error ? e.message : String(e)}${hint}`);
+      }
+    },
+    run(plan: PlanView) {
+      return runMigration(
+        { items: plan.items, options: plan.options },
+        { session: sessionsFor(pool), ...(opts.configFile ? { configFile: opts.configFile } : {}) },
+      );
+    },
+    loadGroups: () => groups.load(),
+    saveGroup: (g) => groups.save(g),
+    close: () => pool.close(),
+  };
+}
+
+/** Runs the TUI until the person quits; the exit code. */
+export async function startTui(opts: TuiOptions): Promise<number> {
+  const env = opts.env ?? process.env;
+  const stderr = opts.stderr ?? process.stderr;
+  if (!opts.stdout.isTTY || !opts.stdin.isTTY) {
+    stderr.write(
+      'ferry: the terminal UI needs a terminal; for scripts use ferry migrate, ferry ps or --plan\n',
+    );
+    return 1;
+  }
+  if (opts.hosts.length === 0) {
+    stderr.write('ferry: no hosts to show: give --hosts a,b\n');
+    return 1;
+  }
+  // performance.now() counts from process start: the first frame as the person sees it
+  let firstFrameMs: number | null = null;
+  let inventoryMs: number | null = null;
+  const pool = createSshPool(opts.configFile ? { configFile: opts.configFile, env } : { env });
+  const backend = sshBackend(pool, opts.hosts, { configFile: opts.configFile });
+  const store = createAppStore(backend, { version: VERSION });
+  const unsubscribe = store.subscribe((s) => {
+    if (inventoryMs === null && s.refreshes > 0) inventoryMs = performance.now();
+  });
+  const app = createElement(
+    ThemeContext.Provider,
+    { value: { colors: colorsWanted(env) } },
+    createElement(StoreProvider, { store }, createElement(App, { refreshMs: opts.refreshMs ?? 5000 })),
+  );
+  const instance = render(app, {
+    stdout: opts.stdout,
+    stdin: opts.stdin,
+    stderr: opts.stderr ?? process.stderr,
+    // ctrl-c is a key here: during a migration it is the safe stop
+    exitOnCtrlC: false,
+    alternateScreen: true,
+    // over SSH, redraw only the lines that changed
+    incrementalRendering: true,
+    onRender: () => {
+      firstFrameMs ??= performance.now();
+    },
+  });
+  // a hang-up or kill during a migration: stop safely, let the run settle, then leave
+  const onSignal = () => {
+    if (!store.getState().cancelRun()) {
+      instance.unmount();
+      return;
+    }
+    store.subscribe((s) => {
+      if (runFinished(s.run)) instance.unmount();
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  let code = 0;
+  try {
+    await instance.waitUntilExit();
+  } catch (e) {
+    stderr.write(`ferry: ${e instanceof Error ? e.message : String(e)}\n`);
+    code = 1;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    unsubscribe();
+    await backend.close();
+  }
+  if (env.FERRY_TIMING === '1') {
+    const ms = (v: number | null) => (v === null ? 'never' : `${Math.round(v)} ms`);
+    stderr.write(
+      `ferry timing: first frame ${ms(firstFrameMs)}, inventory of all hosts ${ms(inventoryMs)} (since process start)\n`,
+    );
+  }
+  return code;
+}

@@ -1,0 +1,87 @@
+// The whole screen: header, the current view, footer. One key handler for
+// everything, driven by the keymap; the terminal's size decides the layout.
+import { Box, useApp as useInkApp, useInput, useWindowSize } from 'ink';
+import { type ReactNode, useEffect } from 'react';
+import { useApp, useAppStore } from '../store/react.ts';
+import { ContainerTable } from './ContainerTable.tsx';
+import { Footer } from './Footer.tsx';
+import { Header, headerHeight } from './Header.tsx';
+import { HelpView } from './HelpView.tsx';
+import { HostsView } from './HostsView.tsx';
+import { handleKey } from './keys.ts';
+import { DestinationView, GroupsView } from './ListViews.tsx';
+import { PlanScreen } from './PlanScreen.tsx';
+import { RunScreen } from './RunScreen.tsx';
+
+const FOOTER = 2;
+
+export interface AppProps {
+  /** ms between automatic refreshes of the main view; 0: none */
+  refreshMs?: number;
+}
+
+export function App({ refreshMs = 5000 }: AppProps) {
+  const store = useAppStore();
+  const { exit } = useInkApp();
+  const { columns, rows } = useWindowSize();
+  const screen = useApp((s) => s.screen.kind);
+  const helpOpen = useApp((s) => s.helpOpen);
+  const quit = useApp((s) => s.quitRequested);
+  const hosts = useApp((s) => s.hosts);
+  const hostOrder = useApp((s) => s.hostOrder);
+  const width = Math.max(20, columns);
+  const height = Math.max(8, rows);
+  const bodyHeight = Math.max(1, height - headerHeight({ hosts, hostOrder }) - FOOTER);
+  // the table's own header line is not a row
+  const pageRows = bodyHeight - 1;
+
+  useInput((input, key) => handleKey(store, input, key, pageRows));
+
+  useEffect(() => {
+    if (quit) exit();
+  }, [quit, exit]);
+
+  useEffect(() => {
+    void store.getState().refresh();
+    if (refreshMs <= 0) return;
+    const t = setInterval(() => {
+      // no background traffic while a plan or a run has the hosts' attention
+      const kind = store.getState().screen.kind;
+      if (kind !== 'plan' && kind !== 'run') void store.getState().refresh();
+    }, refreshMs);
+    return () => clearInterval(t);
+  }, [store, refreshMs]);
+
+  let body: ReactNode;
+  if (helpOpen) body = <HelpView width={width} height={bodyHeight} />;
+  else
+    switch (screen) {
+      case 'hosts':
+        body = <HostsView width={width} height={bodyHeight} />;
+        break;
+      case 'groups':
+        body = <GroupsView width={width} height={bodyHeight} />;
+        break;
+      case 'destination':
+        body = <DestinationView width={width} height={bodyHeight} />;
+        break;
+      case 'plan':
+        body = <PlanScreen width={width} height={bodyHeight} />;
+        break;
+      case 'run':
+        body = <RunScreen width={width} height={bodyHeight} />;
+        break;
+      default:
+        body = <ContainerTable width={width} height={bodyHeight} />;
+    }
+
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Header width={width} />
+      <Box flexDirection="column" height={bodyHeight} overflow="hidden">
+        {body}
+      </Box>
+      <Footer width={width} />
+    </Box>
+  );
+}

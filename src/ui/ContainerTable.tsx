@@ -1,0 +1,82 @@
+// The container table. Virtualized: only the rows that fit are rendered, so
+// hundreds of containers cost no more than a screenful.
+import { Text } from 'ink';
+import { useRef } from 'react';
+import { useApp } from '../store/react.ts';
+import { visibleRows } from '../store/store.ts';
+import { cellText, formatRow, layoutColumns } from './columns.ts';
+import { clip } from './format.ts';
+import { stateTone, useTone } from './theme.ts';
+
+/** The first row to show so that the cursor stays in view, moving the window as little as possible. */
+export function scrollOffset(prev: number, cursor: number, height: number, total: number): number {
+  let top = prev;
+  if (cursor < top) top = cursor;
+  if (cursor >= top + height) top = cursor - height + 1;
+  return Math.max(0, Math.min(top, Math.max(0, total - height)));
+}
+
+export function ContainerTable({ width, height }: { width: number; height: number }) {
+  const tone = useTone();
+  const containers = useApp((s) => s.containers);
+  const filter = useApp((s) => s.filter);
+  const cursor = useApp((s) => s.cursor);
+  const marked = useApp((s) => s.marked);
+  const refreshes = useApp((s) => s.refreshes);
+  const rows = visibleRows({ containers, filter });
+  const columns = layoutColumns(width);
+  const bodyHeight = Math.max(1, height - 1);
+  const top = useRef(0);
+  top.current = scrollOffset(top.current, cursor, bodyHeight, rows.length);
+  const window = rows.slice(top.current, top.current + bodyHeight);
+  const stateCol = columns.find((c) => c.id === 'state');
+  const title = formatRow(columns, (c) => c.title);
+  const position = rows.length > bodyHeight ? ` ${cursor + 1}/${rows.length}` : '';
+  return (
+    <>
+      <Text bold wrap="truncate">
+        {clip(title, width - position.length)}
+        <Text color={tone('muted')}>{position}</Text>
+      </Text>
+      {window.length === 0 ? (
+        <Text color={tone('muted')} wrap="truncate">
+          {clip(
+            filter
+              ? `no container matches "${filter}" (esc clears the filter)`
+              : refreshes === 0
+                ? 'waiting for the hosts…'
+                : 'no containers on the reachable hosts',
+            width,
+          )}
+        </Text>
+      ) : null}
+      {window.map((r, i) => {
+        const selected = top.current + i === cursor;
+        const isMarked = marked.has(r.key);
+        // the state cell in its colour, the rest in the row's
+        const line = formatRow(columns, (c) => cellText(r, c.id, isMarked));
+        if (!stateCol || selected) {
+          return (
+            <Text key={r.key} inverse={selected} bold={isMarked} wrap="truncate">
+              {line}
+            </Text>
+          );
+        }
+        const cps = [...line];
+        const at = columns.slice(0, columns.indexOf(stateCol)).reduce((a, c) => a + c.width + 1, 0);
+        return (
+          <Text
+            key={r.key}
+            bold={isMarked}
+            color={isMarked ? tone('accent') : r.stale ? tone('muted') : undefined}
+            wrap="truncate"
+          >
+            {cps.slice(0, at).join('')}
+            <Text color={tone(stateTone(r.state))}>{cps.slice(at, at + stateCol.width).join('')}</Text>
+            {cps.slice(at + stateCol.width).join('')}
+          </Text>
+        );
+      })}
+    </>
+  );
+}

@@ -1,0 +1,74 @@
+// Bottom lines: a message or the prompt being typed, then the keys that matter here.
+import { Text } from 'ink';
+import { useApp } from '../store/react.ts';
+import { clip } from './format.ts';
+import { KEYMAP, type KeyContext, keyLabel } from './keymap.ts';
+import { contextOf } from './keys.ts';
+import { useTone } from './theme.ts';
+
+const HINTS: Record<KeyContext, string[]> = {
+  main: ['mark', 'mark-group', 'migrate', 'filter', 'save-group', 'open-groups', 'refresh', 'help', 'quit'],
+  list: ['select', 'strategy', 'back', 'help'],
+  plan: ['confirm', 'strategy', 'back', 'help'],
+  run: ['stop', 'back', 'help'],
+  input: ['select', 'back'],
+};
+
+const SHORT: Record<string, string> = {
+  mark: 'mark',
+  'mark-group': 'group',
+  migrate: 'migrate',
+  filter: 'filter',
+  'save-group': 'save',
+  'open-groups': 'groups',
+  refresh: 'refresh',
+  help: 'help',
+  quit: 'quit',
+  select: 'choose',
+  strategy: 'strategy',
+  back: 'back',
+  confirm: 'run it',
+  stop: 'stop safely',
+};
+
+export function hintLine(context: KeyContext): string {
+  return HINTS[context]
+    .map((command) => {
+      const b = KEYMAP.find((k) => k.command === command);
+      return b?.keys[0] ? `${keyLabel(b.keys[0])} ${SHORT[command] ?? command}` : '';
+    })
+    .filter(Boolean)
+    .join('  ');
+}
+
+export function Footer({ width }: { width: number }) {
+  const tone = useTone();
+  const message = useApp((s) => s.message);
+  const filter = useApp((s) => s.filter);
+  const filterEditing = useApp((s) => s.filterEditing);
+  const screen = useApp((s) => s.screen);
+  const context = useApp(contextOf);
+  const helpOpen = useApp((s) => s.helpOpen);
+  let first: { text: string; color: string | undefined; bold?: boolean };
+  if (screen.kind === 'save')
+    first = { text: `group name: ${screen.input}_`, color: tone('accent'), bold: true };
+  else if (filterEditing) first = { text: `/${filter}_`, color: tone('accent'), bold: true };
+  else if (message)
+    first = {
+      text: message.text,
+      color: tone(message.level === 'error' ? 'error' : message.level === 'warning' ? 'warn' : 'info'),
+    };
+  else if (filter && screen.kind === 'main') first = { text: `filter: ${filter}`, color: tone('accent') };
+  else first = { text: '', color: undefined };
+  const hints = helpOpen ? 'esc close help  q quit' : hintLine(context);
+  return (
+    <>
+      <Text color={first.color} bold={first.bold ?? false} wrap="truncate">
+        {clip(first.text, width)}
+      </Text>
+      <Text color={tone('muted')} wrap="truncate">
+        {clip(hints, width)}
+      </Text>
+    </>
+  );
+}

@@ -1,0 +1,114 @@
+// The two lists: destination hosts (with the strategy) and saved groups.
+import { Text } from 'ink';
+import { useApp } from '../store/react.ts';
+import { currentRow, markedRows } from '../store/store.ts';
+import { clip } from './format.ts';
+import { useTone } from './theme.ts';
+
+function ListLine({
+  text,
+  selected,
+  color,
+  width,
+}: {
+  text: string;
+  selected: boolean;
+  color?: string | undefined;
+  width: number;
+}) {
+  return (
+    <Text inverse={selected} color={selected ? undefined : color} wrap="truncate">
+      {clip(`${selected ? '>' : ' '} ${text}`, width)}
+    </Text>
+  );
+}
+
+export function DestinationView({ width, height }: { width: number; height: number }) {
+  const tone = useTone();
+  const screen = useApp((s) => s.screen);
+  const hosts = useApp((s) => s.hosts);
+  const marked = useApp((s) => s.marked);
+  const containers = useApp((s) => s.containers);
+  const current = useApp(currentRow);
+  if (screen.kind !== 'destination') return null;
+  const rows = markedRows({ containers, marked });
+  const moving = rows.length > 0 ? rows : current ? [current] : [];
+  const names = moving.map((r) => r.name).join(', ');
+  const visible = screen.candidates.slice(0, Math.max(1, height - 4));
+  return (
+    <>
+      <Text bold color={tone('accent')} wrap="truncate">
+        {clip(`Migrate ${moving.length} container${moving.length === 1 ? '' : 's'}: ${names}`, width)}
+      </Text>
+      <Text wrap="truncate">
+        {clip('to which host? (j/k, enter)', width - 30)}
+        <Text bold>{clip(`strategy: ${screen.strategy} (tab)`, 30, 'right')}</Text>
+      </Text>
+      <Text> </Text>
+      {visible.map((h, i) => {
+        const st = hosts[h];
+        const note = st && st.state !== 'ok' ? `  (${st.state})` : st ? `  ${st.containers} containers` : '';
+        return (
+          <ListLine
+            key={h}
+            text={`${h}${note}`}
+            selected={i === screen.cursor}
+            color={st?.state === 'ok' ? undefined : tone('muted')}
+            width={width}
+          />
+        );
+      })}
+    </>
+  );
+}
+
+export function GroupsView({ width, height }: { width: number; height: number }) {
+  const tone = useTone();
+  const screen = useApp((s) => s.screen);
+  if (screen.kind !== 'groups') return null;
+  const title = (
+    <Text bold color={tone('accent')} wrap="truncate">
+      {clip('Saved groups (enter marks the members, esc back)', width)}
+    </Text>
+  );
+  if (screen.loading)
+    return (
+      <>
+        {title}
+        <Text color={tone('muted')}>loading…</Text>
+      </>
+    );
+  if (screen.error)
+    return (
+      <>
+        {title}
+        <Text color={tone('error')} wrap="truncate">
+          {clip(screen.error, width)}
+        </Text>
+      </>
+    );
+  if (screen.groups.length === 0)
+    return (
+      <>
+        {title}
+        <Text color={tone('muted')} wrap="truncate">
+          {clip('no saved groups yet: mark containers and press s', width)}
+        </Text>
+      </>
+    );
+  const bodyHeight = Math.max(1, height - 1);
+  const start = Math.max(0, Math.min(screen.cursor - bodyHeight + 1, screen.groups.length - bodyHeight));
+  return (
+    <>
+      {title}
+      {screen.groups.slice(Math.max(0, start), Math.max(0, start) + bodyHeight).map((g, i) => (
+        <ListLine
+          key={g.name}
+          text={`${g.name}  ${g.members.length} containers${g.description ? `  ${g.description}` : `  ${g.members.join(', ')}`}`}
+          selected={Math.max(0, start) + i === screen.cursor}
+          width={width}
+        />
+      ))}
+    </>
+  );
+}

@@ -1,0 +1,199 @@
+// Migrating from the TUI at 80x24: destination, strategy, plan, run, summary.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAppStore } from '../../../src/store/store.ts';
+import { FakeBackend } from './fakes.ts';
+import { KEY, renderTui, type Screen } from './terminal.ts';
+
+let screen: Screen | undefined;
+afterEach(async () => {
+  await screen?.unmount();
+  screen = undefined;
+});
+
+const SINK = 'alpha/podman/wf-sink-1';
+const PARSE = 'alpha/podman/wf-parse-1';
+const MB = 1024 * 1024;
+
+/** The wf group marked, the destination list open. */
+async function marked(backend = new FakeBackend(), colors = false) {
+  const store = createAppStore(backend, { version: '0.1.0' });
+  screen = await renderTui(store, { colors });
+  const s = screen;
+  await s.waitFor('wf-parse-1');
+  await s.press('/', 'w', 'f', '-', KEY.enter, 'a', 'm');
+  await s.waitFor('to which host?');
+  return { store, backend, s };
+}
+
+describe('migrate', () => {
+  it('lists the other hosts, tab cycles the strategy, enter shows the plan', async () => {
+    const { s, backend } = await marked();
+    expect(s.text()).toContain('Migrate 4 containers: wf-enrich-1, wf-parse-1, wf-producer-1, wf-sink-1');
+    expect(s.lines().filter((l) => /^[> ] (beta|gamma)/.test(l))).toEqual([
+      expect.stringMatching(/^> beta\s+0 containers/),
+      expect.stringMatching(/^ {2}gamma\s+1 containers/),
+    ]);
+    expect(s.text()).toContain('strategy: auto (tab)');
+    await s.press(KEY.tab);
+    await s.waitFor('strategy: pipelined (tab)');
+    await s.press(KEY.tab, KEY.tab, KEY.tab);
+    await s.waitFor('strategy: auto (tab)');
+    await s.press('j', KEY.enter);
+    await s.waitFor('y runs this plan');
+    expect(backend.planRequests[0]).toMatchObject({ to: 'gamma', options: { strategy: 'auto' } });
+    const text = s.text();
+    expect(text).toContain('Plan: migrate to gamma');
+    expect(text).toMatch(/1 +wf-enrich-1 +alpha +400ms +1\.2s +300ms +1\.9s/);
+    expect(text).toContain('predicted makespan 4.9s (one by one 7.6s, 36% faster)');
+    expect(text).toContain('no findings');
+    for (const l of s.lines()) expect([...l].length).toBeLessThanOrEqual(80);
+    // tab on the plan plans again with the next strategy
+    await s.press(KEY.tab);
+    await s.waitFor('strategy pipelined');
+    expect(backend.planRequests[1]?.options.strategy).toBe('pipelined');
+    // esc goes back to the hosts
+    await s.press(KEY.esc);
+    await s.waitFor('to which host?');
+  });
+
+  it('blockers are red and refuse the migration: y runs nothing', async () => {
+    const backend = new FakeBackend();
+    backend.planOver = {
+      blocked: true,
+      findings: [
+        { id: SINK, severity: 'blocker', code: 'criu-broken', message: 'beta: criu check fails: vDSO' },
+        { id: PARSE, severity: 'warning', code: 'port', message: 'port 7520 is in use on beta' },
+      ],
+    };
+    const { s } = await marked(backend, true);
+    await s.press(KEY.enter);
+    await s.waitFor('migration refused');
+    expect(s.text()).toContain('BLOCKER wf-sink-1: beta: criu check fails: vDSO');
+    expect(s.text()).toContain('warning wf-parse-1: port 7520 is in use on beta');
+    const red = s.cellColor('BLOCKER');
+    expect(red).toBe(1); // ANSI red
+    expect(s.cellColor('migration refused')).toBe(1);
+    expect(s.cellColor('warning wf-parse-1')).toBe(3); // yellow
+    await s.press('y');
+    await s.waitFor('fix them or unmark');
+    expect(backend.runs).toHaveLength(0);
+    expect(s.text()).toContain('Plan: migrate to beta');
+  });
+
+  it('a plan that cannot be made says why', async () => {
+    const backend = new FakeBackend();
+    backend.planError = 'beta: could not run the probe script: connection refused';
+    const { s } = await marked(backend);
+    await s.press(KEY.enter);
+    await s.waitFor('cannot plan this migration');
+    expect(s.text()).toContain('beta: could not run the probe script: connection refused');
+    await s.press('y');
+    expect(backend.runs).toHaveLength(0);
+  });
+
+  it('y runs: stages, a progress bar with rate, the log, then the summary; esc returns and refreshes', async () => {
+    const { s, backend, store } = await marked();
+    await s.press(KEY.enter);
+    await s.waitFor('y runs this plan');
+    await s.press('y');
+    await s.waitFor('running (ctrl-c stops safely)');
+    const run = backend.runs[0];
+    if (!run) throw new Error('no run');
+    expect(s.text()).toMatch(/wf-enrich-1 +waiting/);
+    run.emit({ type: 'run-started', runId: 'r-42', strategy: 'auto', order: [SINK, PARSE], items: [] });
+    run.emit({ type: 'stage-started', id: SINK, stage: 'checkpoint' });
+    run.emit({ type: 'stage-finished', id: SINK, stage: 'checkpoint', ms: 420 });
+    run.emit({ type: 'stage-started', id: SINK, stage: 'transfer' });
+    run.emit({ type: 'bytes', id: SINK, bytes: 32 * MB, rateBytesPerSec: 80 * MB });
+    run.emit({ type: 'stage-started', id: PARSE, stage: 'checkpoint' });
+    run.emit({ type: 'warning', id: SINK, message: 'link alpha -> beta: 80 MB/s measured, no compression' });
+    await s.waitFor('Run r-42');
+    const sinkLine = s.lines().find((l) => l.startsWith('wf-sink-1'));
+    expect(sinkLine).toMatch(/wf-sink-1 +transfer +\[#+-+\] +50% +32\.0M +80\.0M\/s/);
+    expect(s.text()).toMatch(/wf-parse-1 +checkpoint/);
+    expect(s.text()).toContain('wf-sink-1: link alpha -> beta: 80 MB/s measured');
+    // esc and q wait for the run
+    await s.press(KEY.esc, 'q');
+    await s.waitFor('a migration is running');
+    expect(store.getState().quitRequested).toBe(false);
+    run.emit({ type: 'stage-finished', id: SINK, stage: 'transfer', ms: 800, detail: { bytes: 64 * MB } });
+    run.emit({ type: 'stage-started', id: SINK, stage: 'restore' });
+    run.emit({ type: 'container-done', id: SINK, outcome: 'migrated', downtimeMs: 1500 });
+    run.emit({ type: 'error', id: PARSE, stage: 'restore', message: 'criu restore failed: exit 1' });
+    run.emit({ type: 'rollback', id: PARSE, ok: true, message: 'wf-parse-1 runs on alpha again' });
+    run.emit({ type: 'container-done', id: PARSE, outcome: 'rolled-back', message: 'criu restore failed' });
+    run.finish({
+      strategy: 'auto',
+      makespanMs: 5300,
+      results: [
+        { id: SINK, outcome: 'migrated', downtimeMs: 1500 },
+        { id: PARSE, outcome: 'rolled-back', message: 'criu restore failed' },
+      ],
+    });
+    await s.waitFor('Done in 5.3s');
+    const text = s.text();
+    expect(text).toContain('Done in 5.3s: 1 migrated, 1 rolled back; longest downtime 1.5s');
+    expect(s.lines().find((l) => l.startsWith('wf-sink-1'))).toMatch(
+      /migrated +\[#+\] 100% +64\.0M .* 1\.5s$/,
+    );
+    expect(text).toMatch(/wf-parse-1 +rolled back/);
+    expect(text).toContain('wf-parse-1 (restore): criu restore failed: exit 1');
+    expect(text).toContain('wf-parse-1: rolled back: wf-parse-1 runs on alpha again');
+    for (const l of s.lines()) expect([...l].length).toBeLessThanOrEqual(80);
+    const before = backend.refreshCalls.length;
+    await s.press(KEY.esc);
+    await s.waitFor('marked 0');
+    await s.waitFor('wf-producer-1');
+    expect(backend.refreshCalls.length).toBeGreaterThan(before);
+  });
+
+  it('ctrl-c during a run stops it safely (run.cancel), and says so', async () => {
+    const { s, backend, store } = await marked();
+    await s.press(KEY.enter);
+    await s.waitFor('y runs this plan');
+    await s.press('y');
+    await s.waitFor('running (ctrl-c stops safely)');
+    await s.press(KEY.ctrlC);
+    await s.waitFor('stopping safely');
+    expect(backend.runs[0]?.cancel).toHaveBeenCalledTimes(1);
+    expect(store.getState().quitRequested).toBe(false);
+    expect(s.text()).toContain('stopping: no further container will be frozen');
+    await s.press(KEY.ctrlC);
+    await s.waitFor('already stopping');
+    expect(backend.runs[0]?.cancel).toHaveBeenCalledTimes(1);
+    backend.runs[0]?.finish({ strategy: 'auto', makespanMs: 100, results: [] });
+    await s.waitFor('Done in');
+    // after the end, ctrl-c quits
+    await s.press(KEY.ctrlC);
+    await s.exited;
+  });
+});
+
+describe('saved groups', () => {
+  it('s names and saves the marked; o lists the groups and enter marks the members', async () => {
+    const backend = new FakeBackend();
+    const store = createAppStore(backend, { version: '0.1.0' });
+    screen = await renderTui(store);
+    const s = screen;
+    await s.waitFor('wfd-sink-1');
+    await s.press('s');
+    await s.waitFor('nothing marked');
+    await s.press(' ', ' ');
+    await s.waitFor('marked 2');
+    await s.press('s');
+    await s.waitFor('group name: _');
+    await s.press('d', 'u', 'o', KEY.enter);
+    await s.waitFor('saved group duo (2 containers)');
+    expect(backend.saved).toEqual([
+      { name: 'duo', members: ['alpha:docker/wfd-enrich-1', 'alpha:docker/wfd-parse-1'] },
+    ]);
+    backend.groups.push({ name: 'sink-only', description: 'the sink', members: ['alpha:wf-sink-1'] });
+    await s.press('c', 'o');
+    await s.waitFor('Saved groups');
+    expect(s.text()).toMatch(/> duo +2 containers +alpha:docker\/wfd-enrich-1, alpha:docker\/wfd-parse-1/);
+    expect(s.text()).toMatch(/ {2}sink-only +1 containers +the sink/);
+    await s.press('j', KEY.enter);
+    await s.waitFor('group sink-only: marked 1 containers');
+    expect(s.lines().find((l) => l.includes('wf-sink-1'))).toMatch(/^\*/);
+  });
+});
