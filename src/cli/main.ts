@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import { hostsCommand, psCommand, resolveHostList } from './inventory.ts';
 import { type MigrateArgs, migrateCommand, recoverCommand, UsageError } from './migrate.ts';
 import { planCommand } from './plan.ts';
 import { describeConfigError, formatResolveView, resolveView } from './ssh-config.ts';
+import { startTui } from './tui.ts';
 import { VERSION } from './version.ts';
 
 export const USAGE = `ferry ${VERSION}: live-migrate groups of containers between hosts over SSH with CRIU
@@ -129,6 +131,12 @@ function parse(argv: string[]) {
 
 const ASYNC_COMMANDS = new Set(['migrate', 'recover', 'hosts', 'ps']);
 
+const hostList = (flag: string | undefined) =>
+  flag
+    ?.split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+
 /** Commands that do I/O over time (plan, migrate, recover, hosts, ps); the rest go through runCli. */
 export async function runCliAsync(
   argv: string[],
@@ -146,7 +154,7 @@ export async function runCliAsync(
     !parsed ||
     parsed.values.help ||
     parsed.values.version ||
-    !(ASYNC_COMMANDS.has(command ?? '') || (command === undefined && parsed.values.plan))
+    !(ASYNC_COMMANDS.has(command ?? '') || command === undefined)
   ) {
     const r = runCli(argv);
     out.write(r.stdout);
@@ -157,6 +165,27 @@ export async function runCliAsync(
   try {
     const common = { configFile: v.config, jump: v.jump };
     if (command === 'recover') return await recoverCommand({ ...common, journal: v.journal }, out);
+    if (command === 'hosts' || command === 'ps') {
+      const hosts = hostList(v.hosts);
+      const a = {
+        ...(v.config ? { configFile: v.config } : {}),
+        ...(v.jump ? { jump: v.jump } : {}),
+        ...(hosts ? { hosts } : {}),
+        json: v.json ?? false,
+      };
+      return await (command === 'hosts' ? hostsCommand(a, out, err) : psCommand(a, out, err));
+    }
+    if (command === undefined && !v.plan) {
+      const list = resolveHostList({ configFile: v.config, hosts: hostList(v.hosts) });
+      if (!list.ok) throw new UsageError(list.errors.join('; '));
+      return await startTui({
+        configFile: v.config,
+        hosts: list.hosts,
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: err,
+      });
+    }
     if (v.events !== undefined && v.events !== 'ndjson') throw new UsageError('--events takes ndjson');
     const args: MigrateArgs = {
       ...common,

@@ -1,5 +1,7 @@
 // The group and its destinations, from the command line: --containers,
 // --group (saved groups), or --compose-project with --host; --to and --map.
+
+import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
 import type { PlanRequest } from '../migrate/planner.ts';
 import type { MigrateOptions } from '../migrate/types.ts';
@@ -28,7 +30,19 @@ const list = (s: string) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-export function planRequestFrom(f: GroupFlags, options: MigrateOptions): PlanRequest {
+/** A saved group by name, or a usage error naming the file (and every problem in it, with line and column). */
+function savedGroup(name: string, groupsFile?: string): SavedGroup {
+  const r = loadGroups(groupsFile);
+  if (!r.ok) throw new UsageError(r.errors.map(formatGroupError).join('\n'));
+  const g = r.groups.find((x) => x.name === name);
+  if (!g) {
+    const known = r.groups.map((x) => x.name).join(', ');
+    throw new UsageError(`no group named ${name} in ${r.path}${known ? ` (there are: ${known})` : ''}`);
+  }
+  return g;
+}
+
+export function planRequestFrom(f: GroupFlags, options: MigrateOptions, groupsFile?: string): PlanRequest {
   const sources = [f.containers, f.group, f.composeProject].filter((x) => x !== undefined).length;
   if (sources === 0)
     throw new UsageError(
@@ -45,18 +59,35 @@ export function planRequestFrom(f: GroupFlags, options: MigrateOptions): PlanReq
     if (!dest) throw new UsageError(`--map: '${pair}' names no destination`);
     destinations[formatMemberSpec(member)] = dest;
   }
-  if (!f.to && Object.keys(destinations).length === 0 && f.group === undefined)
-    throw new UsageError('name the destination: --to HOST, or --map host:name=dest,...');
-  const members = f.containers !== undefined ? list(f.containers).map((s) => parseMember(s)) : [];
+  const saved = f.group !== undefined ? savedGroup(f.group, groupsFile) : undefined;
+  const where = saved ? `group ${saved.name}` : '--containers';
+  const members = saved
+    ? saved.members.map((s) => parseMember(s, where))
+    : list(f.containers ?? '').map((s) => parseMember(s));
   if (f.containers !== undefined && members.length === 0)
     throw new UsageError('--containers needs host:name[,host:name...]');
+  // the command line wins over what the group file says
+  const to = f.to ?? saved?.to;
+  const allDestinations = { ...saved?.destinations, ...destinations };
+  if (!to && Object.keys(allDestinations).length === 0)
+    throw new UsageError(
+      saved
+        ? `group ${saved.name} names no destination: add --to HOST (or to: in the group)`
+        : 'name the destination: --to HOST, or --map host:name=dest,...',
+    );
+  const after = (saved?.after ?? []).map((e) => ({
+    member: parseMember(e.member, where),
+    after: parseMember(e.after, where),
+    ...(e.note ? { note: e.note } : {}),
+  }));
   return {
     members,
     ...(f.composeProject !== undefined && f.host
       ? { compose: { host: f.host, project: f.composeProject } }
       : {}),
-    ...(f.to ? { to: f.to } : {}),
-    ...(Object.keys(destinations).length > 0 ? { destinations } : {}),
+    ...(to ? { to } : {}),
+    ...(Object.keys(allDestinations).length > 0 ? { destinations: allDestinations } : {}),
+    ...(after.length > 0 ? { after } : {}),
     options,
   };
 }

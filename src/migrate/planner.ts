@@ -96,6 +96,10 @@ export function defaultModel(runtime: RuntimeKind, linkBytesPerSec: number, zstd
   };
 }
 
+/** "host: message", without saying the host twice when the message already starts with it */
+const hostMessage = (host: string, message: string) =>
+  message.startsWith(`${host}:`) ? message : `${host}: ${message}`;
+
 /** A checkpoint is about the memory in use; 32 MB when stats could not say. */
 const UNKNOWN_MEMORY = 32 * 1024 * 1024;
 
@@ -133,19 +137,35 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
     ]),
   ];
 
-  // every host at once: connect, then one round trip each
+  // every host at once: sources give their inventory in one round trip;
+  // destinations only need to answer (preflight probes them next)
   const signal = req.signal ? { signal: req.signal } : {};
-  const probes = new Map(
-    await Promise.all(
-      [...new Set([...sources, ...destinations])].map(
-        async (h) => [h, await probeHost(target(h), { ...signal })] as const,
-      ),
+  const [probes, answers] = await Promise.all([
+    Promise.all(sources.map((h) => probeHost(target(h), { ...signal }))).then(
+      (all) => new Map(all.map((p) => [p.host, p])),
     ),
-  );
-  const unreachable = [...probes.values()].filter((p) => !p.reached);
+    Promise.all(
+      destinations
+        .filter((h) => !sources.includes(h))
+        .map(async (h) => {
+          try {
+            const r = await pool.exec(h, ['true'], { idempotent: true });
+            return r.code === 0 ? null : `${h}: exit ${r.code} from a plain command`;
+          } catch (err) {
+            return hostMessage(h, err instanceof Error ? err.message : String(err));
+          }
+        }),
+    ),
+  ]);
+  const unreachable = [
+    ...[...probes.values()]
+      .filter((p) => !p.reached)
+      .map((p) => hostMessage(p.host, p.problems[0]?.message ?? 'not reachable')),
+    ...answers.filter((a): a is string => a !== null),
+  ];
   if (unreachable.length > 0)
     throw new PlanError(
-      unreachable.map((p) => `${p.host}: ${p.problems[0]?.message ?? 'not reachable'}`).join('; '),
+      unreachable.join('; '),
       'check the host with ferry ssh-config resolve HOST, or ssh to it',
     );
 
@@ -212,31 +232,27 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
   // a DAG edge from -> to: `from` needs `to`, so `to` goes first
   const edges: [string, string][] = dag.dag.edges.filter((e) => e.from !== e.to).map((e) => [e.to, e.from]);
 
-  // preflight and link measurements, all at once
-  const limit = pLimit(8);
+  // preflight of every member at once; then each link alone, so that the
+  // probes' CPU load does not skew the measurement (and the compression choice)
+  const limit = pLimit(4);
   const session = sessionsFor(pool);
-  const linkNames = [...new Set(items.map(linkKey))];
-  const [reports, measured] = await Promise.all([
-    Promise.all(
-      containers.map((c, i) =>
-        limit(() =>
-          preflight({
-            container: c,
-            source: target(c.host),
-            destination: target((items[i] as MigrationItem).destination),
-            ...signal,
-          }),
-        ),
+  const reports = await Promise.all(
+    containers.map((c, i) =>
+      limit(() =>
+        preflight({
+          container: c,
+          source: target(c.host),
+          destination: target((items[i] as MigrationItem).destination),
+          ...signal,
+        }),
       ),
     ),
-    Promise.all(
-      linkNames.map(async (name) => {
-        const [from = '', to = ''] = name.split('->');
-        return [name, await measureLink(session(from), session(to), options.compress)] as const;
-      }),
-    ),
-  ]);
-  const links = Object.fromEntries(measured);
+  );
+  const links: Record<string, LinkMeasure> = {};
+  for (const name of new Set(items.map(linkKey))) {
+    const [from = '', to = ''] = name.split('->');
+    links[name] = await measureLink(session(from), session(to), options.compress);
+  }
 
   const findings: PlanFinding[] = [
     ...dag.dag.warnings.map((message) => ({ id: '', severity: 'warning' as const, code: 'dag', message })),

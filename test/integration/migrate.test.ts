@@ -16,6 +16,7 @@ import {
   containerNames,
   expectContinuity,
   migrate,
+  planAndMigrate,
   STAGES,
   snapshot,
   workflowItems,
@@ -53,7 +54,25 @@ async function moveGroup(
 ) {
   const project = runtime === 'podman' ? 'wf' : 'wfd';
   const before = await snapshot(from, runtime, names(project));
-  const { summary, events } = await migrate(workflowItems(runtime, project, from, to), { strategy });
+  const { plan, summary, events } = await planAndMigrate(
+    { members: [], compose: { host: from, project }, to },
+    { strategy },
+  );
+  // the plan: nothing blocks, and consumers go first (producer depends on parse ...)
+  expect(plan.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
+  const order = plan.items.map((i) => i.container.name);
+  for (const [before, after] of plan.edges)
+    expect(order.indexOf(before.split('/')[2] ?? '')).toBeLessThan(order.indexOf(after.split('/')[2] ?? ''));
+  expect(plan.edges.length).toBeGreaterThanOrEqual(3);
+  // the run went in the planned order, or (auto) one the refined estimates chose, dependencies first
+  const frozen = events.flatMap((e) =>
+    e.type === 'stage-started' && e.stage === 'checkpoint' ? [e.id.split('/')[2] ?? ''] : [],
+  );
+  for (const [before, after] of plan.edges)
+    expect(frozen.indexOf(before.split('/')[2] ?? '')).toBeLessThan(
+      frozen.indexOf(after.split('/')[2] ?? ''),
+    );
+  if (strategy === 'auto') expect(events.some((e) => e.type === 'estimate')).toBe(true);
   const errors = events.filter((e) => e.type === 'error').map((e) => ('message' in e ? e.message : ''));
   expect(outcomes(summary), errors.join('\n')).toEqual(['migrated', 'migrated', 'migrated', 'migrated']);
   expect(await containerNames(from, runtime, project)).toEqual([]);

@@ -2,6 +2,7 @@
 // engine against the real lab, and prove continuity on the destination.
 import { expect } from 'vitest';
 import { runMigration } from '../../src/migrate/engine.ts';
+import { type MigrationPlan, type PlanRequest, planMigration } from '../../src/migrate/planner.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
 import {
   DEFAULT_OPTIONS,
@@ -50,8 +51,23 @@ export async function snapshot(
   return m;
 }
 
+/** The whole path a user takes: plan (preflight, DAG, estimates, order), then run that plan. */
+export async function planAndMigrate(
+  request: Omit<PlanRequest, 'options'>,
+  options: Partial<MigrateOptions> = {},
+) {
+  const pool = createSshPool({ configFile: SSH_CONFIG, env: {} });
+  let plan: MigrationPlan;
+  try {
+    plan = await planMigration(pool, { ...request, options: { ...DEFAULT_OPTIONS, ...options } });
+  } finally {
+    await pool.close();
+  }
+  return { plan, ...(await migrate(plan)) };
+}
+
 export async function migrate(
-  items: MigrationItem[],
+  itemsOrPlan: MigrationItem[] | MigrationPlan,
   options: Partial<MigrateOptions> = {},
   onRun?: (run: ReturnType<typeof runMigration>) => void,
 ) {
@@ -59,7 +75,9 @@ export async function migrate(
   const events: EngineEvent[] = [];
   try {
     const run = runMigration(
-      { items, options: { ...DEFAULT_OPTIONS, ...options } },
+      Array.isArray(itemsOrPlan)
+        ? { items: itemsOrPlan, options: { ...DEFAULT_OPTIONS, ...options } }
+        : itemsOrPlan,
       { session: sessionsFor(pool), configFile: SSH_CONFIG },
     );
     run.on((e) => events.push(e));
