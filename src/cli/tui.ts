@@ -2,6 +2,7 @@
 // inventory, planner, engine, saved groups), the store, and renders the App.
 import { render } from 'ink';
 import { createElement } from 'react';
+import { formatGroupError, type GroupFileError, loadGroups, saveGroup } from '../config/groups.ts';
 import { Inventory } from '../inventory/inventory.ts';
 import { runMigration } from '../migrate/engine.ts';
 import { planMigration } from '../migrate/planner.ts';
@@ -15,6 +16,7 @@ import { createAppStore } from '../store/store.ts';
 import type { Backend, PlanView, SavedGroup } from '../store/types.ts';
 import { App } from '../ui/App.tsx';
 import { colorsWanted, ThemeContext } from '../ui/theme.ts';
+import { EXIT, resolveHostList } from './inventory.ts';
 import { VERSION } from './version.ts';
 
 export interface TuiOptions {
@@ -35,14 +37,21 @@ export interface GroupStore {
   save(group: SavedGroup): Promise<void>;
 }
 
-const noGroups: GroupStore = {
-  load: async () => {
-    throw new Error('saved groups are not available in this build yet');
-  },
-  save: async () => {
-    throw new Error('saved groups are not available in this build yet');
-  },
-};
+/** groups.yaml under $XDG_CONFIG_HOME/ferry (or the given file). */
+export function fileGroups(path?: string): GroupStore {
+  const failed = (errors: GroupFileError[]) => new Error(errors.map(formatGroupError).join('; '));
+  return {
+    load: async () => {
+      const r = path ? loadGroups(path) : loadGroups();
+      if (!r.ok) throw failed(r.errors);
+      return r.groups;
+    },
+    save: async (g) => {
+      const r = path ? saveGroup(g, path) : saveGroup(g);
+      if (!r.ok) throw failed(r.errors);
+    },
+  };
+}
 
 /** The backend over ferry's SSH pool: what the TUI does to the world goes through here. */
 export function sshBackend(
@@ -67,7 +76,7 @@ export function sshBackend(
     },
   }));
   const inventory = new Inventory(targets);
-  const groups = opts.groups ?? noGroups;
+  const groups = opts.groups ?? fileGroups();
   return {
     hosts,
     async refreshHost(host) {
@@ -104,15 +113,17 @@ export async function startTui(opts: TuiOptions): Promise<number> {
     );
     return 1;
   }
-  if (opts.hosts.length === 0) {
-    stderr.write('ferry: no hosts to show: give --hosts a,b\n');
-    return 1;
+  // --hosts, else hosts: in config.yaml, else the ssh config's Host names
+  const list = resolveHostList({ configFile: opts.configFile, hosts: opts.hosts });
+  if (!list.ok) {
+    for (const e of list.errors) stderr.write(`ferry: ${e}\n`);
+    return EXIT.badConfig;
   }
   // performance.now() counts from process start: the first frame as the person sees it
   let firstFrameMs: number | null = null;
   let inventoryMs: number | null = null;
   const pool = createSshPool(opts.configFile ? { configFile: opts.configFile, env } : { env });
-  const backend = sshBackend(pool, opts.hosts, { configFile: opts.configFile });
+  const backend = sshBackend(pool, list.hosts, { configFile: opts.configFile });
   const store = createAppStore(backend, { version: VERSION });
   const unsubscribe = store.subscribe((s) => {
     if (inventoryMs === null && s.refreshes > 0) inventoryMs = performance.now();

@@ -31,13 +31,26 @@ const SHORT: Record<string, string> = {
   stop: 'stop safely',
 };
 
-export function hintLine(context: KeyContext): string {
-  return HINTS[context]
-    .map((command) => {
-      const b = KEYMAP.find((k) => k.command === command);
-      return b?.keys[0] ? `${keyLabel(b.keys[0])} ${SHORT[command] ?? command}` : '';
-    })
-    .filter(Boolean)
+/** The context's key hints that fit in `width`; help and quit are never the ones left out. */
+export function hintLine(context: KeyContext, width = Number.POSITIVE_INFINITY): string {
+  const entries = HINTS[context].map((command) => {
+    const b = KEYMAP.find((k) => k.command === command);
+    return b?.keys[0] ? `${keyLabel(b.keys[0])} ${SHORT[command] ?? command}` : '';
+  });
+  const order = entries.map((_, i) => i);
+  // help, then quit, then the rest in their order
+  const rank = (i: number) => (HINTS[context][i] === 'help' ? -2 : HINTS[context][i] === 'quit' ? -1 : i);
+  const kept = new Set<number>();
+  let used = 0;
+  for (const i of [...order].sort((a, b) => rank(a) - rank(b))) {
+    const w = (entries[i] ?? '').length + (kept.size > 0 ? 2 : 0);
+    if (used + w > width) continue;
+    kept.add(i);
+    used += w;
+  }
+  return order
+    .filter((i) => kept.has(i) && entries[i])
+    .map((i) => entries[i])
     .join('  ');
 }
 
@@ -60,7 +73,7 @@ export function Footer({ width }: { width: number }) {
     };
   else if (filter && screen.kind === 'main') first = { text: `filter: ${filter}`, color: tone('accent') };
   else first = { text: '', color: undefined };
-  const hints = helpOpen ? 'esc close help  q quit' : hintLine(context);
+  const hints = helpOpen ? 'esc close help  q quit' : hintLine(context, width);
   return (
     <>
       <Text color={first.color} bold={first.bold ?? false} wrap="truncate">

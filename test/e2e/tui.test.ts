@@ -1,0 +1,214 @@
+// The TUI as a person uses it: the real ferry (FERRY_BIN, default
+// `node dist/ferry.mjs`; `dist/ferry` for the single binary) on a real
+// pseudo-terminal against the lab, its output read through a headless xterm.
+// It migrates only a container of its own (e2e-tui-counter), never wf-*.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import xterm from '@xterm/headless';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  continuityProblems,
+  SKIP_LAB,
+  SSH_CONFIG,
+  ssh,
+  sshOk,
+  waitStatus,
+  workloadStatus,
+} from '../support/lab.ts';
+import { type Pty, spawnPty } from '../support/pty.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const FERRY = (process.env.FERRY_BIN ?? 'node dist/ferry.mjs').split(' ').filter(Boolean);
+const NAME = 'e2e-tui-counter';
+const HOSTS = 'alpha,beta,gamma';
+
+interface Session {
+  pty: Pty;
+  term: xterm.Terminal;
+  /** everything the program wrote, raw */
+  raw: () => string;
+  lines: () => string[];
+  text: () => string;
+  waitFor(what: string | RegExp | ((t: string) => boolean), timeoutMs?: number): Promise<void>;
+  press(...keys: string[]): Promise<void>;
+  /** the terminal and the program's pty both change size, as in a real window */
+  resize(columns: number, rows: number): void;
+  /** ends the program if a failed test left it running */
+  close(): Promise<void>;
+}
+
+let work = '';
+const sessions: Session[] = [];
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((s) => s.close()));
+});
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ferry-tui-e2e-'));
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+function open(columns = 80, rows = 24): Session {
+  const [cmd = 'node', ...args] = FERRY;
+  const pty = spawnPty([cmd, ...args, '-F', SSH_CONFIG, '--hosts', HOSTS], {
+    columns,
+    rows,
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      FERRY_TIMING: '1',
+      // saved groups and run journals of this test only
+      XDG_CONFIG_HOME: join(work, 'config'),
+      XDG_STATE_HOME: join(work, 'state'),
+    },
+  });
+  // the pty's line discipline already turns \n into \r\n
+  const term = new xterm.Terminal({ cols: columns, rows, allowProposedApi: true });
+  let raw = '';
+  pty.onData((d) => {
+    raw += d;
+    term.write(d);
+  });
+  const flush = () => new Promise<void>((r) => term.write('', r));
+  const lines = () => {
+    const b = term.buffer.active;
+    return Array.from(
+      { length: term.rows },
+      (_, i) => b.getLine(b.viewportY + i)?.translateToString(true) ?? '',
+    );
+  };
+  const s: Session = {
+    pty,
+    term,
+    raw: () => raw,
+    lines,
+    text: () => lines().join('\n'),
+    async waitFor(what, timeoutMs = 30_000) {
+      const test =
+        typeof what === 'function'
+          ? what
+          : typeof what === 'string'
+            ? (t: string) => t.includes(what)
+            : (t: string) => what.test(t);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await flush();
+        if (test(s.text())) return;
+        if (Date.now() > deadline)
+          throw new Error(`the TUI never showed ${String(what)}; it shows:\n${s.text()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async press(...keys) {
+      for (const k of keys) {
+        pty.write(k);
+        // a lone esc must not merge with the next key into alt-<key>
+        await new Promise((r) => setTimeout(r, k === '\x1b' ? 80 : 30));
+      }
+    },
+    resize(c, r) {
+      term.resize(c, r);
+      pty.resize(c, r);
+    },
+    async close() {
+      if (pty.child.exitCode === null) {
+        pty.signal('SIGTERM');
+        await Promise.race([pty.exited, new Promise((r) => setTimeout(r, 3000))]);
+        pty.child.kill('SIGKILL');
+      }
+    },
+  };
+  sessions.push(s);
+  return s;
+}
+
+const tableRows = (s: Session) => s.lines().filter((l) => /^[ *] (alpha|beta|gamma)\s/.test(l));
+
+describe.skipIf(SKIP_LAB)('ferry TUI on a pty against the lab', () => {
+  it('first frame, containers of alpha, gamma reachable through the bastion; / filters, ? helps, q exits 0', async () => {
+    const s = open();
+    await s.waitFor('ferry ');
+    // every host answered: the workflow's containers, wherever other tests left them
+    await s.waitFor(/hosts 3\/3/);
+    await s.waitFor(/wf-producer-1/);
+    const text = s.text();
+    expect(text).toMatch(/alpha ✓\d+/);
+    expect(text).toMatch(/gamma ✓\d+/);
+    expect(tableRows(s).some((l) => /^ {2}alpha +(podman|docker) +wfd?-/.test(l))).toBe(true);
+    for (const l of s.lines()) expect([...l].length).toBeLessThanOrEqual(80);
+
+    await s.press('/', 'w', 'f', '-', 'p', 'r', 'o');
+    await s.waitFor('/wf-pro_');
+    await s.waitFor(() => tableRows(s).length > 0 && tableRows(s).every((l) => l.includes('wf-pro')));
+    await s.press('\r');
+    await s.waitFor('filter: wf-pro');
+
+    await s.press('?');
+    await s.waitFor('Keys (esc or ? closes)');
+    expect(s.text()).toContain('mark its compose group');
+    await s.press('q');
+    const code = await s.pty.exited;
+    expect(code).toBe(0);
+    const timing = /ferry timing: first frame (\d+) ms, inventory of all hosts (\d+) ms/.exec(s.raw());
+    expect(timing).not.toBeNull();
+    console.log(`[tui] ${timing?.[0]}`);
+  });
+
+  it('follows a resize of the terminal', async () => {
+    const s = open(100, 30);
+    await s.waitFor(/hosts 3\/3/);
+    await s.waitFor('IMAGE');
+    s.resize(50, 16);
+    // too narrow for IMAGE: the column goes, NAME stays
+    await s.waitFor((t) => !t.includes('IMAGE') && /HOST +RT +NAME/.test(t));
+    for (const l of s.lines()) expect([...l].length).toBeLessThanOrEqual(50);
+    expect(s.lines()[0]).toMatch(/^ferry /);
+    expect(s.lines()[15]).toContain('? help');
+    s.resize(120, 30);
+    await s.waitFor('IMAGE');
+    await s.press('q');
+    expect(await s.pty.exited).toBe(0);
+  });
+
+  describe('a migration from the TUI', () => {
+    const cleanup = () =>
+      Promise.all(['alpha', 'beta'].map((h) => ssh(h, `podman rm -f -t 0 ${NAME} >/dev/null 2>&1; true`)));
+    beforeAll(async () => {
+      await cleanup();
+      await sshOk(
+        'alpha',
+        `podman run -d --name ${NAME} --network host --restart no -e BALLAST_MB=16 -e RATE=20 -e IN_PORT=7391 localhost/ferry-workload:latest sink`,
+      );
+      await waitStatus('alpha', 'podman', NAME, (st) => st.ticks >= 10);
+    });
+    afterAll(cleanup);
+
+    it('marks e2e-tui-counter, plans to beta, runs on y; it then runs on beta and not on alpha', async () => {
+      const before = await workloadStatus('alpha', 'podman', NAME);
+      const s = open();
+      await s.waitFor(new RegExp(`alpha +podman +${NAME}`));
+      await s.press('/', ...NAME, '\r', ' ');
+      await s.waitFor('marked 1');
+      await s.press('m');
+      await s.waitFor('to which host?');
+      // beta: the first host that is not the source
+      expect(s.lines().find((l) => l.startsWith('> '))).toMatch(/^> beta/);
+      await s.press('\r');
+      await s.waitFor(/y runs this plan|migration refused|cannot plan/, 60_000);
+      expect(s.text()).toContain('y runs this plan');
+      expect(s.text()).toMatch(new RegExp(`1 +${NAME} +alpha`));
+      await s.press('y');
+      await s.waitFor('Done in', 120_000);
+      expect(s.text()).toMatch(/Done in [\d.]+m?s: 1 migrated/);
+      expect(s.lines().find((l) => l.startsWith(NAME))).toMatch(/migrated/);
+      await s.press('\x1b');
+      await s.waitFor(new RegExp(`beta +podman +${NAME}`), 30_000);
+      await s.press('q');
+      expect(await s.pty.exited).toBe(0);
+
+      const after = await waitStatus('beta', 'podman', NAME, (st) => st.ticks > before.ticks);
+      expect(continuityProblems(before, after)).toEqual([]);
+      expect((await ssh('alpha', `podman container exists ${NAME}`)).exitCode).toBe(1);
+    });
+  });
+});
