@@ -1,16 +1,19 @@
 // Bottom lines: a message or the prompt being typed, then the keys that matter here.
 import { Text } from 'ink';
 import { useApp } from '../store/react.ts';
+import { runFinished } from '../store/run.ts';
 import { clip } from './format.ts';
 import { KEYMAP, type KeyContext, keyLabel } from './keymap.ts';
 import { contextOf } from './keys.ts';
 import { useTone } from './theme.ts';
 
-const HINTS: Record<KeyContext, string[]> = {
+const HINTS: Record<KeyContext | 'done', string[]> = {
   main: ['mark', 'mark-group', 'migrate', 'filter', 'save-group', 'open-groups', 'refresh', 'help', 'quit'],
   list: ['select', 'strategy', 'back', 'help'],
   plan: ['confirm', 'strategy', 'back', 'help'],
-  run: ['stop', 'back', 'help'],
+  run: ['stop', 'help'],
+  // a finished run: nothing left to stop
+  done: ['back', 'help', 'quit'],
   input: ['select', 'back'],
 };
 
@@ -32,7 +35,7 @@ const SHORT: Record<string, string> = {
 };
 
 /** The context's key hints that fit in `width`; help and quit are never the ones left out. */
-export function hintLine(context: KeyContext, width = Number.POSITIVE_INFINITY): string {
+export function hintLine(context: KeyContext | 'done', width = Number.POSITIVE_INFINITY): string {
   const entries = HINTS[context].map((command) => {
     const b = KEYMAP.find((k) => k.command === command);
     return b?.keys[0] ? `${keyLabel(b.keys[0])} ${SHORT[command] ?? command}` : '';
@@ -73,7 +76,10 @@ export function Footer({ width }: { width: number }) {
     };
   else if (filter && screen.kind === 'main') first = { text: `filter: ${filter}`, color: tone('accent') };
   else first = { text: '', color: undefined };
-  const hints = helpOpen ? 'esc close help  q quit' : hintLine(context, width);
+  const finished = useApp((s) => runFinished(s.run));
+  const hints = helpOpen
+    ? 'esc close help  q quit'
+    : hintLine(context === 'run' && finished ? 'done' : context, width);
   return (
     <>
       <Text color={first.color} bold={first.bold ?? false} wrap="truncate">

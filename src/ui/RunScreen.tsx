@@ -69,7 +69,7 @@ export function RunScreen({ width, height }: { width: number; height: number }) 
       ? 'failed'
       : run.cancelling
         ? 'stopping safely…'
-        : 'running (ctrl-c stops safely)';
+        : 'running';
   line(
     `Run ${run.runId ?? '…'}  ${run.strategy}  ${done}/${total} done  elapsed ${formatDuration(elapsed)}  ${state}`,
     run.cancelling && !finished ? 'warn' : 'accent',

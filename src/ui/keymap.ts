@@ -119,7 +119,7 @@ export const KEYMAP: readonly Binding[] = [
     command: 'quit',
     keys: [ch('q'), ch('c', true)],
     description: 'quit (not during a run)',
-    contexts: ['main', 'list', 'plan'],
+    contexts: ['main', 'list', 'plan', 'run'],
   },
 ];
 
@@ -172,4 +172,15 @@ export function helpSections(): { context: KeyContext; bindings: Binding[] }[] {
   return order
     .map((context) => ({ context, bindings: KEYMAP.filter((b) => b.contexts[0] === context) }))
     .filter((s) => s.bindings.length > 0);
+}
+
+/** The keymap as README's key table (a unit test keeps the two equal). */
+export function keymapMarkdown(): string {
+  const rows = helpSections().flatMap((s) =>
+    s.bindings.map((b) => {
+      const keys = b.keys.map((k) => `\`${keyLabel(k)}\``).join(' ');
+      return `| ${keys} | ${b.description} | ${b.contexts.map((c) => CONTEXT_TITLE[c].toLowerCase()).join(', ')} |`;
+    }),
+  );
+  return ['| keys | command | where |', '|---|---|---|', ...rows].join('\n');
 }

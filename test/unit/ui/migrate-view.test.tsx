@@ -96,7 +96,7 @@ describe('migrate', () => {
     await s.press(KEY.enter);
     await s.waitFor('y runs this plan');
     await s.press('y');
-    await s.waitFor('running (ctrl-c stops safely)');
+    await s.waitFor('ctrl-c stop safely');
     const run = backend.runs[0];
     if (!run) throw new Error('no run');
     expect(s.text()).toMatch(/wf-enrich-1 +waiting/);
@@ -152,7 +152,7 @@ describe('migrate', () => {
     await s.press(KEY.enter);
     await s.waitFor('y runs this plan');
     await s.press('y');
-    await s.waitFor('running (ctrl-c stops safely)');
+    await s.waitFor('ctrl-c stop safely');
     await s.press(KEY.ctrlC);
     await s.waitFor('stopping safely');
     expect(backend.runs[0]?.cancel).toHaveBeenCalledTimes(1);
