@@ -7,13 +7,14 @@ import { KEYMAP, type KeyContext, keyLabel } from './keymap.ts';
 import { contextOf } from './keys.ts';
 import { useTone } from './theme.ts';
 
-const HINTS: Record<KeyContext | 'done', string[]> = {
+const HINTS: Record<KeyContext | 'done' | 'hosts', string[]> = {
   main: ['mark', 'mark-group', 'migrate', 'filter', 'save-group', 'open-groups', 'refresh', 'help', 'quit'],
   list: ['select', 'strategy', 'back', 'help'],
   plan: ['confirm', 'strategy', 'back', 'help'],
   run: ['stop', 'help'],
   // a finished run: nothing left to stop
   done: ['back', 'help', 'quit'],
+  hosts: ['back', 'help', 'quit'],
   input: ['select', 'back'],
 };
 
@@ -35,7 +36,7 @@ const SHORT: Record<string, string> = {
 };
 
 /** The context's key hints that fit in `width`; help and quit are never the ones left out. */
-export function hintLine(context: KeyContext | 'done', width = Number.POSITIVE_INFINITY): string {
+export function hintLine(context: keyof typeof HINTS, width = Number.POSITIVE_INFINITY): string {
   const entries = HINTS[context].map((command) => {
     const b = KEYMAP.find((k) => k.command === command);
     return b?.keys[0] ? `${keyLabel(b.keys[0])} ${SHORT[command] ?? command}` : '';
@@ -79,7 +80,7 @@ export function Footer({ width }: { width: number }) {
   const finished = useApp((s) => runFinished(s.run));
   const hints = helpOpen
     ? 'esc close help  q quit'
-    : hintLine(context === 'run' && finished ? 'done' : context, width);
+    : hintLine(context === 'run' && finished ? 'done' : screen.kind === 'hosts' ? 'hosts' : context, width);
   return (
     <>
       <Text color={first.color} bold={first.bold ?? false} wrap="truncate">

@@ -28,7 +28,7 @@ export function HostsView({ width, height }: { width: number; height: number }) 
       color,
       true,
     );
-    for (const l of h.reason ? wrap(h.reason, width - 2, 4) : []) push(`  ${l}`, color);
+    for (const l of h.reason ? wrap(h.reason, width - 2, 6) : []) push(`  ${l}`, color);
     if (h.hint) for (const l of wrap(`hint: ${h.hint}`, width - 2, 2)) push(`  ${l}`);
     for (const w of h.warnings.slice(0, 3))
       for (const l of wrap(w, width - 2, 2)) push(`  ${l}`, tone('warn'));
