@@ -3,6 +3,7 @@
 import { Box, useApp as useInkApp, useInput, useWindowSize } from 'ink';
 import { type ReactNode, useEffect } from 'react';
 import { useApp, useAppStore } from '../store/react.ts';
+import type { Screen } from '../store/store.ts';
 import { ContainerTable } from './ContainerTable.tsx';
 import { Footer } from './Footer.tsx';
 import { Header, headerHeight } from './Header.tsx';
@@ -14,6 +15,19 @@ import { PlanScreen } from './PlanScreen.tsx';
 import { RunScreen } from './RunScreen.tsx';
 
 const FOOTER = 2;
+
+type View = (p: { width: number; height: number }) => ReactNode;
+
+const VIEWS: Record<Screen['kind'], View> = {
+  main: ContainerTable,
+  // a prompt for the group's name sits in the footer, over the table
+  save: ContainerTable,
+  hosts: HostsView,
+  groups: GroupsView,
+  destination: DestinationView,
+  plan: PlanScreen,
+  run: RunScreen,
+};
 
 export interface AppProps {
   /** ms between automatic refreshes of the main view; 0: none */
@@ -52,34 +66,12 @@ export function App({ refreshMs = 5000 }: AppProps) {
     return () => clearInterval(t);
   }, [store, refreshMs]);
 
-  let body: ReactNode;
-  if (helpOpen) body = <HelpView width={width} height={bodyHeight} />;
-  else
-    switch (screen) {
-      case 'hosts':
-        body = <HostsView width={width} height={bodyHeight} />;
-        break;
-      case 'groups':
-        body = <GroupsView width={width} height={bodyHeight} />;
-        break;
-      case 'destination':
-        body = <DestinationView width={width} height={bodyHeight} />;
-        break;
-      case 'plan':
-        body = <PlanScreen width={width} height={bodyHeight} />;
-        break;
-      case 'run':
-        body = <RunScreen width={width} height={bodyHeight} />;
-        break;
-      default:
-        body = <ContainerTable width={width} height={bodyHeight} />;
-    }
-
+  const Body = helpOpen ? HelpView : VIEWS[screen];
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Header width={width} />
       <Box flexDirection="column" height={bodyHeight} overflow="hidden">
-        {body}
+        <Body width={width} height={bodyHeight} />
       </Box>
       <Footer width={width} />
     </Box>

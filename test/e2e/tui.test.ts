@@ -17,7 +17,7 @@ import {
   waitStatus,
   workloadStatus,
 } from '../support/lab.ts';
-import { type Pty, spawnPty } from '../support/pty.ts';
+import { type Pty, type ScreenCheck, screenOf, spawnPty } from '../support/pty.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const FERRY = (process.env.FERRY_BIN ?? 'node dist/ferry.mjs').split(' ').filter(Boolean);
@@ -31,7 +31,7 @@ interface Session {
   raw: () => string;
   lines: () => string[];
   text: () => string;
-  waitFor(what: string | RegExp | ((t: string) => boolean), timeoutMs?: number): Promise<void>;
+  waitFor(what: ScreenCheck, timeoutMs?: number): Promise<void>;
   press(...keys: string[]): Promise<void>;
   /** the terminal and the program's pty both change size, as in a real window */
   resize(columns: number, rows: number): void;
@@ -70,36 +70,14 @@ function open(columns = 80, rows = 24, opts: { config?: string; hosts?: string }
     raw += d;
     term.write(d);
   });
-  const flush = () => new Promise<void>((r) => term.write('', r));
-  const lines = () => {
-    const b = term.buffer.active;
-    return Array.from(
-      { length: term.rows },
-      (_, i) => b.getLine(b.viewportY + i)?.translateToString(true) ?? '',
-    );
-  };
+  const screen = screenOf(term);
   const s: Session = {
     pty,
     term,
     raw: () => raw,
-    lines,
-    text: () => lines().join('\n'),
-    async waitFor(what, timeoutMs = 30_000) {
-      const test =
-        typeof what === 'function'
-          ? what
-          : typeof what === 'string'
-            ? (t: string) => t.includes(what)
-            : (t: string) => what.test(t);
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        await flush();
-        if (test(s.text())) return;
-        if (Date.now() > deadline)
-          throw new Error(`the TUI never showed ${String(what)}; it shows:\n${s.text()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    lines: screen.lines,
+    text: screen.text,
+    waitFor: (what, timeoutMs = 30_000) => screen.waitFor(what, timeoutMs, 50),
     async press(...keys) {
       for (const k of keys) {
         pty.write(k);

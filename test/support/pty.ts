@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { Terminal } from '@xterm/headless';
 
 const RELAY = String.raw`
 import os, sys, select, struct, fcntl, termios, signal
@@ -100,5 +101,41 @@ export function spawnPty(
     onData: (l) => child.stdout?.on('data', l),
     exited,
     child,
+  };
+}
+
+export type ScreenCheck = string | RegExp | ((text: string) => boolean);
+
+/** What a headless xterm shows: its visible lines, and a wait until they show something. */
+export function screenOf(term: Terminal) {
+  const flush = () => new Promise<void>((r) => term.write('', r));
+  const lines = () => {
+    const b = term.buffer.active;
+    return Array.from(
+      { length: term.rows },
+      (_, i) => b.getLine(b.viewportY + i)?.translateToString(true) ?? '',
+    );
+  };
+  const text = () => lines().join('\n');
+  return {
+    flush,
+    lines,
+    text,
+    async waitFor(what: ScreenCheck, timeoutMs: number, pollMs = 10): Promise<void> {
+      const test =
+        typeof what === 'function'
+          ? what
+          : typeof what === 'string'
+            ? (t: string) => t.includes(what)
+            : (t: string) => what.test(t);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await flush();
+        if (test(text())) return;
+        if (Date.now() > deadline)
+          throw new Error(`the screen never showed ${String(what)}; it shows:\n${text()}`);
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    },
   };
 }

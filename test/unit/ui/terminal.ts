@@ -11,6 +11,7 @@ import { StoreProvider } from '../../../src/store/react.ts';
 import type { AppStore } from '../../../src/store/store.ts';
 import { App } from '../../../src/ui/App.tsx';
 import { ThemeContext } from '../../../src/ui/theme.ts';
+import { type ScreenCheck, screenOf } from '../../support/pty.ts';
 
 class FakeStdout extends EventEmitter {
   isTTY = true;
@@ -36,7 +37,7 @@ export interface Screen {
   /** types raw input (keys as a terminal sends them) */
   press(...keys: string[]): Promise<void>;
   /** waits until the screen shows the text (or the predicate holds) */
-  waitFor(what: string | RegExp | ((text: string) => boolean), timeoutMs?: number): Promise<void>;
+  waitFor(what: ScreenCheck, timeoutMs?: number): Promise<void>;
   resize(columns: number, rows: number): Promise<void>;
   /** the foreground colour of the first cell of `text` on screen; -1: default colour, or not on screen */
   cellColor(text: string): number;
@@ -95,16 +96,10 @@ export async function renderTui(
       maxFps: 1000,
     },
   );
-  const flush = () => new Promise<void>((r) => term.write('', r));
-  const lines = () => {
-    const b = term.buffer.active;
-    const out: string[] = [];
-    for (let i = 0; i < term.rows; i++) out.push(b.getLine(b.viewportY + i)?.translateToString(true) ?? '');
-    return out;
-  };
+  const { flush, lines, text, waitFor } = screenOf(term);
   const screen: Screen = {
     lines,
-    text: () => lines().join('\n'),
+    text,
     async press(...keys) {
       for (const k of keys) {
         stdin.write(k);
@@ -114,22 +109,7 @@ export async function renderTui(
       }
       await flush();
     },
-    async waitFor(what, timeoutMs = 2000) {
-      const test =
-        typeof what === 'function'
-          ? what
-          : typeof what === 'string'
-            ? (t: string) => t.includes(what)
-            : (t: string) => what.test(t);
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        await flush();
-        if (test(screen.text())) return;
-        if (Date.now() > deadline)
-          throw new Error(`screen never showed ${String(what)}; it shows:\n${screen.text()}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
+    waitFor: (what, timeoutMs = 2000) => waitFor(what, timeoutMs),
     async resize(columns, rows) {
       term.resize(columns, rows);
       stdout.columns = columns;
