@@ -31,6 +31,7 @@ Options:
   --strategy S               auto | pipelined | sequential | parallel (default auto)
   --compress C               auto | none | zstd (default auto: by measured link speed)
   --restore-path P           auto | precreate | import (podman)
+  --transfer T               relay (default: through ferry) | direct (the source sends with its own ssh) | auto
   --keep-source              keep the stopped source container
   --consistent-cut           pause every member before checkpointing any (more downtime, no item in flight lost)
   --events ndjson            migrate: every engine event as a JSON line on stdout
@@ -119,6 +120,7 @@ function parse(argv: string[]) {
       strategy: { type: 'string' },
       compress: { type: 'string' },
       'restore-path': { type: 'string' },
+      transfer: { type: 'string' },
       'keep-source': { type: 'boolean' },
       'consistent-cut': { type: 'boolean' },
       events: { type: 'string' },
@@ -203,6 +205,7 @@ export async function runCliAsync(
       keepSource: v['keep-source'] ?? false,
       consistentCut: v['consistent-cut'] ?? false,
       restorePath: v['restore-path'],
+      transfer: v.transfer,
     };
     if (command === undefined) return await planCommand({ ...args, json: v.json ?? false }, out);
     if (!v.yes)

@@ -25,6 +25,7 @@ export interface MigrateArgs {
   keepSource: boolean;
   consistentCut: boolean;
   restorePath: string | undefined;
+  transfer?: string | undefined;
 }
 
 const STRATEGIES: Strategy[] = ['sequential', 'pipelined', 'parallel', 'auto'];
@@ -38,6 +39,9 @@ export function optionsFrom(a: MigrateArgs): MigrateOptions {
   const compress = (a.compress ?? 'auto') as MigrateOptions['compress'];
   if (!['auto', 'none', 'zstd'].includes(compress))
     throw new UsageError('--compress must be auto, none or zstd');
+  const transfer = (a.transfer ?? 'relay') as MigrateOptions['transfer'];
+  if (!['relay', 'direct', 'auto'].includes(transfer))
+    throw new UsageError('--transfer must be relay, direct or auto');
   const restorePath = (a.restorePath ?? 'auto') as MigrateOptions['restorePath'];
   if (!['auto', 'precreate', 'import'].includes(restorePath))
     throw new UsageError('--restore-path must be auto, precreate or import');
@@ -46,6 +50,7 @@ export function optionsFrom(a: MigrateArgs): MigrateOptions {
     strategy,
     compress,
     restorePath,
+    transfer,
     keepSource: a.keepSource,
     consistentCut: a.consistentCut,
   };

@@ -29,7 +29,15 @@ export interface PlanJson {
   }[];
   /** `after` is not frozen before `before` (it depends on it) */
   edges: { before: string; after: string }[];
-  links: { from: string; to: string; bytesPerSec: number; compression: 'zstd' | 'none' }[];
+  links: {
+    from: string;
+    to: string;
+    bytesPerSec: number;
+    compression: 'zstd' | 'none';
+    /** relay: through ferry; direct: the source's own ssh to `route` */
+    transfer: 'relay' | 'direct';
+    route?: string;
+  }[];
   predicted: { makespanMs: number; sequentialMs: number; savedPercent: number };
   findings: { id: string; severity: 'blocker' | 'warning'; code: string; message: string }[];
   blocked: boolean;
@@ -71,7 +79,14 @@ export function planJson(plan: MigrationPlan): PlanJson {
     edges: plan.edges.map(([before, after]) => ({ before, after })),
     links: Object.entries(plan.links).map(([name, l]) => {
       const [from = '', to = ''] = name.split('->');
-      return { from, to, bytesPerSec: l.bytesPerSec, compression: l.zstd ? 'zstd' : 'none' };
+      return {
+        from,
+        to,
+        bytesPerSec: l.bytesPerSec,
+        compression: l.zstd ? ('zstd' as const) : ('none' as const),
+        transfer: l.direct ? ('direct' as const) : ('relay' as const),
+        ...(l.direct ? { route: `${l.direct.target}:${l.direct.port}` } : {}),
+      };
     }),
     predicted: {
       makespanMs: predicted.makespanMs,
@@ -101,7 +116,7 @@ export function formatPlan(plan: MigrationPlan): string {
   );
   for (const l of j.links)
     lines.push(
-      `link ${l.from} -> ${l.to}: ${(l.bytesPerSec / 1e6).toFixed(0)} MB/s measured, ${l.compression === 'zstd' ? 'zstd' : 'no compression'}`,
+      `link ${l.from} -> ${l.to}: ${(l.bytesPerSec / 1e6).toFixed(0)} MB/s measured, ${l.compression === 'zstd' ? 'zstd' : 'no compression'}, ${l.transfer === 'direct' ? `direct (${l.from} ssh ${l.route})` : 'relayed by ferry'}`,
     );
   lines.push('');
   lines.push(' #  CONTAINER                       TO       MEM     CKPT  XFER  REST  DOWN');

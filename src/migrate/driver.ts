@@ -2,7 +2,7 @@
 // these methods and never asks which runtime it is talking to.
 import { parseUsage } from '../runtime/units.ts';
 import { shellQuoteArgv } from '../ssh/quote.ts';
-import { relay } from './transfer.ts';
+import { type DirectRoute, direct, relay } from './transfer.ts';
 import type { DriverState, HostSession, MigrateOptions, MigrationItem, RuntimeKind } from './types.ts';
 
 export interface MigrationContext {
@@ -16,6 +16,8 @@ export interface MigrationContext {
   signal?: AbortSignal;
   /** whether the stream should be compressed (chosen by the engine from the link) */
   zstd: boolean;
+  /** set when the source sends to the destination itself; otherwise ferry relays */
+  direct?: DirectRoute;
   /** bytes moved since the last call, across all of this container's streams */
   onProgress(deltaBytes: number): void;
   warn(message: string): void;
@@ -111,7 +113,7 @@ export async function stream(
     must(ctx.dst, ['mkdir', '-p', tmpTo], 'mkdir'),
   ]);
   let reported = 0;
-  const r = await relay({
+  const o = {
     from: ctx.src,
     to: ctx.dst,
     send,
@@ -120,11 +122,12 @@ export async function stream(
     tmpTo,
     zstd: ctx.zstd,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    onProgress: (bytes) => {
+    onProgress: (bytes: number) => {
       ctx.onProgress(bytes - reported);
       reported = bytes;
     },
-  });
+  };
+  const r = ctx.direct ? await direct({ ...o, route: ctx.direct }) : await relay(o);
   return r.bytes;
 }
 

@@ -199,6 +199,8 @@ export class MigrationRun {
       try {
         if (!zstdByLink.has(link)) zstdByLink.set(link, this.chooseCompression(ctx, link));
         ctx.zstd = await (zstdByLink.get(link) as Promise<boolean>);
+        const route = this.plan.links?.[link]?.direct;
+        if (route) ctx.direct = route;
         await prestageLimit(() => this.stage(ctx, 'prestage', () => driver.prestage(ctx)));
         prestaged[k]?.resolve(true);
       } catch (err) {

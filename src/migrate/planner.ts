@@ -3,12 +3,11 @@
 // DAG, measures each link once, estimates every stage and orders the group
 // with the flow-shop scheduler. The result is what `--plan` prints and what
 // `run(plan)` executes. Connections to all hosts are set up in parallel.
-import pLimit from 'p-limit';
 import { type MemberSpec, formatMemberSpec as memberLabel, sameMember } from '../config/member-spec.ts';
 import { mergeProbe } from '../inventory/inventory.ts';
 import { type Container, containerKey } from '../inventory/model.ts';
 import { buildDag, type UserEdge } from '../plan/dag.ts';
-import { type PreflightReport, preflight } from '../plan/preflight.ts';
+import { type PreflightReport, preflightGroup } from '../plan/preflight.ts';
 import {
   estimateStages,
   type StageEstimate,
@@ -21,7 +20,7 @@ import { type HostTarget, probeHost } from '../runtime/probe.ts';
 import type { SshPool } from '../ssh/index.ts';
 import { linkKey, scheduleInput } from './scheduling.ts';
 import { sessionsFor } from './session.ts';
-import { type LinkMeasure, measureLink } from './transfer.ts';
+import { type DirectRoute, type LinkMeasure, measureLink, probeDirect } from './transfer.ts';
 import type { MigrateOptions, MigrationItem, Plan, RuntimeKind } from './types.ts';
 
 export type { MemberSpec };
@@ -54,7 +53,7 @@ export interface MigrationPlan extends Plan {
   /** measured memory of each container, bytes */
   memoryBytes: Record<string, number>;
   estimates: Record<string, StageEstimate>;
-  links: Record<string, LinkMeasure>;
+  links: Record<string, LinkMeasure & { direct?: DirectRoute }>;
   models: Record<string, ThroughputModel>;
   predicted: {
     makespanMs: number;
@@ -94,6 +93,14 @@ export function defaultModel(runtime: RuntimeKind, linkBytesPerSec: number, zstd
     fixedRestoreMs: runtime === 'podman' ? 250 : 900,
     compressionRatio: zstd ? 3 : 1,
   };
+}
+
+/** The route the source would take to the destination by itself, or why it cannot. */
+async function directRoute(pool: SshPool, from: string, to: string): Promise<DirectRoute | string> {
+  const s = await pool.settingsOf(to);
+  const route = { target: `${s.user}@${s.hostName}`, port: s.port };
+  const probe = await probeDirect(sessionsFor(pool)(from), route);
+  return typeof probe === 'string' ? probe : { ...route, setupMs: probe };
 }
 
 /** "host: message", without saying the host twice when the message already starts with it */
@@ -234,28 +241,39 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
 
   // preflight of every member at once; then each link alone, so that the
   // probes' CPU load does not skew the measurement (and the compression choice)
-  const limit = pLimit(4);
   const session = sessionsFor(pool);
-  const reports = await Promise.all(
-    containers.map((c, i) =>
-      limit(() =>
-        preflight({
-          container: c,
-          source: target(c.host),
-          destination: target((items[i] as MigrationItem).destination),
-          ...signal,
-        }),
-      ),
-    ),
+  const reports = await preflightGroup(
+    containers.map((c, i) => ({
+      container: c,
+      source: target(c.host),
+      destination: target((items[i] as MigrationItem).destination),
+      ...signal,
+    })),
   );
-  const links: Record<string, LinkMeasure> = {};
+  const links: Record<string, LinkMeasure & { direct?: DirectRoute }> = {};
+  const routeProblems: PlanFinding[] = [];
   for (const name of new Set(items.map(linkKey))) {
     const [from = '', to = ''] = name.split('->');
-    links[name] = await measureLink(session(from), session(to), options.compress);
+    const route = options.transfer === 'relay' ? undefined : await directRoute(pool, from, to);
+    if (route && typeof route === 'string') {
+      for (const it of items.filter((i) => linkKey(i) === name))
+        routeProblems.push({
+          id: it.id,
+          severity: options.transfer === 'direct' ? 'blocker' : 'warning',
+          code: 'direct-unavailable',
+          message: options.transfer === 'direct' ? route : `${route}; ferry relays instead`,
+        });
+    }
+    const direct = route && typeof route !== 'string' ? route : undefined;
+    links[name] = {
+      ...(await measureLink(session(from), session(to), options.compress, direct)),
+      ...(direct ? { direct } : {}),
+    };
   }
 
   const findings: PlanFinding[] = [
     ...dag.dag.warnings.map((message) => ({ id: '', severity: 'warning' as const, code: 'dag', message })),
+    ...routeProblems,
     ...reports.flatMap((r: PreflightReport) =>
       r.findings.map((f) => ({ id: r.container, severity: f.severity, code: f.code, message: f.message })),
     ),

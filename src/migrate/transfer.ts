@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { excerpt } from '../runtime/exec.ts';
+import { shellQuote } from '../ssh/quote.ts';
 import type { HostSession } from './types.ts';
 
 const ENDS_GRACE_MS = 15_000;
@@ -246,6 +247,110 @@ async function relayInner(
   return { bytes, ms, sha256, streamMs: lastByteAt - (firstByteAt ?? lastByteAt) };
 }
 
+/** How a source host reaches the destination itself, with its own ssh. */
+export interface DirectRoute {
+  /** user@address as the source connects to it */
+  target: string;
+  port: number;
+  /** what connecting costs, measured by probeDirect: each stream pays it once */
+  setupMs?: number;
+}
+
+const directSsh = (r: DirectRoute) =>
+  `ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -p ${r.port} ${shellQuote(r.target)}`;
+
+/** Whether the source can reach the destination with its own ssh: the ms it took if so, else why not. */
+export async function probeDirect(from: HostSession, route: DirectRoute): Promise<number | string> {
+  const t = performance.now();
+  const r = await from.exec(['sh', '-c', `${directSsh(route)} true`]);
+  if (r.code === 0) return Math.round(performance.now() - t);
+  return `${from.host} cannot ssh to ${route.target} -p ${route.port} by itself: ${excerpt(r.stderr || `exit ${r.code}`, 160)}`;
+}
+
+/**
+ * Direct transfer: the source pipes the stream into its own ssh to the
+ * destination; ferry only starts it, watches the byte count and compares the
+ * sha256 of both ends. The stream crosses the network once, encrypted once.
+ */
+export async function direct(o: RelayOptions & { route: DirectRoute }): Promise<RelayResult> {
+  const d = o.tmpFrom;
+  const remote = `sh -c ${shellQuote(receiveScript(o))}`;
+  const script = [
+    'set -e',
+    `rm -f ${d}/send.fifo ${d}/count.fifo ${d}/send.rc ${d}/send.sum ${d}/send.bytes`,
+    `mkfifo ${d}/send.fifo ${d}/count.fifo`,
+    `tee ${d}/count.fifo < ${d}/send.fifo | sha256sum > ${d}/send.sum &`,
+    'h=$!',
+    `wc -c < ${d}/count.fifo > ${d}/send.bytes &`,
+    `echo $! > ${d}/count.pid`,
+    'set +e',
+    `{ ( ${o.send} ); echo $? > ${d}/send.rc; }${o.zstd ? ' | zstd -q -1 -T0 -c' : ''} | tee ${d}/send.fifo | ${directSsh(o.route)} ${shellQuote(remote)}`,
+    'ssh_rc=$?',
+    'wait',
+    `rm -f ${d}/send.fifo ${d}/count.fifo`,
+    `rc=$(cat ${d}/send.rc 2>/dev/null || echo 99)`,
+    '[ "$rc" = 0 ] || exit $rc',
+    'exit $ssh_rc',
+  ].join('\n');
+  const started = performance.now();
+  const src = await o.from.spawn(['sh', '-c', script], o.signal ? { signal: o.signal } : {});
+  const err: Buffer[] = [];
+  src.stderr.on('data', (b: Buffer) => err.push(b));
+  src.stdout.resume();
+  let bytes = 0;
+  let firstByteAt: number | undefined;
+  let stalled: string | undefined;
+  let ended = false;
+  const poll = (async () => {
+    let lastChange = performance.now();
+    while (!ended) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (ended) break;
+      const r = await o.from
+        .exec(['sh', '-c', `sed -n 's/^rchar: //p' /proc/$(cat ${d}/count.pid 2>/dev/null)/io 2>/dev/null`])
+        .catch(() => undefined);
+      const now = performance.now();
+      const n = Number(r?.stdout.trim() || Number.NaN);
+      if (Number.isFinite(n) && n > bytes) {
+        firstByteAt ??= now;
+        lastChange = now;
+        bytes = n;
+        o.onProgress?.(bytes, (bytes * 1000) / Math.max(1, now - (firstByteAt ?? now)));
+      } else if (now - lastChange > STALL_MS && !ended) {
+        stalled = `transfer ${o.from.host} -> ${o.to.host}: no data moved for ${STALL_MS / 1000} s`;
+        src.kill('KILL');
+        break;
+      }
+    }
+  })();
+  const exit = await src.done.catch((e: unknown) => ({ code: null, signal: String(e) }));
+  ended = true;
+  await poll;
+  const ms = performance.now() - started;
+  if (stalled) throw new TransferError(stalled);
+  if (exit.code !== 0) {
+    const text = excerpt(Buffer.concat(err).toString('utf8'));
+    throw new TransferError(
+      `direct transfer ${o.from.host} -> ${o.to.host} (${o.route.target}) failed: exit ${exit.code ?? exit.signal ?? '?'}${text ? `: ${text}` : ''}`,
+    );
+  }
+  const [sent, count, received] = await Promise.all([
+    o.from.exec(['cat', `${d}/send.sum`]),
+    o.from.exec(['cat', `${d}/send.bytes`]),
+    o.to.exec(['cat', `${o.tmpTo}/recv.sum`]),
+  ]);
+  const srcSum = sent.stdout.split(/\s/)[0] ?? '';
+  const dstSum = received.stdout.split(/\s/)[0] ?? '';
+  if (!srcSum || srcSum !== dstSum)
+    throw new TransferError(
+      `transfer ${o.from.host} -> ${o.to.host}: sha256 differs (source ${srcSum || '?'}, destination ${dstSum || '?'})`,
+    );
+  bytes = Number(count.stdout.trim()) || bytes;
+  o.onProgress?.(bytes, (bytes * 1000) / Math.max(1, ms));
+  // the link's share: the whole time but the ssh connection setup
+  return { bytes, ms, sha256: srcSum, streamMs: Math.max(1, ms - (o.route.setupMs ?? 0)) };
+}
+
 /** Links slower than this get zstd when compression is auto (bytes/s: 160 Mbit/s). The relay itself is
  * CPU-bound near 50-80 MB/s on a 2-core operator machine, where zstd only adds CPU work. */
 export const COMPRESS_BELOW = 20_000_000;
@@ -262,6 +367,7 @@ export async function measureLink(
   from: HostSession,
   to: HostSession,
   compress: 'auto' | 'none' | 'zstd',
+  route?: DirectRoute,
 ): Promise<LinkMeasure> {
   const mk = ['mktemp', '-d', '/tmp/ferry.XXXXXXXX'];
   const [a, b] = await Promise.all([from.exec(mk), to.exec(mk)]);
@@ -272,7 +378,7 @@ export async function measureLink(
       `cannot create a temp dir on ${a.code !== 0 ? from.host : to.host}: ${excerpt(a.code !== 0 ? a.stderr : b.stderr)}`,
     );
   try {
-    const r = await relay({
+    const o = {
       from,
       to,
       send: 'head -c 16777216 /dev/zero',
@@ -280,7 +386,8 @@ export async function measureLink(
       tmpFrom,
       tmpTo,
       zstd: false,
-    });
+    };
+    const r = route ? await direct({ ...o, route }) : await relay(o);
     const bytesPerSec = Math.round((r.bytes * 1000) / Math.max(1, r.streamMs));
     return {
       bytesPerSec,

@@ -37,7 +37,11 @@ export interface MigrateOptions {
   healthCommand?: string[];
   /** concurrency cap for parallel and auto */
   maxParallel: number;
+  /** relay: through ferry (default); direct: the source sends to the destination with its own ssh (a blocker if it cannot); auto: direct where it can, relay elsewhere */
+  transfer: TransferMode;
 }
+
+export type TransferMode = 'relay' | 'direct' | 'auto';
 
 export const DEFAULT_OPTIONS: MigrateOptions = {
   strategy: 'auto',
@@ -48,6 +52,7 @@ export const DEFAULT_OPTIONS: MigrateOptions = {
   consistentCut: false,
   restorePath: 'auto',
   maxParallel: 4,
+  transfer: 'relay',
 };
 
 /** What run(plan) executes: items in checkpoint order, dependencies first. The planner fills the rest. */
@@ -60,8 +65,8 @@ export interface Plan {
   estimates?: Record<string, StageEstimate>;
   /** by "runtime:src->dst": the throughput model the estimates came from, refined as stages are measured */
   models?: Record<string, ThroughputModel>;
-  /** by link "src->dst": measured speed and the compression decision */
-  links?: Record<string, { bytesPerSec: number; zstd: boolean }>;
+  /** by link "src->dst": measured speed, the compression decision, and the source's own route when it sends directly */
+  links?: Record<string, { bytesPerSec: number; zstd: boolean; direct?: { target: string; port: number } }>;
   /** members with a blocker are not touched */
   findings?: { id: string; severity: 'blocker' | 'warning'; code: string; message: string }[];
 }

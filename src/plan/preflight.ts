@@ -822,68 +822,124 @@ export function compareVersions(a: string, b: string): number {
  * unreachable host or a failing command is a finding.
  */
 export async function preflight(req: PreflightRequest): Promise<PreflightReport> {
-  const t0 = performance.now();
-  const c = req.container;
-  const key = containerKey(c);
-  const srcRuntime = runtimesOf(req.source).find((r) => r.kind === c.runtime);
-  const report = (
-    findings: Finding[],
-    roundTrips: number,
-    input: PreflightInput | null,
-  ): PreflightReport => ({
-    container: key,
-    source: req.source.name,
-    destination: req.destination.name,
-    ok: !findings.some((x) => x.severity === 'blocker'),
-    findings,
-    roundTrips,
-    durationMs: performance.now() - t0,
-    input,
-  });
-  if (!srcRuntime)
-    return report(
-      [
-        {
-          severity: 'blocker',
-          code: 'runtime-missing',
-          message: `${req.source.name} is not configured with ${c.runtime}`,
-        },
-      ],
-      0,
-      null,
-    );
+  return (await preflightGroup([req]))[0] as PreflightReport;
+}
 
-  const signal = req.signal ? { signal: req.signal } : {};
-  const srcProbe = await probeHost(req.source, { extra: sourceSections(c, srcRuntime), ...signal });
-  const sourceInv = mergeProbe(undefined, srcProbe);
-  const fresh = findFresh(srcProbe, c);
-  const container = fresh ?? c;
-  const sourceEvidence = parseSourceEvidence(srcProbe.extra);
-  const stdin = 'image' in sourceEvidence.cpuinfo ? sourceEvidence.cpuinfo.image : '';
-  const dstProbe = await probeHost(req.destination, {
-    extra: destinationSections(container),
-    stdin,
-    ...signal,
-  });
-  const destination = mergeProbe(undefined, dstProbe);
-  const destinationEvidence = parseDestinationEvidence(dstProbe.extra, container);
-  const input: PreflightInput = {
-    container,
-    source: sourceInv,
-    destination,
-    sourceEvidence,
-    destinationEvidence,
-  };
-  const findings = evaluatePreflight(input);
-  if (srcProbe.reached && !fresh) {
-    findings.unshift({
-      severity: 'blocker',
-      code: 'container-gone',
-      message: `${c.name} is no longer on ${req.source.name} (${c.runtime})`,
-      host: req.source.name,
-    });
+/** A section run once per member in a batched probe: its name carries the member's index (a lone member's keeps its own name). */
+const perMember = (sections: Section[], k: number, shared: ReadonlySet<string>, alone: boolean): Section[] =>
+  sections.filter((x) => !shared.has(x.name)).map((x) => (alone ? x : { ...x, name: `${x.name}.m${k}` }));
+
+/** The results one member sees: the shared sections, and its own without the index. */
+function memberResults(results: ReadonlyMap<string, SectionResult>, k: number): Map<string, SectionResult> {
+  const out = new Map<string, SectionResult>();
+  for (const [name, r] of results) {
+    const m = /^(.*)\.m(\d+)$/.exec(name);
+    if (!m) out.set(name, r);
+    else if (Number(m[2]) === k) out.set(m[1] ?? name, r);
   }
-  return report(findings, 2, input);
+  return out;
+}
+
+const SHARED_SOURCE = new Set(['pf.cpuinfo']);
+const SHARED_DESTINATION = new Set(['pf.cpucheck', 'pf.listen']);
+
+/**
+ * Preflight of a group: still two round trips, whatever its size. Members
+ * that share a source and a destination share one probe of each (the CPU
+ * image, the listening ports), with each member's own sections beside them.
+ * Reports come back in the order of `reqs`. Never rejects.
+ */
+export async function preflightGroup(reqs: readonly PreflightRequest[]): Promise<PreflightReport[]> {
+  const t0 = performance.now();
+  const reports: PreflightReport[] = new Array(reqs.length);
+  const pairs = new Map<string, number[]>();
+  reqs.forEach((r, i) => {
+    const key = `${r.source.name}\n${r.destination.name}`;
+    pairs.set(key, [...(pairs.get(key) ?? []), i]);
+  });
+  await Promise.all(
+    [...pairs.values()].map(async (idx) => {
+      const first = reqs[idx[0] as number] as PreflightRequest;
+      const signal = first.signal ? { signal: first.signal } : {};
+      const report = (
+        req: PreflightRequest,
+        findings: Finding[],
+        roundTrips: number,
+        input: PreflightInput | null,
+      ): PreflightReport => ({
+        container: containerKey(req.container),
+        source: req.source.name,
+        destination: req.destination.name,
+        ok: !findings.some((x) => x.severity === 'blocker'),
+        findings,
+        roundTrips,
+        durationMs: performance.now() - t0,
+        input,
+      });
+      const members: { i: number; req: PreflightRequest; runtime: Runtime }[] = [];
+      for (const i of idx) {
+        const req = reqs[i] as PreflightRequest;
+        const runtime = runtimesOf(req.source).find((r) => r.kind === req.container.runtime);
+        if (runtime) members.push({ i, req, runtime });
+        else
+          reports[i] = report(
+            req,
+            [
+              {
+                severity: 'blocker',
+                code: 'runtime-missing',
+                message: `${req.source.name} is not configured with ${req.container.runtime}`,
+              },
+            ],
+            0,
+            null,
+          );
+      }
+      if (members.length === 0) return;
+      const m0 = members[0] as (typeof members)[number];
+      const srcSections = [
+        ...sourceSections(m0.req.container, m0.runtime).filter((x) => SHARED_SOURCE.has(x.name)),
+        ...members.flatMap((m, k) =>
+          perMember(sourceSections(m.req.container, m.runtime), k, SHARED_SOURCE, members.length === 1),
+        ),
+      ];
+      const srcProbe = await probeHost(first.source, { extra: srcSections, ...signal });
+      const sourceInv = mergeProbe(undefined, srcProbe);
+      const fresh = members.map((m) => findFresh(srcProbe, m.req.container));
+      const containers = members.map((m, k) => fresh[k] ?? m.req.container);
+      const cpu = parseSourceEvidence(memberResults(srcProbe.extra, 0)).cpuinfo;
+      const stdin = 'image' in cpu ? cpu.image : '';
+      const dstSections = [
+        ...destinationSections(containers[0] as Container).filter((x) => SHARED_DESTINATION.has(x.name)),
+        ...containers.flatMap((c, k) =>
+          perMember(destinationSections(c), k, SHARED_DESTINATION, members.length === 1),
+        ),
+      ];
+      const dstProbe = await probeHost(first.destination, { extra: dstSections, stdin, ...signal });
+      const destination = mergeProbe(undefined, dstProbe);
+      members.forEach((m, k) => {
+        const container = containers[k] as Container;
+        const input: PreflightInput = {
+          container,
+          source: sourceInv,
+          destination,
+          sourceEvidence: parseSourceEvidence(memberResults(srcProbe.extra, k)),
+          destinationEvidence: parseDestinationEvidence(memberResults(dstProbe.extra, k), container),
+        };
+        const findings = evaluatePreflight(input);
+        if (srcProbe.reached && !fresh[k]) {
+          findings.unshift({
+            severity: 'blocker',
+            code: 'container-gone',
+            message: `${m.req.container.name} is no longer on ${m.req.source.name} (${m.req.container.runtime})`,
+            host: m.req.source.name,
+          });
+        }
+        reports[m.i] = report(m.req, findings, 2, input);
+      });
+    }),
+  );
+  return reports;
 }
 
 function findFresh(probe: HostProbe, c: Container): Container | undefined {

@@ -129,6 +129,11 @@ export class SshPool {
     this.opts = { maxChannels: 10, defaultKeepaliveSec: 10, defaultConnectTimeoutSec: 15, ...opts };
   }
 
+  /** How host resolves from the config (address, port, user, jumps): no connection is made. */
+  settingsOf(host: string): Promise<HostSettings> {
+    return this.opts.resolve(host);
+  }
+
   /** Runs argv on host (quoted for the remote shell) and collects its output. */
   async exec(host: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return this.execCommand(host, shellQuoteArgv(argv), opts);

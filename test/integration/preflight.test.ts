@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeProbe } from '../../src/inventory/inventory.ts';
 import type { Container } from '../../src/inventory/model.ts';
-import { type Finding, type PreflightReport, preflight } from '../../src/plan/preflight.ts';
+import { type Finding, type PreflightReport, preflight, preflightGroup } from '../../src/plan/preflight.ts';
 import { probeHost } from '../../src/runtime/probe.ts';
 import { lab, SKIP_LAB, ssh, sshOk } from '../support/lab.ts';
 import { labTarget } from '../support/ssh-exec.ts';
@@ -93,6 +93,26 @@ describe.skipIf(SKIP_LAB)('preflight on the lab', () => {
     expect(codes(r)).not.toContain('warning:image-missing');
     expect(r.input?.destinationEvidence.cpuCheck).toEqual({ ok: true, output: expect.any(String) });
     expect(codes(r)).toEqual(['blocker:bind-source-missing', 'blocker:name-conflict', 'blocker:port-in-use']);
+  });
+
+  it('a group shares its two round trips, and each member still gets its own findings', async () => {
+    const src = labTarget('alpha');
+    const dst = labTarget('beta');
+    const [ra, rpub] = await preflightGroup(
+      [a, pub].map((c) => ({ container: c, source: src.target, destination: dst.target })),
+    );
+    expect([src.calls(), dst.calls()]).toEqual([1, 1]);
+    // the same verdicts as one at a time
+    expect(ra && codes(ra)).toEqual([
+      'blocker:bind-source-missing',
+      'blocker:name-conflict',
+      'blocker:port-in-use',
+    ]);
+    expect(rpub && find(rpub, 'port-in-use')?.message).toMatch(/^tcp port 7610 is already in use on beta/);
+    expect(rpub && codes(rpub)).not.toContain('blocker:name-conflict');
+    // each read its own processes
+    expect(ra?.input?.sourceEvidence.pid).not.toBe(rpub?.input?.sourceEvidence.pid);
+    expect(ra?.input?.destinationEvidence.cpuCheck).toEqual({ ok: true, output: expect.any(String) });
   });
 
   it('a published TCP port in use on the destination', async () => {
