@@ -147,7 +147,10 @@ export async function startTui(opts: TuiOptions): Promise<number> {
     },
   });
   // a hang-up or kill during a migration: stop safely, let the run settle, then leave
+  let leaving = false;
   const onSignal = () => {
+    if (leaving) return;
+    leaving = true;
     if (!store.getState().cancelRun()) {
       instance.unmount();
       return;
@@ -158,6 +161,9 @@ export async function startTui(opts: TuiOptions): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  // a terminal that went away (EIO on write) is a hang-up too, not a crash in mid-migration
+  opts.stdout.on('error', onSignal);
+  opts.stdin.on('error', onSignal);
   let code = 0;
   try {
     await instance.waitUntilExit();
@@ -167,6 +173,8 @@ export async function startTui(opts: TuiOptions): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
+    opts.stdout.off('error', onSignal);
+    opts.stdin.off('error', onSignal);
     unsubscribe();
     await backend.close();
   }

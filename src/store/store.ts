@@ -142,8 +142,14 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
   const now = opts.now ?? Date.now;
   let handle: RunHandle | null = null;
-  // a plan answer that arrives after the person moved on is dropped
+  // a plan answer that arrives after the person moved on is dropped, and its probes stopped
   let planToken = 0;
+  let planAbort: AbortController | null = null;
+  const dropPlan = () => {
+    planToken++;
+    planAbort?.abort();
+    planAbort = null;
+  };
   const hostOrder = [...backend.hosts];
   const orderOf = new Map(hostOrder.map((h, i) => [h, i]));
   const hosts: Record<string, HostStatus> = {};
@@ -459,7 +465,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
             else if (s.message) set({ message: null });
             return;
           case 'plan':
-            planToken++;
+            dropPlan();
             set({
               screen: {
                 kind: 'destination',
@@ -506,9 +512,11 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
       const rows = markedRows(s);
       const cur = currentRow(s);
       const members = (rows.length > 0 ? rows : cur ? [cur] : []).map(memberOf);
-      const token = ++planToken;
+      dropPlan();
+      const token = planToken;
+      planAbort = new AbortController();
       set({ screen: { kind: 'plan', to, strategy, status: 'planning', plan: null, error: null } });
-      backend.plan({ members, to, options: { ...DEFAULT_OPTIONS, strategy } }).then(
+      backend.plan({ members, to, options: { ...DEFAULT_OPTIONS, strategy }, signal: planAbort.signal }).then(
         (plan) => {
           if (token === planToken)
             set({ screen: { kind: 'plan', to, strategy, status: 'ready', plan, error: null } });

@@ -62,6 +62,8 @@ export interface PlanRequest {
   members: MemberSpec[];
   to: string;
   options: MigrateOptions;
+  /** aborted when the person leaves the plan before it is ready */
+  signal?: AbortSignal;
 }
 
 export interface PlanFinding {

@@ -206,19 +206,24 @@ describe('migration', () => {
     expect(store.getState().message).toMatchObject({ level: 'error' });
   });
 
-  it('an answer for a plan the person left is dropped', async () => {
+  it('an answer for a plan the person left is dropped, its probes aborted', async () => {
     const { store, backend } = await planned();
     let release: () => void = () => {};
     const slow = new Promise<void>((r) => {
       release = r;
     });
     const plan = backend.plan.bind(backend);
+    let signal: AbortSignal | undefined;
     backend.plan = async (req) => {
+      signal = req.signal;
       await slow;
       return plan(req);
     };
     store.getState().pickDestination();
+    expect(signal?.aborted).toBe(false);
     store.getState().back();
+    // the probes of a plan no one waits for are stopped
+    expect(signal?.aborted).toBe(true);
     release();
     await tick();
     await tick();
