@@ -235,5 +235,33 @@ describe.skipIf(SKIP_LAB)('ferry TUI on a pty against the lab', () => {
       expect(continuityProblems(before, after)).toEqual([]);
       expect((await ssh('alpha', `podman container exists ${NAME}`)).exitCode).toBe(1);
     });
+
+    it('SIGHUP in mid-run (a dropped SSH session) stops safely: the run settles, ferry exits, the container runs on one host', async () => {
+      // after the test above it runs on beta: bring it home to alpha, and hang up during the run
+      const before = await workloadStatus('beta', 'podman', NAME);
+      const s = open();
+      await s.waitFor(new RegExp(`beta +podman +${NAME}`));
+      await s.press('/', ...NAME, '\r', ' ', 'm');
+      await s.waitFor('> alpha');
+      await s.press('\r');
+      await s.waitFor('y runs this plan', 60_000);
+      await s.press('y');
+      await s.waitFor(new RegExp(`${NAME} +(prestage|checkpoint|transfer|restore|verify)`), 30_000);
+      s.pty.signal('SIGHUP');
+      await s.waitFor('stopping safely', 10_000);
+      // the run ends by itself, then ferry leaves with no one at the terminal
+      expect(await s.pty.exited).toBe(0);
+      const where = await Promise.all(
+        ['alpha', 'beta'].map(async (h) =>
+          (await ssh(h, `podman container inspect -f '{{.State.Status}}' ${NAME}`)).stdout.trim(),
+        ),
+      );
+      // exactly one copy, running: moved, or rolled back on beta
+      expect(where.filter((st) => st === 'running')).toHaveLength(1);
+      expect(where.filter((st) => st !== '')).toHaveLength(1);
+      const host = where[0] === 'running' ? 'alpha' : 'beta';
+      const after = await waitStatus(host, 'podman', NAME, (st) => st.ticks > before.ticks);
+      expect(continuityProblems(before, after)).toEqual([]);
+    });
   });
 });
