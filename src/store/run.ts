@@ -130,6 +130,11 @@ export function reduceRun(s: RunState, e: EngineEvent): RunState {
       return { ...base, items: patch(s, e.id, { bytes: e.bytes, rate: e.rateBytesPerSec }) };
     case 'estimate':
       return base;
+    case 'paused':
+      return {
+        ...base,
+        log: log(s, { t: e.t, level: 'info', text: `${short(e.id)}: paused for the consistent cut` }),
+      };
     case 'warning':
       return {
         ...base,

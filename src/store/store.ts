@@ -26,6 +26,8 @@ export type Screen =
   | {
       kind: 'plan';
       to: string;
+      /** the first item shown, when the plan is longer than the screen */
+      offset: number;
       strategy: Strategy;
       status: 'planning' | 'ready' | 'error';
       plan: PlanView | null;
@@ -391,6 +393,8 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
           set({ screen: { ...sc, cursor: clamp(sc.cursor + delta, sc.candidates.length) } });
         else if (sc.kind === 'groups')
           set({ screen: { ...sc, cursor: clamp(sc.cursor + delta, sc.groups.length) } });
+        else if (sc.kind === 'plan' && sc.plan)
+          set({ screen: { ...sc, offset: clamp(sc.offset + delta, sc.plan.items.length) } });
       },
       cycleStrategy() {
         const sc = get().screen;
@@ -515,15 +519,25 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
       dropPlan();
       const token = planToken;
       planAbort = new AbortController();
-      set({ screen: { kind: 'plan', to, strategy, status: 'planning', plan: null, error: null } });
+      set({ screen: { kind: 'plan', to, strategy, offset: 0, status: 'planning', plan: null, error: null } });
       backend.plan({ members, to, options: { ...DEFAULT_OPTIONS, strategy }, signal: planAbort.signal }).then(
         (plan) => {
           if (token === planToken)
-            set({ screen: { kind: 'plan', to, strategy, status: 'ready', plan, error: null } });
+            set({ screen: { kind: 'plan', to, strategy, offset: 0, status: 'ready', plan, error: null } });
         },
         (e) => {
           if (token === planToken)
-            set({ screen: { kind: 'plan', to, strategy, status: 'error', plan: null, error: errText(e) } });
+            set({
+              screen: {
+                kind: 'plan',
+                to,
+                strategy,
+                offset: 0,
+                status: 'error',
+                plan: null,
+                error: errText(e),
+              },
+            });
         },
       );
     }

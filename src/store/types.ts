@@ -81,6 +81,8 @@ export interface PlanView {
   edges: [string, string][];
   estimates: Record<string, { checkpointMs: number; transferMs: number; restoreMs: number }>;
   memoryBytes?: Record<string, number>;
+  /** measured links, "from->to" */
+  links?: Record<string, { bytesPerSec: number; zstd: boolean }>;
   predicted: { makespanMs: number; downtimeMs: Record<string, number>; sequentialMs: number };
   findings: PlanFinding[];
   blocked: boolean;

@@ -4,7 +4,7 @@ import { Text } from 'ink';
 import type { ReactNode } from 'react';
 import { useApp } from '../store/react.ts';
 import type { PlanView } from '../store/types.ts';
-import { clip, formatDuration, wrap } from './format.ts';
+import { clip, formatDuration, formatRate, wrap } from './format.ts';
 import { useTone } from './theme.ts';
 
 const short = (id: string) => id.split('/').pop() ?? id;
@@ -48,19 +48,35 @@ export function PlanScreen({ width, height }: { width: number; height: number })
     `${clip('#', 3)}${clip('CONTAINER', nameW)} ${clip('FROM', 8)}${clip('CKPT', 7, 'right')}${clip('XFER', 8, 'right')}${clip('RESTORE', 8, 'right')}${clip('DOWNTIME', 10, 'right')}`,
     { bold: true },
   );
-  const findingLines = plan.findings.length === 0 ? 1 : Math.min(plan.findings.length * 2, 8) + 1;
-  const itemRoom = Math.max(1, height - lines.length - findingLines - 3);
-  const items = plan.items.slice(0, itemRoom);
-  items.forEach((it, i) => {
+  // many findings take a line each; a few may wrap onto two
+  const perFinding = plan.findings.length > 3 ? 1 : 2;
+  const findingLines = plan.findings.length === 0 ? 1 : Math.min(plan.findings.length * perFinding, 8);
+  // the summary, links and the verdict lines come after the items
+  const itemRoom = Math.max(1, height - lines.length - findingLines - 4);
+  const longer = plan.items.length > itemRoom;
+  const shown = longer ? Math.max(1, itemRoom - 1) : itemRoom;
+  const offset = Math.min(screen.offset, Math.max(0, plan.items.length - shown));
+  plan.items.slice(offset, offset + shown).forEach((it, k) => {
+    const i = offset + k;
     const e = plan.estimates[it.id];
     push(
       `${clip(String(i + 1), 3)}${clip(it.container.name, nameW)} ${clip(it.container.host, 8)}${clip(formatDuration(e?.checkpointMs), 7, 'right')}${clip(formatDuration(e?.transferMs), 8, 'right')}${clip(formatDuration(e?.restoreMs), 8, 'right')}${clip(formatDuration(plan.predicted.downtimeMs[it.id]), 10, 'right')}`,
       plan.findings.some((f) => f.id === it.id && f.severity === 'blocker') ? { color: tone('error') } : {},
     );
   });
-  if (plan.items.length > items.length) push(`   … ${plan.items.length - items.length} more`);
+  if (longer)
+    push(
+      `   ${offset + 1}-${Math.min(plan.items.length, offset + shown)} of ${plan.items.length} (j/k scroll)`,
+      { color: tone('muted') },
+    );
   const deps = plan.edges.length > 0 ? `; order keeps ${plan.edges.length} dependencies` : '';
   push(`${planSummary(plan)}${deps}`, { bold: true });
+  const links = Object.entries(plan.links ?? {});
+  if (links.length > 0)
+    push(
+      `links: ${links.map(([k, l]) => `${k} ${formatRate(l.bytesPerSec)}${l.zstd ? ' zstd' : ''}`).join(', ')}`,
+      { color: tone('muted') },
+    );
   if (plan.findings.length === 0) push('no findings: every check passed', { color: tone('ok') });
   let room = Math.max(1, height - lines.length - 1);
   // blockers first
@@ -70,7 +86,7 @@ export function PlanScreen({ width, height }: { width: number; height: number })
   for (const f of findings) {
     if (room <= 0) break;
     const text = `${f.severity === 'blocker' ? 'BLOCKER' : 'warning'} ${f.id ? short(f.id) : 'group'}: ${f.message}`;
-    for (const l of wrap(text, width, Math.min(2, room))) {
+    for (const l of wrap(text, width, Math.min(perFinding, room))) {
       push(l, { color: tone(f.severity === 'blocker' ? 'error' : 'warn'), bold: f.severity === 'blocker' });
       room--;
     }

@@ -54,8 +54,13 @@ const ch = (char: string, ctrl = false): KeySpec => (ctrl ? { char, ctrl } : { c
 const named = (key: NamedKey): KeySpec => ({ key });
 
 export const KEYMAP: readonly Binding[] = [
-  { command: 'down', keys: [ch('j'), named('downArrow')], description: 'down', contexts: ['main', 'list'] },
-  { command: 'up', keys: [ch('k'), named('upArrow')], description: 'up', contexts: ['main', 'list'] },
+  {
+    command: 'down',
+    keys: [ch('j'), named('downArrow')],
+    description: 'down',
+    contexts: ['main', 'list', 'plan'],
+  },
+  { command: 'up', keys: [ch('k'), named('upArrow')], description: 'up', contexts: ['main', 'list', 'plan'] },
   { command: 'top', keys: [ch('g'), named('home')], description: 'first row', contexts: ['main'] },
   { command: 'bottom', keys: [ch('G'), named('end')], description: 'last row', contexts: ['main'] },
   {

@@ -75,7 +75,7 @@ export function handleKey(store: AppStore, input: string, key: Key, pageRows: nu
 
 export function run(store: AppStore, command: Command, pageRows: number): void {
   const s = store.getState();
-  const inList = s.screen.kind === 'destination' || s.screen.kind === 'groups';
+  const inList = s.screen.kind === 'destination' || s.screen.kind === 'groups' || s.screen.kind === 'plan';
   const half = Math.max(1, Math.floor(pageRows / 2));
   const actions: Record<Command, () => unknown> = {
     down: () => (inList ? s.listMove(1) : s.move(1)),

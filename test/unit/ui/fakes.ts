@@ -128,6 +128,7 @@ export function planFor(req: PlanRequest, over: Partial<PlanView> = {}): PlanVie
       items.map((i) => [i.id, { checkpointMs: 400, transferMs: 1200, restoreMs: 300 }]),
     ),
     memoryBytes: Object.fromEntries(items.map((i) => [i.id, 64 * 1024 * 1024])),
+    links: { [`alpha->${req.to}`]: { bytesPerSec: 93 * 1024 * 1024, zstd: false } },
     predicted: {
       makespanMs: 2500 + items.length * 600,
       sequentialMs: items.length * 1900,

@@ -40,7 +40,8 @@ describe('keymap', () => {
     expect(commandFor('main', 'c', key())).toBe('clear-marks');
     expect(commandFor('main', 'r', key({ ctrl: true }))).toBe('refresh');
     expect(commandFor('main', '', key({ downArrow: true }))).toBe('down');
-    expect(commandFor('plan', 'j', key())).toBeUndefined();
+    expect(commandFor('plan', 'j', key())).toBe('down');
+    expect(commandFor('plan', 'm', key())).toBeUndefined();
     for (const ctx of ['main', 'list', 'plan', 'run', 'input'] as const) {
       const seen = new Map<string, string>();
       for (const b of KEYMAP.filter((x) => x.contexts.includes(ctx)))

@@ -1,7 +1,7 @@
 // Migrating from the TUI at 80x24: destination, strategy, plan, run, summary.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAppStore } from '../../../src/store/store.ts';
-import { FakeBackend } from './fakes.ts';
+import { FakeBackend, planFor } from './fakes.ts';
 import { KEY, renderTui, type Screen } from './terminal.ts';
 
 let screen: Screen | undefined;
@@ -46,6 +46,7 @@ describe('migrate', () => {
     expect(text).toMatch(/1 +wf-enrich-1 +alpha +400ms +1\.2s +300ms +1\.9s/);
     expect(text).toContain('predicted makespan 4.9s (one by one 7.6s, 36% faster)');
     expect(text).toContain('no findings');
+    expect(text).toContain('links: alpha->gamma 93.0M/s');
     for (const l of s.lines()) expect([...l].length).toBeLessThanOrEqual(80);
     // tab on the plan plans again with the next strategy
     await s.press(KEY.tab);
@@ -78,6 +79,38 @@ describe('migrate', () => {
     await s.waitFor('fix them or unmark');
     expect(backend.runs).toHaveLength(0);
     expect(s.text()).toContain('Plan: migrate to beta');
+  });
+
+  it('a plan longer than the screen keeps its summary and verdict in view', async () => {
+    const backend = new FakeBackend();
+    backend.planOver = (req) =>
+      planFor(
+        { ...req, members: Array.from({ length: 40 }, (_, i) => ({ host: 'alpha', name: `c-${i}` })) },
+        {
+          blocked: true,
+          findings: Array.from({ length: 6 }, (_, i) => ({
+            id: `alpha/podman/c-${i}`,
+            severity: i === 5 ? ('blocker' as const) : ('warning' as const),
+            code: 'x',
+            message: `finding number ${i} with a message long enough to wrap over the end of one line of text`,
+          })),
+        },
+      );
+    const { s } = await marked(backend);
+    await s.press(KEY.enter);
+    await s.waitFor('migration refused');
+    const text = s.text();
+    expect(text).toMatch(/1-\d+ of 40 \(j\/k scroll\)/);
+    expect(text).toMatch(/^1 +c-0 /m);
+    expect(text).toContain('predicted makespan');
+    // blockers first
+    expect(text).toContain('BLOCKER c-5: finding number 5');
+    expect(s.lines()[23]).toContain('? help');
+    // j scrolls the items; the rest stays
+    await s.press('j', 'j', 'j');
+    await s.waitFor(/4-\d+ of 40/);
+    expect(s.text()).toMatch(/^4 +c-3 /m);
+    expect(s.text()).toContain('migration refused');
   });
 
   it('a plan that cannot be made says why', async () => {
