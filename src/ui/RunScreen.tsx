@@ -84,7 +84,13 @@ export function RunScreen({ width, height }: { width: number; height: number }) 
   );
   const maxItems = Math.max(1, Math.floor((height - 4) * 0.6));
   const order = run.order.filter((id) => run.items[id]);
-  for (const id of order.slice(0, maxItems)) {
+  // more containers than room: the window follows the first one not done yet
+  const firstActive = order.findIndex((id) => run.items[id]?.phase !== 'done');
+  const top =
+    order.length > maxItems
+      ? Math.max(0, Math.min((firstActive < 0 ? order.length : firstActive) - 1, order.length - maxItems))
+      : 0;
+  for (const id of order.slice(top, top + maxItems)) {
     const it = run.items[id] as RunItemState;
     const ph = phaseText(it);
     const f = transferFraction(it);
@@ -110,7 +116,8 @@ export function RunScreen({ width, height }: { width: number; height: number }) 
       </Text>,
     );
   }
-  if (order.length > maxItems) line(`… ${order.length - maxItems} more containers`, 'muted');
+  if (order.length > maxItems)
+    line(`${top + 1}-${Math.min(order.length, top + maxItems)} of ${order.length} containers`, 'muted');
   // the end: summary; meanwhile the log
   const summaryLines: { text: string; tone: Tone | null; bold?: boolean }[] = [];
   if (run.failure) summaryLines.push({ text: `the run failed: ${run.failure}`, tone: 'error', bold: true });

@@ -180,6 +180,26 @@ describe('migrate', () => {
     expect(backend.refreshCalls.length).toBeGreaterThan(before);
   });
 
+  it('a run longer than the screen keeps the container in flight in view', async () => {
+    const backend = new FakeBackend();
+    backend.planOver = (req) =>
+      planFor({ ...req, members: Array.from({ length: 30 }, (_, i) => ({ host: 'alpha', name: `c-${i}` })) });
+    const { s } = await marked(backend);
+    await s.press(KEY.enter);
+    await s.waitFor('y runs this plan');
+    await s.press('y');
+    await s.waitFor('of 30 containers');
+    const run = backend.runs[0];
+    if (!run) throw new Error('no run');
+    for (let i = 0; i < 20; i++)
+      run.emit({ type: 'container-done', id: `alpha/podman/c-${i}`, outcome: 'migrated', downtimeMs: 800 });
+    run.emit({ type: 'stage-started', id: 'alpha/podman/c-20', stage: 'transfer' });
+    await s.waitFor(/c-20 +transfer/);
+    expect(s.text()).toMatch(/c-19 +migrated/);
+    expect(s.text()).not.toMatch(/^c-0 /m);
+    expect(s.text()).toContain('20/30 done');
+  });
+
   it('ctrl-c during a run stops it safely (run.cancel), and says so', async () => {
     const { s, backend, store } = await marked();
     await s.press(KEY.enter);
