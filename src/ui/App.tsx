@@ -43,9 +43,14 @@ export function App({ refreshMs = 5000 }: AppProps) {
   const quit = useApp((s) => s.quitRequested);
   const hosts = useApp((s) => s.hosts);
   const hostOrder = useApp((s) => s.hostOrder);
-  const width = Math.max(20, columns);
-  const height = Math.max(8, rows);
-  const bodyHeight = Math.max(1, height - headerHeight({ hosts, hostOrder }) - FOOTER);
+  const width = Math.max(1, columns);
+  const height = Math.max(1, rows);
+  // a tiny terminal: one header line and one footer line, so the table keeps some rows
+  const compact = height < 12;
+  const bodyHeight = Math.max(
+    1,
+    height - (compact ? 1 : headerHeight({ hosts, hostOrder })) - (compact ? 1 : FOOTER),
+  );
   // the table's own header line is not a row
   const pageRows = bodyHeight - 1;
 
@@ -69,11 +74,11 @@ export function App({ refreshMs = 5000 }: AppProps) {
   const Body = helpOpen ? HelpView : VIEWS[screen];
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Header width={width} />
+      <Header width={width} compact={compact} />
       <Box flexDirection="column" height={bodyHeight} overflow="hidden">
         <Body width={width} height={bodyHeight} />
       </Box>
-      <Footer width={width} />
+      <Footer width={width} compact={compact} />
     </Box>
   );
 }

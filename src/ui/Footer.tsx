@@ -58,7 +58,7 @@ export function hintLine(context: keyof typeof HINTS, width = Number.POSITIVE_IN
     .join('  ');
 }
 
-export function Footer({ width }: { width: number }) {
+export function Footer({ width, compact = false }: { width: number; compact?: boolean }) {
   const tone = useTone();
   const message = useApp((s) => s.message);
   const filter = useApp((s) => s.filter);
@@ -81,6 +81,16 @@ export function Footer({ width }: { width: number }) {
   const hints = helpOpen
     ? 'esc close help  q quit'
     : hintLine(context === 'run' && finished ? 'done' : screen.kind === 'hosts' ? 'hosts' : context, width);
+  if (compact)
+    return first.text ? (
+      <Text color={first.color} bold={first.bold ?? false} wrap="truncate">
+        {clip(first.text, width)}
+      </Text>
+    ) : (
+      <Text color={tone('muted')} wrap="truncate">
+        {clip(hints, width)}
+      </Text>
+    );
   return (
     <>
       <Text color={first.color} bold={first.bold ?? false} wrap="truncate">

@@ -41,7 +41,7 @@ export function hostBadge(h: HostStatus): string {
   }
 }
 
-export function Header({ width }: { width: number }) {
+export function Header({ width, compact = false }: { width: number; compact?: boolean }) {
   const tone = useTone();
   const version = useApp((s) => s.version);
   const hosts = useApp((s) => s.hosts);
@@ -70,14 +70,18 @@ export function Header({ width }: { width: number }) {
     badges.push(h);
     used += w;
   }
+  const top = (
+    <Text wrap="truncate">
+      <Text bold color={tone('accent')}>
+        {truncate(left, width)}
+      </Text>
+      <Text color={tone('muted')}>{truncate(progress ? `  ${progress}` : '', width - left.length)}</Text>
+    </Text>
+  );
+  if (compact) return top;
   return (
     <>
-      <Text wrap="truncate">
-        <Text bold color={tone('accent')}>
-          {truncate(left, width)}
-        </Text>
-        <Text color={tone('muted')}>{truncate(progress ? `  ${progress}` : '', width - left.length)}</Text>
-      </Text>
+      {top}
       <Text wrap="truncate">
         {badges.map((h, i) => (
           <Text key={h.host} color={tone(HOST_TONE[h.state])}>

@@ -176,6 +176,18 @@ describe('main view at 80x24', () => {
     expect(tableRows(s)).toHaveLength(10);
   });
 
+  it('a tiny terminal keeps one header line, some rows and the keys to get help', async () => {
+    const { screen: s } = await open();
+    await s.resize(30, 6);
+    await s.waitFor((t) => t.split('\n')[0]?.startsWith('ferry 0.1.0') === true);
+    const lines = s.lines();
+    expect(lines).toHaveLength(6);
+    expect(lines[1]).toMatch(/HOST +NAME/);
+    expect(tableRows(s)).toHaveLength(3);
+    expect(lines[5]).toContain('? help');
+    for (const l of lines) expect([...l].length).toBeLessThanOrEqual(30);
+  });
+
   it('q quits', async () => {
     const { screen: s, store } = await open();
     await s.press('q');
