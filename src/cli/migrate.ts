@@ -62,6 +62,8 @@ export function formatEvent(e: EngineEvent): string | undefined {
   switch (e.type) {
     case 'run-started':
       return `${t} run ${e.runId}: ${e.items.length} containers, strategy ${e.strategy}`;
+    case 'paused':
+      return `${t} ${e.id}: paused for the consistent cut`;
     case 'stage-finished':
       return `${t} ${e.id}: ${e.stage} ${e.ms} ms${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`;
     case 'warning':

@@ -5,6 +5,7 @@
 // directory; `docker start --checkpoint` then restores it. (Docker 20.10
 // refuses --checkpoint-dir on start.)
 import {
+  checkpointWith,
   containerState,
   copyImage,
   type HostState,
@@ -13,6 +14,7 @@ import {
   makeTempDirs,
   memoryInUse,
   must,
+  pauseFor,
   removeTempDirs,
   StageError,
   stream,
@@ -153,20 +155,18 @@ export class DockerDriver implements MigrationDriver {
   }
 
   async pause(ctx: MigrationContext): Promise<void> {
-    await must(ctx.src, ['docker', 'pause', ctx.item.container.name], 'docker pause');
+    await pauseFor(ctx, 'docker');
   }
 
   async checkpoint(ctx: MigrationContext): Promise<void> {
     const name = ctx.item.container.name;
-    // a paused container cannot be checkpointed by docker: CRIU freezes it itself
-    if ((await status(ctx.src, name)) === 'paused')
-      await must(ctx.src, ['docker', 'unpause', name], 'docker unpause');
-    await must(
-      ctx.src,
-      ['docker', 'checkpoint', 'create', name, String(ctx.state.checkpointName)],
-      `checkpoint of ${name}`,
-    );
-    ctx.state.frozen = true;
+    await checkpointWith(ctx, 'docker', [
+      'docker',
+      'checkpoint',
+      'create',
+      name,
+      String(ctx.state.checkpointName),
+    ]);
   }
 
   async transfer(ctx: MigrationContext): Promise<{ bytes: number }> {

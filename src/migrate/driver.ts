@@ -80,6 +80,27 @@ export function sh(
 
 export const q = (word: string) => shellQuoteArgv([word]);
 
+/** Consistent cut: pause the container; its checkpoint will resume it first. */
+export async function pauseFor(ctx: MigrationContext, binary: string): Promise<void> {
+  await must(ctx.src, [binary, 'pause', ctx.item.container.name], `${binary} pause`);
+  ctx.state.paused = true;
+}
+
+/**
+ * The freeze. Neither podman nor docker checkpoints a paused container, so a
+ * paused one is resumed in the same remote command as its checkpoint: it runs
+ * only for the checkpoint's start-up (~0.1-0.3 s) before CRIU freezes it.
+ */
+export async function checkpointWith(ctx: MigrationContext, binary: string, argv: string[]): Promise<void> {
+  const name = ctx.item.container.name;
+  const what = `checkpoint of ${name}`;
+  if (ctx.state.paused) {
+    await sh(ctx.src, `${binary} unpause ${q(name)} >/dev/null && exec ${shellQuoteArgv(argv)}`, what);
+    ctx.state.paused = false;
+  } else await must(ctx.src, argv, what);
+  ctx.state.frozen = true;
+}
+
 /** A private temp dir on each side, 0700 (mktemp's default). */
 export async function makeTempDirs(ctx: MigrationContext): Promise<void> {
   const mk = ['mktemp', '-d', '/tmp/ferry.XXXXXXXX'];

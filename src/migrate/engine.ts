@@ -178,6 +178,10 @@ export class MigrationRun {
 
     const contexts = items.map((item) => this.context(item, drivers));
     const prestaged = items.map(() => deferred<boolean>());
+    const paused = items.map(() => deferred<boolean>());
+    // sequential with a consistent cut: every member is prestaged and paused
+    // first, so "one after another" is kept by holding the turn until done
+    const holdTurn = options.strategy === 'sequential' && options.consistentCut;
 
     const one = async (k: number): Promise<void> => {
       const item = items[k] as MigrationItem;
@@ -223,6 +227,31 @@ export class MigrationRun {
           );
           return;
         }
+        // the cut: every member paused at once, before any is checkpointed;
+        // downtime starts here
+        try {
+          if (this.stop.signal.aborted) throw new StageError('stopped before the cut');
+          await driver.pause(ctx);
+          frozenAt = performance.now();
+          this.emit({ type: 'paused', id: item.id });
+          paused[k]?.resolve(true);
+        } catch (err) {
+          paused[k]?.resolve(false);
+          passTurn();
+          await this.undo(ctx, driver, err, results);
+          return;
+        }
+        if (!(await Promise.all(paused.map((p) => p.promise))).every(Boolean)) {
+          passTurn();
+          await this.undo(
+            ctx,
+            driver,
+            new StageError('another member of the group could not be paused: the consistent cut is off'),
+            results,
+            'skipped',
+          );
+          return;
+        }
       }
       await turns[k]?.promise;
       if (this.stop.signal.aborted) {
@@ -237,18 +266,18 @@ export class MigrationRun {
         return;
       }
       try {
-        if (options.consistentCut) await driver.pause(ctx);
-        else if (options.strategy !== 'sequential')
+        if (!options.consistentCut && options.strategy !== 'sequential')
           await this.linkNearlyFree(link, caps.transfer, item.container.host);
         await limitFor(
           `checkpoint:${item.container.host}`,
           caps.checkpoint,
         )(async () => {
-          passTurn();
+          if (!holdTurn) passTurn();
           this.touched.add(item.id);
-          frozenAt = performance.now();
+          const t = performance.now();
+          frozenAt ??= t;
           await this.stage(ctx, 'checkpoint', () => driver.checkpoint(ctx));
-          const took = performance.now() - frozenAt;
+          const took = performance.now() - t;
           const prev = this.checkpointMs.get(item.container.host);
           this.checkpointMs.set(item.container.host, prev === undefined ? took : prev * 0.6 + took * 0.4);
           this.learn(item, { checkpointMs: took });
@@ -296,10 +325,11 @@ export class MigrationRun {
         this.emit({ type: 'warning', id: item.id, message: `finalize: ${errorText(err)}` });
       }
       this.settle(ctx, results, { outcome: 'migrated', downtimeMs });
+      passTurn();
     };
 
     await Promise.all(
-      items.map((_, k) => (options.strategy === 'sequential' ? whole(() => one(k)) : one(k))),
+      items.map((_, k) => (holdTurn || options.strategy !== 'sequential' ? one(k) : whole(() => one(k)))),
     );
 
     const summary: RunSummary = {

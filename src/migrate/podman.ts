@@ -7,6 +7,7 @@
 // asked, the --export/--import path runs.
 import { posix } from 'node:path';
 import {
+  checkpointWith,
   containerState,
   copyImage,
   type HostState,
@@ -15,6 +16,7 @@ import {
   makeTempDirs,
   memoryInUse,
   must,
+  pauseFor,
   q,
   removeTempDirs,
   StageError,
@@ -153,7 +155,7 @@ export class PodmanDriver implements MigrationDriver {
   }
 
   async pause(ctx: MigrationContext): Promise<void> {
-    await must(ctx.src, ['podman', 'pause', ctx.item.container.name], 'podman pause');
+    await pauseFor(ctx, 'podman');
   }
 
   async checkpoint(ctx: MigrationContext): Promise<void> {
@@ -163,8 +165,7 @@ export class PodmanDriver implements MigrationDriver {
     if (ctx.state.path === 'import')
       argv.push('--export', `${ctx.state.tmpSrc}/checkpoint.tar`, '--compress', 'none');
     argv.push(ctx.item.container.name);
-    await must(ctx.src, argv, `checkpoint of ${ctx.item.container.name}`);
-    ctx.state.frozen = true;
+    await checkpointWith(ctx, 'podman', argv);
   }
 
   async transfer(ctx: MigrationContext): Promise<{ bytes: number }> {

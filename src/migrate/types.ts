@@ -85,6 +85,8 @@ interface At {
 export type EngineEvent =
   | (At & { type: 'run-started'; runId: string; strategy: Strategy; order: string[]; items: MigrationItem[] })
   | (At & { type: 'stage-started'; id: string; stage: Stage })
+  /** consistent cut: this member is paused (its downtime starts) */
+  | (At & { type: 'paused'; id: string })
   | (At & {
       type: 'stage-finished';
       id: string;

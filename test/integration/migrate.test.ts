@@ -9,9 +9,9 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recoverRun } from '../../src/migrate/recover.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
-import type { RunSummary } from '../../src/migrate/types.ts';
+import type { MigrateOptions, RunSummary } from '../../src/migrate/types.ts';
 import { createSshPool } from '../../src/ssh/index.ts';
-import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
+import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk, workloadStatus } from '../support/lab.ts';
 import {
   containerNames,
   expectContinuity,
@@ -51,12 +51,13 @@ async function moveGroup(
   from: string,
   to: string,
   strategy: 'sequential' | 'pipelined' | 'parallel' | 'auto',
+  extra: Partial<MigrateOptions> = {},
 ) {
   const project = runtime === 'podman' ? 'wf' : 'wfd';
   const before = await snapshot(from, runtime, names(project));
   const { plan, summary, events } = await planAndMigrate(
     { members: [], compose: { host: from, project }, to },
-    { strategy },
+    { strategy, ...extra },
   );
   // the plan: nothing blocks, and consumers go first (producer depends on parse ...)
   expect(plan.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
@@ -84,7 +85,7 @@ async function moveGroup(
   console.log(
     `${runtime} ${from} -> ${to} ${strategy}: makespan ${summary.makespanMs} ms, downtime ${summary.results.map((r) => r.downtimeMs).join('/')} ms; restore ${restores.join(' ')}`,
   );
-  return { summary, events };
+  return { summary, events, plan };
 }
 
 describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
@@ -134,6 +135,86 @@ describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
   it('docker: beta -> gamma through the bastion with the image copied (pipelined), then back (sequential)', async () => {
     await moveGroup('docker', 'beta', 'gamma', 'pipelined');
     await moveGroup('docker', 'gamma', 'alpha', 'sequential');
+  });
+
+  it('podman: a consistent cut pauses every member before the first checkpoint, and all continue on beta', async () => {
+    await resetLab();
+    const { events, summary } = await moveGroup('podman', 'alpha', 'beta', 'auto', { consistentCut: true });
+    const at = (pred: (e: (typeof events)[number]) => boolean) => events.findIndex(pred);
+    const pauses = events.filter((e) => e.type === 'paused');
+    expect(pauses).toHaveLength(4);
+    const lastPause = events.lastIndexOf(pauses[3] as (typeof events)[number]);
+    expect(lastPause).toBeLessThan(at((e) => e.type === 'stage-started' && e.stage === 'checkpoint'));
+    // downtime is counted from the pause: the last to be checkpointed waited longest
+    expect(Math.max(...summary.results.map((r) => r.downtimeMs ?? 0))).toBeGreaterThan(
+      Math.min(...summary.results.map((r) => r.downtimeMs ?? 0)),
+    );
+  });
+
+  it('docker: direct transfer, the source sends to beta with its own ssh; nothing passes through ferry', async () => {
+    await resetLab();
+    const before = writtenBytes();
+    const { plan, events } = await moveGroup('docker', 'alpha', 'beta', 'auto', { transfer: 'direct' });
+    expect(plan.links['alpha->beta']?.direct).toMatchObject({ target: 'root@10.99.0.12', port: 22 });
+    const moved = events.reduce(
+      (n, e) =>
+        n + (e.type === 'stage-finished' && e.stage === 'transfer' ? Number(e.detail?.bytes ?? 0) : 0),
+      0,
+    );
+    expect(moved).toBeGreaterThan(4 * 60_000_000);
+    expect(writtenBytes() - before).toBeLessThan(16_000_000);
+  });
+
+  it('Ctrl-C (SIGINT) mid-run is a safe stop: nothing new is frozen, none is stopped on both sides', async () => {
+    await resetLab();
+    const before = await snapshot('alpha', 'podman', names('wf'));
+    const child = execa(
+      process.execPath,
+      [
+        FERRY,
+        'migrate',
+        '-F',
+        SSH_CONFIG,
+        '--compose-project',
+        'wf',
+        '--host',
+        'alpha',
+        '--to',
+        'beta',
+        '--strategy',
+        'sequential',
+        '--yes',
+        '--events',
+        'ndjson',
+      ],
+      { reject: false, env: { XDG_STATE_HOME: await mkdtemp(join(tmpdir(), 'ferry-int-')) } },
+    );
+    let sent = false;
+    child.stdout?.on('data', (d: Buffer) => {
+      if (!sent && /"stage":"checkpoint"/.test(d.toString())) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const r = await child;
+    expect(sent).toBe(true);
+    const results = (JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { summary?: RunSummary })
+      .summary?.results;
+    // the one frozen when Ctrl-C came finished (or rolled back); the rest were never frozen
+    expect(results?.filter((x) => x.outcome === 'skipped').length).toBe(3);
+    expect(r.exitCode).toBe(4);
+    const onBeta = await containerNames('beta', 'podman', 'wf');
+    const onAlpha = await containerNames('alpha', 'podman', 'wf');
+    expect([...onAlpha, ...onBeta].sort()).toEqual(names('wf').sort());
+    for (const n of onBeta)
+      expect((await sshOk('beta', `podman inspect -f '{{.State.Status}}' ${n}`)).trim()).toBe('running');
+    for (const n of onAlpha)
+      expect((await sshOk('alpha', `podman inspect -f '{{.State.Status}}' ${n}`)).trim()).toBe('running');
+    // the sink went first (consumers first) and kept its state wherever it is now
+    const sinkHost = onBeta.includes('wf-sink-1') ? 'beta' : 'alpha';
+    expect((await workloadStatus(sinkHost, 'podman', 'wf-sink-1')).runId).toBe(
+      before.get('wf-sink-1')?.runId,
+    );
   });
 
   describe('faults: every container ends on exactly one host with its state', () => {
