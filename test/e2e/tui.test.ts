@@ -219,11 +219,11 @@ describe.skipIf(SKIP_LAB)('ferry TUI on a pty against the lab', () => {
       // beta: the first host that is not the source
       expect(s.lines().find((l) => l.startsWith('> '))).toMatch(/^> beta/);
       await s.press('\r');
-      await s.waitFor(/y runs this plan|migration refused|cannot plan/, 60_000);
+      await s.waitFor(/y runs this plan|migration refused|cannot plan/, 45_000);
       expect(s.text()).toContain('y runs this plan');
       expect(s.text()).toMatch(new RegExp(`1 +${NAME} +alpha`));
       await s.press('y');
-      await s.waitFor('Done in', 120_000);
+      await s.waitFor('Done in', 60_000);
       expect(s.text()).toMatch(/Done in [\d.]+m?s: 1 migrated/);
       expect(s.lines().find((l) => l.startsWith(NAME))).toMatch(/migrated/);
       await s.press('\x1b');
