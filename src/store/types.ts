@@ -1,6 +1,8 @@
 // What the TUI shows and the one interface through which it reaches the world.
 // The store and the components see only these shapes; src/cli/tui.ts builds
 // the real backend (SSH pool, inventory, planner, engine), unit tests a fake.
+import type { MemberSpec } from '../config/member-spec.ts';
+import type { PlanFinding } from '../migrate/planner.ts';
 import type {
   EngineEvent,
   MigrateOptions,
@@ -10,7 +12,7 @@ import type {
   Strategy,
 } from '../migrate/types.ts';
 
-export type { EngineEvent, RunSummary, RuntimeKind, Strategy };
+export type { EngineEvent, MemberSpec, PlanFinding, RunSummary, RuntimeKind, Strategy };
 
 export interface ContainerRow {
   /** host/runtime/name, as containerKey */
@@ -52,26 +54,12 @@ export interface HostRefresh {
 }
 
 /** As the planner takes them. */
-export interface MemberSpec {
-  host: string;
-  runtime?: RuntimeKind;
-  name: string;
-}
-
 export interface PlanRequest {
   members: MemberSpec[];
   to: string;
   options: MigrateOptions;
   /** aborted when the person leaves the plan before it is ready */
   signal?: AbortSignal;
-}
-
-export interface PlanFinding {
-  /** container key, or '' for the whole group */
-  id: string;
-  severity: 'blocker' | 'warning';
-  code: string;
-  message: string;
 }
 
 /** The part of src/migrate/planner.ts's MigrationPlan that the TUI shows and runs. */

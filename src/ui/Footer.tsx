@@ -81,24 +81,22 @@ export function Footer({ width, compact = false }: { width: number; compact?: bo
   const hints = helpOpen
     ? 'esc close help  q quit'
     : hintLine(context === 'run' && finished ? 'done' : screen.kind === 'hosts' ? 'hosts' : context, width);
-  if (compact)
-    return first.text ? (
-      <Text color={first.color} bold={first.bold ?? false} wrap="truncate">
-        {clip(first.text, width)}
-      </Text>
-    ) : (
-      <Text color={tone('muted')} wrap="truncate">
-        {clip(hints, width)}
-      </Text>
-    );
+  const status = (
+    <Text color={first.color} bold={first.bold ?? false} wrap="truncate">
+      {clip(first.text, width)}
+    </Text>
+  );
+  const keys = (
+    <Text color={tone('muted')} wrap="truncate">
+      {clip(hints, width)}
+    </Text>
+  );
+  // one line only: the message when there is one, else the keys
+  if (compact) return first.text ? status : keys;
   return (
     <>
-      <Text color={first.color} bold={first.bold ?? false} wrap="truncate">
-        {clip(first.text, width)}
-      </Text>
-      <Text color={tone('muted')} wrap="truncate">
-        {clip(hints, width)}
-      </Text>
+      {status}
+      {keys}
     </>
   );
 }
