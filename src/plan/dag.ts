@@ -53,8 +53,10 @@ export interface CycleProblem {
 export type DagResult = { ok: true; dag: Dag } | { ok: false; error: CycleProblem };
 
 export class DependencyCycleError extends Error {
-  constructor(readonly problem: CycleProblem) {
+  readonly problem: CycleProblem;
+  constructor(problem: CycleProblem) {
     super(problem.message);
+    this.problem = problem;
     this.name = 'DependencyCycleError';
   }
 }

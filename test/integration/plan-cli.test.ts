@@ -182,6 +182,55 @@ describe.skipIf(SKIP_LAB)('ferry --plan and headless migrate, on the lab', () =>
     expect(missing.stderr).toMatch(/^ferry: no group named nope/);
   });
 
+  it('-J reaches a host through a jump host, as ssh -J does; --map sends members to different hosts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-jump-'));
+    const config = join(dir, 'ssh_config');
+    // alpha's second address: the operator machine has no route to 10.99.1.0/24
+    await writeFile(
+      config,
+      [
+        `Include ${SSH_CONFIG}`,
+        'Host alpha-far',
+        '  HostName 10.99.1.11',
+        '  ConnectTimeout 3',
+        '  User root',
+        '  IdentityFile /var/lib/ferry-lab/keys/id_ed25519',
+        '  IdentitiesOnly yes',
+        '  UserKnownHostsFile /var/lib/ferry-lab/known_hosts',
+        '  HostKeyAlias alpha',
+        '',
+      ].join('\n'),
+    );
+    const direct = await ferry(['hosts', '-F', config, '--hosts', 'alpha-far']);
+    expect(direct.exitCode).toBe(1);
+    const jumped = await ferry(['hosts', '-F', config, '--hosts', 'alpha-far', '-J', 'bastion', '--json']);
+    expect(jumped.exitCode, jumped.stderr).toBe(0);
+    const host = (JSON.parse(jumped.stdout) as { hosts: { reachable: boolean; containers: number }[] })
+      .hosts[0];
+    expect(host?.reachable).toBe(true);
+    expect(host?.containers).toBeGreaterThan(0);
+
+    const mapped = await ferry([
+      '--plan',
+      '-F',
+      SSH_CONFIG,
+      '--containers',
+      'alpha:wf-sink-1,alpha:wf-enrich-1',
+      '--to',
+      'beta',
+      '--map',
+      'alpha:wf-enrich-1=gamma',
+      '--json',
+    ]);
+    expect(mapped.exitCode, mapped.stderr).toBe(0);
+    const plan = planSchema.parse(JSON.parse(mapped.stdout));
+    expect(Object.fromEntries(plan.items.map((i) => [i.name, i.destination]))).toEqual({
+      'wf-sink-1': 'beta',
+      'wf-enrich-1': 'gamma',
+    });
+    expect(plan.links.map((l) => `${l.from}->${l.to}`).sort()).toEqual(['alpha->beta', 'alpha->gamma']);
+  });
+
   it('an unreachable host is one line naming it, with a hint, and exit 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-plan-'));
     const config = join(dir, 'ssh_config');
