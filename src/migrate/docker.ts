@@ -122,7 +122,7 @@ export class DockerDriver implements MigrationDriver {
       );
     }
     await makeTempDirs(ctx);
-    ctx.state.memBytes = await memoryInUse(ctx.src, 'docker', name);
+    ctx.state.memBytes = ctx.memoryHint ?? (await memoryInUse(ctx.src, 'docker', name));
     const upper = c.GraphDriver?.Data?.UpperDir;
     if (!upper)
       throw new StageError(`${ctx.src.host}: ${name} has no overlay upper dir; only overlay2 is supported`);

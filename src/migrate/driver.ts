@@ -18,6 +18,8 @@ export interface MigrationContext {
   zstd: boolean;
   /** set when the source sends to the destination itself; otherwise ferry relays */
   direct?: DirectRoute;
+  /** memory in use as the plan measured it moments ago: spares a `stats` call */
+  memoryHint?: number;
   /** bytes moved since the last call, across all of this container's streams */
   onProgress(deltaBytes: number): void;
   warn(message: string): void;
@@ -104,8 +106,12 @@ export async function checkpointWith(ctx: MigrationContext, binary: string, argv
 /** A private temp dir on each side, 0700 (mktemp's default). */
 export async function makeTempDirs(ctx: MigrationContext): Promise<void> {
   const mk = ['mktemp', '-d', '/tmp/ferry.XXXXXXXX'];
-  if (!ctx.state.tmpSrc) ctx.state.tmpSrc = (await must(ctx.src, mk, 'creating a temp dir')).trim();
-  if (!ctx.state.tmpDst) ctx.state.tmpDst = (await must(ctx.dst, mk, 'creating a temp dir')).trim();
+  const [src, dst] = await Promise.all([
+    ctx.state.tmpSrc ? undefined : must(ctx.src, mk, 'creating a temp dir'),
+    ctx.state.tmpDst ? undefined : must(ctx.dst, mk, 'creating a temp dir'),
+  ]);
+  if (src) ctx.state.tmpSrc = src.trim();
+  if (dst) ctx.state.tmpDst = dst.trim();
 }
 
 export async function removeTempDirs(ctx: MigrationContext): Promise<void> {

@@ -61,10 +61,25 @@ export class MigrationRun {
   private readonly journal: Journal;
   private readonly events: EngineEvent[] = [];
   private readonly onceCache = new Map<string, Promise<unknown>>();
-  /** transfers in flight, by container: for freezing the next one just in time */
+  /**
+   * Containers frozen and bound for a link (checkpointing, then transferring),
+   * by id: for freezing the next one just in time.
+   */
   private readonly flows = new Map<
     string,
-    { link: string; total: number; sent: number; rate: number; started: number; reported: number }
+    {
+      link: string;
+      total: number;
+      sent: number;
+      rate: number;
+      /** when the checkpoint, then the transfer, started */
+      started: number;
+      reported: number;
+      transferring: boolean;
+      /** the plan's estimates, ms; Infinity when there is none */
+      checkpointMs: number;
+      transferMs: number;
+    }
   >();
   /** measured checkpoint times per source host (moving average) */
   private readonly checkpointMs = new Map<string, number>();
@@ -152,7 +167,10 @@ export class MigrationRun {
       }
       return l;
     };
-    const prestageLimit = pLimit(options.strategy === 'sequential' ? 1 : options.maxParallel);
+    // prestages run one at a time in the order of the line: each is ready for
+    // its turn while the one before is frozen and in transfer, and none slows
+    // the first freeze by competing for the hosts' CPU (all at once: +1.8 s)
+    const prestageLimit = pLimit(1);
     const whole = pLimit(1);
     const zstdByLink = new Map<string, Promise<boolean>>();
 
@@ -205,6 +223,8 @@ export class MigrationRun {
         ctx.zstd = await (zstdByLink.get(link) as Promise<boolean>);
         const route = this.plan.links?.[link]?.direct;
         if (route) ctx.direct = route;
+        const memory = this.plan.memoryBytes?.[item.id];
+        if (memory) ctx.memoryHint = memory;
         await prestageLimit(() => this.stage(ctx, 'prestage', () => driver.prestage(ctx)));
         prestaged[k]?.resolve(true);
       } catch (err) {
@@ -276,6 +296,18 @@ export class MigrationRun {
           this.touched.add(item.id);
           const t = performance.now();
           frozenAt ??= t;
+          const estimate = this.plan.estimates?.[item.id];
+          this.flows.set(item.id, {
+            link,
+            total: typeof ctx.state.memBytes === 'number' ? ctx.state.memBytes : 0,
+            sent: 0,
+            rate: 0,
+            started: t,
+            reported: 0,
+            transferring: false,
+            checkpointMs: estimate?.checkpointMs ?? Number.POSITIVE_INFINITY,
+            transferMs: estimate?.transferMs ?? Number.POSITIVE_INFINITY,
+          });
           await this.stage(ctx, 'checkpoint', () => driver.checkpoint(ctx));
           const took = performance.now() - t;
           const prev = this.checkpointMs.get(item.container.host);
@@ -286,8 +318,8 @@ export class MigrationRun {
           `transfer:${link}`,
           caps.transfer,
         )(async () => {
-          const total = typeof ctx.state.memBytes === 'number' ? ctx.state.memBytes : 0;
-          this.flows.set(item.id, { link, total, sent: 0, rate: 0, started: performance.now(), reported: 0 });
+          const f = this.flows.get(item.id);
+          if (f) Object.assign(f, { transferring: true, started: performance.now() });
           try {
             const t = performance.now();
             let wireBytes = 0;
@@ -313,6 +345,7 @@ export class MigrationRun {
         runningAt = performance.now();
         await this.stage(ctx, 'verify', () => driver.verify(ctx));
       } catch (err) {
+        this.flows.delete(item.id);
         passTurn();
         await this.undo(ctx, driver, err, results);
         return;
@@ -427,12 +460,14 @@ export class MigrationRun {
     for (;;) {
       const mine = [...this.flows.values()].filter((f) => f.link === link);
       if (mine.length < cap) return;
+      const now = performance.now();
+      // when each will leave the link: measured once bytes flow, estimated before
       const soonest = Math.min(
-        ...mine.map((f) =>
-          f.rate > 0 && f.total > 0
-            ? (Math.max(0, f.total - f.sent) * 1000) / f.rate
-            : Number.POSITIVE_INFINITY,
-        ),
+        ...mine.map((f) => {
+          if (!f.transferring) return Math.max(0, f.checkpointMs - (now - f.started)) + f.transferMs;
+          if (f.rate > 0 && f.total > 0) return (Math.max(0, f.total - f.sent) * 1000) / f.rate;
+          return Math.max(0, f.transferMs - (now - f.started));
+        }),
       );
       if (soonest <= checkpointMs) return;
       await new Promise((r) => setTimeout(r, 25));

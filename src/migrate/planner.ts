@@ -292,6 +292,9 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
   });
 
   const input = scheduleInput(items, estimates, edges, options);
+  // streams sharing a link share its bandwidth: the fixed-time model prices
+  // that only by letting one transfer run at a time
+  if (options.strategy === 'parallel') input.caps = { ...input.caps, transferPerLink: 1 };
   const schedule = schedulePlan(options.strategy, input);
   const byId = new Map(items.map((i) => [i.id, i]));
   const ordered = schedule.order.map((id) => byId.get(id) as MigrationItem);

@@ -47,22 +47,31 @@ interface PodmanInfo {
   version?: { Version?: string };
 }
 
-const SPLIT = '--ferry-split--';
+async function inspect(host: MigrationContext['src'], name: string): Promise<PodmanInspect> {
+  const list = JSON.parse(
+    await must(host, ['podman', 'container', 'inspect', name], `inspecting podman container ${name}`),
+  ) as PodmanInspect[];
+  const c = list[0];
+  if (!c) throw new StageError(`${host.host}: podman has no container ${name}`);
+  return c;
+}
+
+/** `podman info` of a host, once per run: it is the slowest of podman's queries (~0.2 s). */
+function podmanInfo(ctx: MigrationContext, host: MigrationContext['src']): Promise<PodmanInfo> {
+  return ctx.once(
+    `podman-info:${host.host}`,
+    async () =>
+      JSON.parse(await must(host, ['podman', 'info', '--format', 'json'], 'podman info')) as PodmanInfo,
+  );
+}
 
 async function inspectWithInfo(
+  ctx: MigrationContext,
   host: MigrationContext['src'],
   name: string,
 ): Promise<{ c: PodmanInspect; info: PodmanInfo }> {
-  const out = await sh(
-    host,
-    `podman container inspect ${q(name)} && echo ${SPLIT} && podman info --format json`,
-    `inspecting podman container ${name}`,
-  );
-  const [a = '', b = ''] = out.split(SPLIT);
-  const list = JSON.parse(a) as PodmanInspect[];
-  const c = list[0];
-  if (!c) throw new StageError(`${host.host}: podman has no container ${name}`);
-  return { c, info: JSON.parse(b) as PodmanInfo };
+  const [c, info] = await Promise.all([inspect(host, name), podmanInfo(ctx, host)]);
+  return { c, info };
 }
 
 /** `podman run -d ...` as recorded at creation, turned into `podman create ...` */
@@ -84,23 +93,18 @@ export class PodmanDriver implements MigrationDriver {
 
   async prestage(ctx: MigrationContext): Promise<void> {
     const name = ctx.item.container.name;
-    const [{ c, info }, dstInfoOut] = await Promise.all([
-      inspectWithInfo(ctx.src, name),
-      sh(
-        ctx.dst,
-        `podman info --format json; echo ${SPLIT}; podman container exists ${q(name)} && echo taken || echo free`,
-        'reading podman on the destination',
-      ),
+    const [{ c, info }, dstInfo, taken] = await Promise.all([
+      inspectWithInfo(ctx, ctx.src, name),
+      podmanInfo(ctx, ctx.dst),
+      ctx.dst.exec(['podman', 'container', 'exists', name]).then((r) => r.code === 0),
+      makeTempDirs(ctx),
     ]);
-    const [dstInfoJson = '{}', nameState = ''] = dstInfoOut.split(SPLIT);
-    const dstInfo = JSON.parse(dstInfoJson) as PodmanInfo;
-    if (nameState.trim() === 'taken') {
+    if (taken) {
       throw new StageError(`${ctx.dst.host}: a podman container named ${name} already exists there`);
     }
     const image = c.ImageName ?? c.Image;
     if (!image) throw new StageError(`${ctx.src.host}: cannot tell the image of ${name}`);
-    await makeTempDirs(ctx);
-    ctx.state.memBytes = await memoryInUse(ctx.src, 'podman', name);
+    ctx.state.memBytes = ctx.memoryHint ?? (await memoryInUse(ctx.src, 'podman', name));
     Object.assign(ctx.state, {
       srcId: c.Id,
       image,
@@ -135,7 +139,7 @@ export class PodmanDriver implements MigrationDriver {
     const id =
       (await must(ctx.dst, createArgv as string[], `podman create ${name}`)).trim().split('\n').pop() ?? '';
     ctx.state.dstId = id;
-    const d = await inspectWithInfo(ctx.dst, id);
+    const d = await inspectWithInfo(ctx, ctx.dst, id);
     const upper = d.c.GraphDriver?.Data?.UpperDir;
     if (!d.c.StaticDir || !upper || !d.info.store?.runRoot) {
       throw new StageError(`${ctx.dst.host}: podman did not report the paths of the new container ${name}`);
