@@ -92,8 +92,9 @@ export function sshBackend(
       }
     },
     run(plan: PlanView) {
+      // the planner's own object: its estimates, models and links go to the engine too
       return runMigration(
-        { items: plan.items, options: plan.options },
+        plan,
         { session: sessionsFor(pool), ...(opts.configFile ? { configFile: opts.configFile } : {}) },
       );
     },
