@@ -3,7 +3,6 @@ import { hostsCommand, psCommand, resolveHostList } from './inventory.ts';
 import { type MigrateArgs, migrateCommand, recoverCommand, UsageError } from './migrate.ts';
 import { planCommand } from './plan.ts';
 import { describeConfigError, formatResolveView, resolveView } from './ssh-config.ts';
-import { startTui } from './tui.ts';
 import { VERSION } from './version.ts';
 
 export const USAGE = `ferry ${VERSION}: live-migrate groups of containers between hosts over SSH with CRIU
@@ -180,6 +179,8 @@ export async function runCliAsync(
     if (command === undefined && !v.plan) {
       const list = resolveHostList({ configFile: v.config, hosts: hostList(v.hosts) });
       if (!list.ok) throw new UsageError(list.errors.join('; '));
+      // loaded only for the TUI: ink and its layout engine cost ~60 ms at start-up
+      const { startTui } = await import('./tui.ts');
       return await startTui({
         configFile: v.config,
         hosts: list.hosts,
