@@ -3,9 +3,9 @@
 // development build, including a real migration on the lab. scripts/test
 // builds the binary just before; it is built here only when missing.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
@@ -19,33 +19,11 @@ import {
   waitStatus,
   workloadStatus,
 } from '../support/lab.ts';
+import { pathWithoutNode } from '../support/path.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'dist', 'ferry');
 const NAME = 'e2e-bin-counter';
-const NODE_NAMES = new Set(['node', 'nodejs', 'npm', 'npx', 'corepack']);
-
-/**
- * PATH as it is, except that each directory holding a node is replaced by
- * one with links to all its other programs (here /usr/bin has the machine's
- * node, and ssh, sh, podman beside it).
- */
-async function pathWithoutNode(work: string): Promise<string> {
-  const dirs: string[] = [];
-  for (const [i, dir] of (process.env.PATH ?? '').split(delimiter).filter(Boolean).entries()) {
-    const names = await readdir(dir).catch(() => []);
-    if (!names.some((n) => NODE_NAMES.has(n))) {
-      dirs.push(dir);
-      continue;
-    }
-    const mirror = join(work, `path-${i}`);
-    await mkdir(mirror);
-    for (const n of names) if (!NODE_NAMES.has(n)) await symlink(join(dir, n), join(mirror, n));
-    dirs.push(mirror);
-  }
-  return dirs.join(delimiter);
-}
-
 if (!existsSync(BIN)) await execa('node', ['scripts/build-bin.mjs'], { cwd: ROOT });
 const work = await mkdtemp(join(tmpdir(), 'ferry-bin-e2e-'));
 const env: Record<string, string> = {

@@ -17,6 +17,7 @@ import {
   waitStatus,
   workloadStatus,
 } from '../support/lab.ts';
+import { pathWithoutNode } from '../support/path.ts';
 import { type Pty, type ScreenCheck, screenOf, spawnPty } from '../support/pty.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -44,8 +45,11 @@ const sessions: Session[] = [];
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
 });
+// the single binary runs as on a machine without node
+let path = process.env.PATH ?? '';
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ferry-tui-e2e-'));
+  if (process.env.FERRY_BIN) path = await pathWithoutNode(work);
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 
@@ -57,6 +61,7 @@ function open(columns = 80, rows = 24, opts: { config?: string; hosts?: string }
     cwd: ROOT,
     env: {
       ...process.env,
+      PATH: path,
       FERRY_TIMING: '1',
       // saved groups and run journals of this test only
       XDG_CONFIG_HOME: join(work, 'config'),
