@@ -106,17 +106,37 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mb = (b: number) => `${Math.round(b / 1e6)} MB`;
 const cell = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 
+/** Words into lines of at most `width`, the first indented by 2 and the rest by 4; a word longer than a line is cut. */
+function wrap(text: string, width = 80): string[] {
+  const out: string[] = [];
+  let line = '  ';
+  for (const word of text.split(/\s+/)) {
+    const room = width - line.length - (line.trim() ? 1 : 0);
+    if (word.length > room && line.trim()) {
+      out.push(line);
+      line = '    ';
+    }
+    const w = cell(word, width - line.length).trimEnd();
+    line = line.trim() ? `${line} ${w}` : `${line}${w}`;
+  }
+  out.push(line);
+  return out;
+}
+
 /** The plan for a person: fits 80 columns. */
 export function formatPlan(plan: MigrationPlan): string {
   const j = planJson(plan);
   const lines: string[] = [];
   const dests = [...new Set(j.items.map((i) => i.destination))].join(', ');
   lines.push(
-    `plan: ${j.items.length} container${j.items.length === 1 ? '' : 's'} -> ${dests}, strategy ${j.strategy} (planned in ${secs(j.planMs)})`,
+    cell(
+      `plan: ${j.items.length} container${j.items.length === 1 ? '' : 's'} -> ${dests}, strategy ${j.strategy} (planned in ${secs(j.planMs)})`,
+      80,
+    ).trimEnd(),
   );
   for (const l of j.links)
     lines.push(
-      `link ${l.from} -> ${l.to}: ${(l.bytesPerSec / 1e6).toFixed(0)} MB/s measured, ${l.compression === 'zstd' ? 'zstd' : 'no compression'}, ${l.transfer === 'direct' ? `direct (${l.from} ssh ${l.route})` : 'relayed by ferry'}`,
+      `link ${l.from} -> ${l.to}: ${(l.bytesPerSec / 1e6).toFixed(0)} MB/s, ${l.compression === 'zstd' ? 'zstd' : 'uncompressed'}, ${l.transfer === 'direct' ? `direct: ssh ${l.route}` : 'relayed'}`,
     );
   lines.push('');
   lines.push(' #  CONTAINER                       TO       MEM     CKPT  XFER  REST  DOWN');
@@ -141,17 +161,17 @@ export function formatPlan(plan: MigrationPlan): string {
   );
   if (j.edges.length > 0) {
     lines.push('order respects:');
-    for (const e of j.edges) lines.push(`  ${e.after} after ${e.before}`);
+    for (const e of j.edges) lines.push(...wrap(`${e.after} after ${e.before}`));
   }
   const blockers = j.findings.filter((f) => f.severity === 'blocker');
   const warnings = j.findings.filter((f) => f.severity === 'warning');
   if (blockers.length > 0) {
     lines.push(`BLOCKERS (${blockers.length}): these containers will not be touched`);
-    for (const f of blockers) lines.push(`  ${f.id}: ${f.message} [${f.code}]`);
+    for (const f of blockers) lines.push(...wrap(`${f.id}: ${f.message} [${f.code}]`));
   }
   if (warnings.length > 0) {
     lines.push(`warnings (${warnings.length}):`);
-    for (const f of warnings) lines.push(`  ${f.id || 'group'}: ${f.message} [${f.code}]`);
+    for (const f of warnings) lines.push(...wrap(`${f.id || 'group'}: ${f.message} [${f.code}]`));
   }
   return `${lines.join('\n')}\n`;
 }

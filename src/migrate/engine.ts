@@ -206,6 +206,15 @@ export class MigrationRun {
       const { ctx, driver } = contexts[k] as { ctx: MigrationContext; driver: MigrationDriver };
       const link = linkKey(item);
       const passTurn = () => leaveLine(k);
+      /** out of line, and undone: after a failure (err), or never frozen (why) */
+      const giveUp = async (err: unknown) => {
+        passTurn();
+        await this.undo(ctx, driver, err, results);
+      };
+      const skip = async (why: string) => {
+        passTurn();
+        await this.undo(ctx, driver, new StageError(why), results, 'skipped');
+      };
       let frozenAt: number | undefined;
       let runningAt: number | undefined;
       const blocker = this.plan.findings?.find((f) => f.id === item.id && f.severity === 'blocker');
@@ -229,22 +238,14 @@ export class MigrationRun {
         prestaged[k]?.resolve(true);
       } catch (err) {
         prestaged[k]?.resolve(false);
-        passTurn();
-        await this.undo(ctx, driver, err, results);
+        await giveUp(err);
         return;
       }
       if (options.consistentCut) {
         // everyone prestaged, then everyone paused, before anything is frozen
         const all = await Promise.all(prestaged.map((p) => p.promise));
         if (!all.every(Boolean)) {
-          passTurn();
-          await this.undo(
-            ctx,
-            driver,
-            new StageError('another member of the group failed to prestage: the consistent cut is off'),
-            results,
-            'skipped',
-          );
+          await skip('another member of the group failed to prestage: the consistent cut is off');
           return;
         }
         // the cut: every member paused at once, before any is checkpointed;
@@ -257,32 +258,17 @@ export class MigrationRun {
           paused[k]?.resolve(true);
         } catch (err) {
           paused[k]?.resolve(false);
-          passTurn();
-          await this.undo(ctx, driver, err, results);
+          await giveUp(err);
           return;
         }
         if (!(await Promise.all(paused.map((p) => p.promise))).every(Boolean)) {
-          passTurn();
-          await this.undo(
-            ctx,
-            driver,
-            new StageError('another member of the group could not be paused: the consistent cut is off'),
-            results,
-            'skipped',
-          );
+          await skip('another member of the group could not be paused: the consistent cut is off');
           return;
         }
       }
       await turns[k]?.promise;
       if (this.stop.signal.aborted) {
-        passTurn();
-        await this.undo(
-          ctx,
-          driver,
-          new StageError('stopped before this container was frozen'),
-          results,
-          'skipped',
-        );
+        await skip('stopped before this container was frozen');
         return;
       }
       try {
@@ -346,8 +332,7 @@ export class MigrationRun {
         await this.stage(ctx, 'verify', () => driver.verify(ctx));
       } catch (err) {
         this.flows.delete(item.id);
-        passTurn();
-        await this.undo(ctx, driver, err, results);
+        await giveUp(err);
         return;
       }
       const downtimeMs = Math.round((runningAt ?? performance.now()) - (frozenAt ?? performance.now()));

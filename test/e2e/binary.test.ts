@@ -12,10 +12,11 @@ import pkg from '../../package.json' with { type: 'json' };
 import type { EngineEvent } from '../../src/migrate/types.ts';
 import {
   continuityProblems,
+  removeContainer,
   SKIP_LAB,
   SSH_CONFIG,
   ssh,
-  sshOk,
+  startCounter,
   waitStatus,
   workloadStatus,
 } from '../support/lab.ts';
@@ -65,20 +66,11 @@ describe('dist/ferry without node on PATH', () => {
 });
 
 describe.skipIf(SKIP_LAB)('dist/ferry on the lab, without node on PATH', () => {
-  const removeEverywhere = async () => {
-    for (const h of ['alpha', 'beta']) await ssh(h, `podman rm -f -t 0 ${NAME} >/dev/null 2>&1; true`);
-  };
-
   beforeAll(async () => {
-    await removeEverywhere();
-    // a sink with no upstream: it only counts, and keeps a small ballast
-    await sshOk(
-      'alpha',
-      `podman run -d --name ${NAME} --network host --restart no -e BALLAST_MB=16 -e RATE=20 -e IN_PORT=7390 localhost/ferry-workload:latest sink`,
-    );
-    await waitStatus('alpha', 'podman', NAME, (s) => s.ticks >= 20);
+    await removeContainer(NAME);
+    await startCounter('alpha', NAME, 7390, 20);
   });
-  afterAll(removeEverywhere);
+  afterAll(() => removeContainer(NAME));
 
   it('plans the migration (--plan --json) without touching the container', async () => {
     const r = await ferry([

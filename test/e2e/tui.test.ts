@@ -10,10 +10,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   continuityProblems,
   LAB_DIR,
+  removeContainer,
   SKIP_LAB,
   SSH_CONFIG,
   ssh,
   sshOk,
+  startCounter,
   waitStatus,
   workloadStatus,
 } from '../support/lab.ts';
@@ -201,15 +203,10 @@ describe.skipIf(SKIP_LAB)('ferry TUI on a pty against the lab', () => {
   });
 
   describe('a migration from the TUI', () => {
-    const cleanup = () =>
-      Promise.all(['alpha', 'beta'].map((h) => ssh(h, `podman rm -f -t 0 ${NAME} >/dev/null 2>&1; true`)));
+    const cleanup = () => removeContainer(NAME);
     beforeAll(async () => {
       await cleanup();
-      await sshOk(
-        'alpha',
-        `podman run -d --name ${NAME} --network host --restart no -e BALLAST_MB=16 -e RATE=20 -e IN_PORT=7391 localhost/ferry-workload:latest sink`,
-      );
-      await waitStatus('alpha', 'podman', NAME, (st) => st.ticks >= 10);
+      await startCounter('alpha', NAME, 7391);
     });
     afterAll(cleanup);
 

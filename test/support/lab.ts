@@ -149,3 +149,17 @@ export function continuityProblems(before: WorkloadStatus, after: WorkloadStatus
   if (after.badValues !== 0) p.push(`${after.badValues} items arrived with wrong values`);
   return p;
 }
+
+/** A counting sink of its own on `host` (no upstream), for tests that must leave the workflow alone. */
+export async function startCounter(host: string, name: string, port: number, minTicks = 10): Promise<void> {
+  await sshOk(
+    host,
+    `podman run -d --name ${name} --network host --restart no -e BALLAST_MB=16 -e RATE=20 -e IN_PORT=${port} localhost/ferry-workload:latest sink`,
+  );
+  await waitStatus(host, 'podman', name, (s) => s.ticks >= minTicks);
+}
+
+/** Removes a podman container from every host it may be on. */
+export async function removeContainer(name: string, hosts = ['alpha', 'beta']): Promise<void> {
+  await Promise.all(hosts.map((h) => ssh(h, `podman rm -f -t 0 ${name} >/dev/null 2>&1; true`)));
+}

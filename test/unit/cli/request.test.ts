@@ -1,0 +1,146 @@
+// How the command line names a group and its destinations, and the plan as
+// a person reads it: bad input is one clear error naming the flag or file.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../../src/cli/migrate.ts';
+import { formatPlan, planJson } from '../../../src/cli/plan.ts';
+import { planRequestFrom } from '../../../src/cli/request.ts';
+import type { MigrationPlan } from '../../../src/migrate/planner.ts';
+import { DEFAULT_OPTIONS } from '../../../src/migrate/types.ts';
+
+const req = (f: Parameters<typeof planRequestFrom>[0], groupsFile?: string) =>
+  planRequestFrom(f, DEFAULT_OPTIONS, groupsFile);
+
+describe('planRequestFrom', () => {
+  it('members, destinations and a per-member map', () => {
+    const r = req({
+      containers: 'alpha:wf-sink-1, alpha:docker/wfd-sink-1',
+      to: 'beta',
+      map: 'alpha:wf-sink-1=gamma',
+    });
+    expect(r.members).toEqual([
+      { host: 'alpha', name: 'wf-sink-1' },
+      { host: 'alpha', runtime: 'docker', name: 'wfd-sink-1' },
+    ]);
+    expect(r.to).toBe('beta');
+    expect(r.destinations).toEqual({ 'alpha:wf-sink-1': 'gamma' });
+  });
+
+  it('a compose project needs its host', () => {
+    expect(req({ composeProject: 'wf', host: 'alpha', to: 'beta' }).compose).toEqual({
+      host: 'alpha',
+      project: 'wf',
+    });
+    expect(() => req({ composeProject: 'wf', to: 'beta' })).toThrow(/--compose-project needs --host/);
+  });
+
+  it('refuses what cannot be a group or a destination, naming the flag', () => {
+    expect(() => req({ to: 'beta' })).toThrow(UsageError);
+    expect(() => req({ to: 'beta' })).toThrow(/name the group/);
+    expect(() => req({ containers: 'a:x', group: 'g', to: 'beta' })).toThrow(/one of --containers, --group/);
+    expect(() => req({ containers: 'alpha:x' })).toThrow(/name the destination/);
+    expect(() => req({ containers: 'nocolon', to: 'beta' })).toThrow(
+      /--containers: 'nocolon' is not host:name/,
+    );
+    expect(() => req({ containers: ' , ', to: 'beta' })).toThrow(/--containers needs/);
+    expect(() => req({ containers: 'alpha:x', map: 'alpha:x' })).toThrow(
+      /--map: 'alpha:x' is not host:name=destination/,
+    );
+    expect(() => req({ containers: 'alpha:x', map: 'alpha:x=' })).toThrow(/names no destination/);
+  });
+
+  it('a saved group: its members, to, destinations and after; the command line wins', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-req-'));
+    const file = join(dir, 'groups.yaml');
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        'groups:',
+        '  pair:',
+        '    members: [alpha:wf-sink-1, alpha:podman/wf-parse-1]',
+        '    to: beta',
+        '    destinations: { alpha:wf-sink-1: gamma }',
+        '    after: [{ member: alpha:wf-sink-1, after: alpha:podman/wf-parse-1 }]',
+        '',
+      ].join('\n'),
+    );
+    const r = req({ group: 'pair' }, file);
+    expect(r.members.map((m) => m.name)).toEqual(['wf-sink-1', 'wf-parse-1']);
+    expect(r.to).toBe('beta');
+    expect(r.destinations).toEqual({ 'alpha:wf-sink-1': 'gamma' });
+    expect(r.after).toEqual([
+      {
+        member: { host: 'alpha', name: 'wf-sink-1' },
+        after: { host: 'alpha', runtime: 'podman', name: 'wf-parse-1' },
+      },
+    ]);
+    const over = req({ group: 'pair', to: 'delta', map: 'alpha:wf-sink-1=epsilon' }, file);
+    expect(over.to).toBe('delta');
+    expect(over.destinations).toEqual({ 'alpha:wf-sink-1': 'epsilon' });
+    expect(() => req({ group: 'nope' }, file)).toThrow(
+      /no group named nope in .*groups\.yaml \(there are: pair\)/,
+    );
+    await writeFile(file, 'version: 1\ngroups:\n  pair:\n    members: [alpha:x]\n    tooo: beta\n');
+    expect(() => req({ group: 'pair' }, file)).toThrow(/groups\.yaml:5:5: .*tooo/);
+  });
+});
+
+const plan = (): MigrationPlan => {
+  const ids = ['alpha/podman/a-very-long-container-name-that-goes-on-and-on', 'alpha/podman/wf-sink-1'];
+  return {
+    items: ids.map((id) => {
+      const [host = '', runtime, name = ''] = id.split('/');
+      return {
+        id,
+        container: { host, runtime: runtime as 'podman', name },
+        destination: 'a-destination-host',
+      };
+    }),
+    options: DEFAULT_OPTIONS,
+    edges: [[ids[1] as string, ids[0] as string]],
+    memoryBytes: { [ids[0] as string]: 68_000_000, [ids[1] as string]: 1_200_000_000 },
+    estimates: Object.fromEntries(
+      ids.map((id) => [id, { checkpointMs: 470.4, transferMs: 1270, restoreMs: 444 }]),
+    ),
+    links: { 'alpha->a-destination-host': { bytesPerSec: 52_000_000, zstd: false } },
+    models: {},
+    predicted: {
+      makespanMs: 3000,
+      sequentialMs: 4000,
+      downtimeMs: { [ids[0] as string]: 2184, [ids[1] as string]: 2200 },
+      stages: [{ id: ids[0] as string, stage: 'checkpoint', startMs: 0, endMs: 470 }],
+    },
+    findings: [{ id: ids[1] as string, severity: 'blocker', code: 'name-conflict', message: 'taken' }],
+    blocked: true,
+    planMs: 1800,
+  };
+};
+
+describe('the plan, printed', () => {
+  it('fits 80 columns and says what blocks', () => {
+    const text = formatPlan(plan());
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(text).toContain('alpha/podman/a-very-long-conta…');
+    expect(text).toMatch(/predicted makespan 3\.0 s \(one by one: 4\.0 s, 25% less\)/);
+    expect(text).toMatch(/BLOCKERS \(1\)[^\n]*\n {2}alpha\/podman\/wf-sink-1: taken \[name-conflict\]/);
+  });
+
+  it('JSON: rounded estimates, edges by name, the saving in percent', () => {
+    const j = planJson(plan());
+    expect(j.items[0]?.estimate.checkpointMs).toBe(470);
+    expect(j.edges).toEqual([{ before: 'alpha/podman/wf-sink-1', after: j.items[0]?.id }]);
+    expect(j.predicted.savedPercent).toBe(25);
+    expect(j.links).toEqual([
+      {
+        from: 'alpha',
+        to: 'a-destination-host',
+        bytesPerSec: 52_000_000,
+        compression: 'none',
+        transfer: 'relay',
+      },
+    ]);
+  });
+});
