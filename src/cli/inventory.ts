@@ -39,7 +39,8 @@ export interface InventoryArgs {
 }
 
 /** Exit codes of `ferry hosts` and `ferry ps`. */
-export const EXIT = { ok: 0, hostFailed: 1, badConfig: 2 } as const;
+// as every ferry command: 1 for any error, 2 is kept for preflight blockers
+export const EXIT = { ok: 0, hostFailed: 1, badConfig: 1 } as const;
 
 /** Where the host list came from. */
 export type HostListSource = 'flag' | 'config' | 'ssh-config';
