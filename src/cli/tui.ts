@@ -93,10 +93,10 @@ export function sshBackend(
     },
     run(plan: PlanView) {
       // the planner's own object: its estimates, models and links go to the engine too
-      return runMigration(
-        plan,
-        { session: sessionsFor(pool), ...(opts.configFile ? { configFile: opts.configFile } : {}) },
-      );
+      return runMigration(plan, {
+        session: sessionsFor(pool),
+        ...(opts.configFile ? { configFile: opts.configFile } : {}),
+      });
     },
     loadGroups: () => groups.load(),
     saveGroup: (g) => groups.save(g),
