@@ -138,6 +138,9 @@ export async function startTui(opts: TuiOptions): Promise<number> {
     stdout: opts.stdout,
     stdin: opts.stdin,
     stderr: opts.stderr ?? process.stderr,
+    // a terminal is attached (checked above): draw live even where CI=true
+    // is set, which ink would take for a log and print only the last frame
+    interactive: true,
     // ctrl-c is a key here: during a migration it is the safe stop
     exitOnCtrlC: false,
     alternateScreen: true,

@@ -64,6 +64,8 @@ function open(columns = 80, rows = 24, opts: { config?: string; hosts?: string }
     env: {
       ...process.env,
       PATH: path,
+      // as under a CI runner: with a terminal attached ferry still draws live
+      CI: 'true',
       FERRY_TIMING: '1',
       // saved groups and run journals of this test only
       XDG_CONFIG_HOME: join(work, 'config'),

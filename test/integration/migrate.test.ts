@@ -220,10 +220,50 @@ describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
   describe('faults: every container ends on exactly one host with its state', () => {
     beforeEach(resetLab);
 
-    async function expectHomeOnly(name: string, before: Awaited<ReturnType<typeof snapshot>>) {
-      expect((await ssh('beta', `podman container exists ${name}`)).exitCode, `${name} left on beta`).toBe(1);
-      await expectContinuity('alpha', 'podman', before, 'wf-sink-1');
+    async function expectHomeOnly(
+      name: string,
+      before: Awaited<ReturnType<typeof snapshot>>,
+      runtime: 'podman' | 'docker' = 'podman',
+    ) {
+      const gone =
+        runtime === 'podman'
+          ? `podman container exists ${name}`
+          : `docker container inspect ${name} >/dev/null 2>&1`;
+      expect((await ssh('beta', gone)).exitCode, `${name} left on beta`).toBe(1);
+      await expectContinuity('alpha', runtime, before, runtime === 'podman' ? 'wf-sink-1' : 'wfd-sink-1');
     }
+
+    it('docker: restore fails on the destination, and the source runs on with its state', async () => {
+      const before = await snapshot('alpha', 'docker', names('wfd'));
+      expect((await lab(['criu', 'beta', 'broken'])).exitCode).toBe(0);
+      try {
+        const { summary } = await migrate(workflowItems('docker', 'wfd', 'alpha', 'beta', ['wfd-enrich-1']));
+        expect(outcomes(summary)).toEqual(['rolled-back']);
+      } finally {
+        await lab(['criu', 'beta', 'ok']);
+      }
+      await expectHomeOnly('wfd-enrich-1', before, 'docker');
+    });
+
+    it('docker: the transfer stream is killed midway', async () => {
+      const before = await snapshot('alpha', 'docker', names('wfd'));
+      let killer: Promise<{ exitCode: number }> | undefined;
+      const { summary } = await migrate(
+        workflowItems('docker', 'wfd', 'alpha', 'beta', ['wfd-sink-1']),
+        {},
+        (run) =>
+          run.on((e) => {
+            if (e.type === 'stage-started' && e.stage === 'transfer' && !killer)
+              killer = ssh(
+                'alpha',
+                "for i in $(seq 200); do pkill -KILL -f '^tar --numeric-owner .*-cf -' && exit 0; sleep 0.01; done; exit 1",
+              );
+          }),
+      );
+      expect((await killer)?.exitCode).toBe(0);
+      expect(outcomes(summary)).toEqual(['rolled-back']);
+      await expectHomeOnly('wfd-sink-1', before, 'docker');
+    });
 
     it('the transfer stream is killed midway', async () => {
       const before = await snapshot('alpha', 'podman', names('wf'));
