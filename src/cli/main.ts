@@ -183,6 +183,7 @@ export async function runCliAsync(
       const { startTui } = await import('./tui.ts');
       return await startTui({
         configFile: v.config,
+        jump: v.jump,
         hosts: list.hosts,
         stdin: process.stdin,
         stdout: process.stdout,

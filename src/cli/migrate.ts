@@ -115,20 +115,34 @@ export async function migrateCommand(
       session: sessionsFor(pool),
       ...(a.configFile ? { configFile: a.configFile } : {}),
     });
+    // Ctrl-C, kill, or the operator's own ssh session dropping: a safe stop
     const stop = () => run.cancel();
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    for (const s of signals) process.on(s, stop);
+    // a reader that went away (`| jq` ended by the same Ctrl-C) must not end
+    // ferry while containers are frozen: stop writing, stop safely, go on
+    let gone = false;
+    const lost = () => {
+      gone = true;
+      run.cancel();
+    };
+    out.on('error', lost);
+    err.on('error', lost);
     run.on((e) => {
+      if (gone) return;
       if (a.events === 'ndjson') out.write(`${JSON.stringify(e)}\n`);
       else {
         const line = formatEvent(e);
         if (line) err.write(`${line}\n`);
       }
     });
-    const summary = await run.done;
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    return exitCodeFor(summary);
+    try {
+      return exitCodeFor(await run.done);
+    } finally {
+      for (const s of signals) process.off(s, stop);
+      out.off('error', lost);
+      err.off('error', lost);
+    }
   } finally {
     await pool.close();
   }

@@ -9,7 +9,13 @@ import { type MigrateArgs, planFor, poolFor } from './migrate.ts';
 export interface PlanJson {
   schema: 'ferry.plan/v1';
   strategy: string;
-  options: { compress: string; consistentCut: boolean; keepSource: boolean; restorePath: string };
+  options: {
+    compress: string;
+    consistentCut: boolean;
+    keepSource: boolean;
+    restorePath: string;
+    transfer: 'relay' | 'direct' | 'auto';
+  };
   /** container ids in checkpoint order; every edge's `before` comes before its `after` */
   order: string[];
   items: {
@@ -54,6 +60,7 @@ export function planJson(plan: MigrationPlan): PlanJson {
       consistentCut: plan.options.consistentCut,
       keepSource: plan.options.keepSource,
       restorePath: plan.options.restorePath,
+      transfer: plan.options.transfer,
     },
     order: plan.items.map((i) => i.id),
     items: plan.items.map((i) => {

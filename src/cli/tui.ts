@@ -22,6 +22,8 @@ import { VERSION } from './version.ts';
 export interface TuiOptions {
   /** like ssh -F */
   configFile?: string | undefined;
+  /** like ssh -J: every host through these jump hosts */
+  jump?: string | undefined;
   hosts: string[];
   stdin: NodeJS.ReadStream;
   stdout: NodeJS.WriteStream;
@@ -123,7 +125,11 @@ export async function startTui(opts: TuiOptions): Promise<number> {
   // performance.now() counts from process start: the first frame as the person sees it
   let firstFrameMs: number | null = null;
   let inventoryMs: number | null = null;
-  const pool = createSshPool(opts.configFile ? { configFile: opts.configFile, env } : { env });
+  const pool = createSshPool({
+    env,
+    ...(opts.configFile ? { configFile: opts.configFile } : {}),
+    ...(opts.jump ? { jump: opts.jump } : {}),
+  });
   const backend = sshBackend(pool, list.hosts, { configFile: opts.configFile });
   const store = createAppStore(backend, { version: VERSION });
   const unsubscribe = store.subscribe((s) => {

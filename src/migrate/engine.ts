@@ -83,6 +83,7 @@ export class MigrationRun {
   >();
   /** measured checkpoint times per source host (moving average) */
   private readonly checkpointMs = new Map<string, number>();
+  private journalBroken = false;
   /** ids frozen or settled: their estimates no longer change */
   private readonly touched = new Set<string>();
   private readonly plan: Plan;
@@ -227,6 +228,11 @@ export class MigrationRun {
         });
         return;
       }
+      if (this.stop.signal.aborted) {
+        prestaged[k]?.resolve(false);
+        await skip('stopped before this container was prepared');
+        return;
+      }
       try {
         if (!zstdByLink.has(link)) zstdByLink.set(link, this.chooseCompression(ctx, link));
         ctx.zstd = await (zstdByLink.get(link) as Promise<boolean>);
@@ -273,11 +279,13 @@ export class MigrationRun {
       }
       try {
         if (!options.consistentCut && options.strategy !== 'sequential')
-          await this.linkNearlyFree(link, caps.transfer, item.container.host);
+          await this.linkNearlyFree(item, caps.transfer);
         await limitFor(
           `checkpoint:${item.container.host}`,
           caps.checkpoint,
         )(async () => {
+          // the last moment a stop can still keep this container from freezing
+          if (this.stop.signal.aborted) throw new StopRequested();
           if (!holdTurn) passTurn();
           this.touched.add(item.id);
           const t = performance.now();
@@ -332,7 +340,8 @@ export class MigrationRun {
         await this.stage(ctx, 'verify', () => driver.verify(ctx));
       } catch (err) {
         this.flows.delete(item.id);
-        await giveUp(err);
+        if (err instanceof StopRequested) await skip(err.message);
+        else await giveUp(err);
         return;
       }
       const downtimeMs = Math.round((runningAt ?? performance.now()) - (frozenAt ?? performance.now()));
@@ -346,8 +355,22 @@ export class MigrationRun {
       passTurn();
     };
 
+    // one() settles its container on every path; should it ever throw, the
+    // others still finish, and that container is reported, not forgotten
+    const guarded = (k: number) =>
+      one(k).catch((err: unknown) => {
+        leaveLine(k);
+        const id = (items[k] as MigrationItem).id;
+        if (!results.has(id))
+          results.set(id, {
+            outcome: 'failed',
+            message: `ferry failed on it: ${errorText(err)}; run ferry recover`,
+          });
+      });
     await Promise.all(
-      items.map((_, k) => (holdTurn || options.strategy !== 'sequential' ? one(k) : whole(() => one(k)))),
+      items.map((_, k) =>
+        holdTurn || options.strategy !== 'sequential' ? guarded(k) : whole(() => guarded(k)),
+      ),
     );
 
     const summary: RunSummary = {
@@ -359,7 +382,7 @@ export class MigrationRun {
         ...(results.get(i.id) ?? { outcome: 'failed' as Outcome, message: 'no result' }),
       })),
     };
-    this.journal.write({ kind: 'end', runId: this.runId, at: Date.now() });
+    this.record({ kind: 'end', runId: this.runId, at: Date.now() });
     this.journal.close();
     this.emit({ type: 'run-finished', summary });
     return summary;
@@ -393,6 +416,8 @@ export class MigrationRun {
         if (!p) {
           p = fn();
           this.onceCache.set(key, p);
+          // a failure is not remembered: the next container tries again
+          p.catch(() => this.onceCache.delete(key));
         }
         return p;
       },
@@ -440,21 +465,31 @@ export class MigrationRun {
    * transfer slot is free, or the transfer about to end will end within the
    * time a checkpoint takes on this source (the pipeline still overlaps).
    */
-  private async linkNearlyFree(link: string, cap: number, source: string): Promise<void> {
-    const checkpointMs = this.checkpointMs.get(source) ?? 500;
+  private async linkNearlyFree(item: MigrationItem, cap: number): Promise<void> {
+    const link = linkKey(item);
     for (;;) {
+      if (this.stop.signal.aborted) return;
       const mine = [...this.flows.values()].filter((f) => f.link === link);
       if (mine.length < cap) return;
       const now = performance.now();
-      // when each will leave the link: measured once bytes flow, estimated before
-      const soonest = Math.min(
-        ...mine.map((f) => {
-          if (!f.transferring) return Math.max(0, f.checkpointMs - (now - f.started)) + f.transferMs;
-          if (f.rate > 0 && f.total > 0) return (Math.max(0, f.total - f.sent) * 1000) / f.rate;
-          return Math.max(0, f.transferMs - (now - f.started));
-        }),
-      );
-      if (soonest <= checkpointMs) return;
+      // the link's queue, in the order its containers froze: each transfer
+      // starts when its checkpoint is done and a slot is free; measured once
+      // bytes flow, estimated before
+      const slots = new Array<number>(cap).fill(0);
+      for (const f of [...mine].sort((a, b) => a.started - b.started)) {
+        const ready = f.transferring ? 0 : Math.max(0, f.checkpointMs - (now - f.started));
+        const left = !f.transferring
+          ? f.transferMs
+          : f.rate > 0 && f.total > 0
+            ? (Math.max(0, f.total - f.sent) * 1000) / f.rate
+            : Math.max(0, f.transferMs - (now - f.started));
+        const s = slots.indexOf(Math.min(...slots));
+        slots[s] = Math.max(slots[s] ?? 0, ready) + left;
+      }
+      // this container's own checkpoint: measured on its source, else planned
+      const checkpointMs =
+        this.checkpointMs.get(item.container.host) ?? this.plan.estimates?.[item.id]?.checkpointMs ?? 500;
+      if (Math.min(...slots) <= checkpointMs) return;
       await new Promise((r) => setTimeout(r, 25));
     }
   }
@@ -488,13 +523,29 @@ export class MigrationRun {
     this.settle(ctx, results, { outcome, message });
   }
 
+  /** A journal that cannot be written (a full disk) stops the run safely instead of ending it. */
+  private record(r: Parameters<Journal['write']>[0]): void {
+    try {
+      this.journal.write(r);
+    } catch (err) {
+      if (!this.journalBroken) {
+        this.journalBroken = true;
+        this.emit({
+          type: 'warning',
+          message: `the journal ${this.journalPath} cannot be written (${errorText(err)}): stopping, so that nothing is frozen that recover could not find`,
+        });
+        this.cancel();
+      }
+    }
+  }
+
   private recordStage(
     ctx: MigrationContext,
     stage: Stage,
     status: 'started' | 'finished' | 'failed',
     message?: string,
   ): void {
-    this.journal.write({
+    this.record({
       kind: 'stage',
       runId: this.runId,
       at: Date.now(),
@@ -511,7 +562,7 @@ export class MigrationRun {
     const id = ctx.item.id;
     this.touched.add(id);
     results.set(id, result);
-    this.journal.write({ kind: 'done', runId: this.runId, at: Date.now(), id, state: ctx.state, ...result });
+    this.record({ kind: 'done', runId: this.runId, at: Date.now(), id, state: ctx.state, ...result });
     this.emit({ type: 'container-done', id, ...result });
   }
 
@@ -554,6 +605,15 @@ export class MigrationRun {
 
   /** Refines the throughput model from one measured stage and re-estimates those still waiting. */
   private learn(item: MigrationItem, measured: StageSample['measured'], wireBytes?: number): void {
+    try {
+      this.refineFrom(item, measured, wireBytes);
+    } catch (err) {
+      // estimates are advice: a bad number must not roll back a good migration
+      this.emit({ type: 'warning', id: item.id, message: `estimates not refined: ${errorText(err)}` });
+    }
+  }
+
+  private refineFrom(item: MigrationItem, measured: StageSample['measured'], wireBytes?: number): void {
     const key = `${item.container.runtime}:${linkKey(item)}`;
     const model: ThroughputModel | undefined = this.plan.models?.[key];
     const memoryBytes = this.plan.memoryBytes?.[item.id];
@@ -579,6 +639,13 @@ export class MigrationRun {
         restoreMs: Math.round(e.restoreMs),
       });
     }
+  }
+}
+
+/** A stop asked for before this container froze: it is skipped, not failed. */
+class StopRequested extends StageError {
+  constructor() {
+    super('stopped before this container was frozen');
   }
 }
 

@@ -3,7 +3,12 @@
 // DAG, measures each link once, estimates every stage and orders the group
 // with the flow-shop scheduler. The result is what `--plan` prints and what
 // `run(plan)` executes. Connections to all hosts are set up in parallel.
-import { type MemberSpec, formatMemberSpec as memberLabel, sameMember } from '../config/member-spec.ts';
+import {
+  type MemberSpec,
+  formatMemberSpec as memberLabel,
+  parseMemberSpec,
+  sameMember,
+} from '../config/member-spec.ts';
 import { mergeProbe } from '../inventory/inventory.ts';
 import { type Container, containerKey } from '../inventory/model.ts';
 import { buildDag, type UserEdge } from '../plan/dag.ts';
@@ -123,12 +128,16 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
     }
     return t;
   };
+  // per-member destinations, matched as members are (a spec without a runtime matches either)
+  const mapped = Object.entries(req.destinations ?? {}).map(([spec, host]) => {
+    const key = parseMemberSpec(spec);
+    if (!key) throw new PlanError(`'${spec}' in the destination map is not host:name or host:runtime/name`);
+    return { key, spec, host, used: false };
+  });
   const destinationOf = (m: MemberSpec): string => {
-    const d =
-      req.destinations?.[memberLabel(m)] ??
-      req.destinations?.[`${m.host}:${m.name}`] ??
-      req.destinations?.[`${m.host}:${m.runtime ?? ''}/${m.name}`] ??
-      req.to;
+    const entry = mapped.find((e) => sameMember(e.key, m));
+    if (entry) entry.used = true;
+    const d = entry?.host ?? req.to;
     if (!d) throw new PlanError(`no destination for ${memberLabel(m)}`, 'give --to HOST or a mapping');
     if (d === m.host) throw new PlanError(`${memberLabel(m)} is already on ${d}`);
     return d;
@@ -199,7 +208,13 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
     const inv = inventoryOf(m.host);
     const found = inv.runtimes
       .filter((r) => !m.runtime || r.kind === m.runtime)
-      .flatMap((r) => r.containers.filter((c) => c.name === m.name || c.id.startsWith(m.name)));
+      .flatMap((r) => {
+        const named = r.containers.filter((c) => c.name === m.name);
+        // an id only when nothing has that name, and only a long, unique prefix
+        if (named.length > 0 || !/^[0-9a-f]{12,64}$/.test(m.name)) return named;
+        const byId = r.containers.filter((c) => c.id.startsWith(m.name));
+        return byId.length === 1 ? byId : [];
+      });
     if (found.length === 0)
       throw new PlanError(
         `${m.host}: no ${m.runtime ?? 'podman or docker'} container named ${m.name}`,
@@ -217,6 +232,12 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
     container: { host: c.host, runtime: c.runtime, name: c.name },
     destination: destinationOf(members[i] as MemberSpec),
   }));
+  const unused = mapped.filter((e) => !e.used);
+  if (unused.length > 0)
+    throw new PlanError(
+      `the destination map names ${unused.map((e) => e.spec).join(', ')}, which ${unused.length === 1 ? 'is' : 'are'} not in the group`,
+      'each key of --map must be a member, as host:name or host:runtime/name',
+    );
   const seen = new Set<string>();
   for (const it of items) {
     if (seen.has(it.id)) throw new PlanError(`${it.id} is named twice in the group`);
@@ -264,11 +285,24 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
           message: options.transfer === 'direct' ? route : `${route}; ferry relays instead`,
         });
     }
-    const direct = route && typeof route !== 'string' ? route : undefined;
-    links[name] = {
-      ...(await measureLink(session(from), session(to), options.compress, direct)),
-      ...(direct ? { direct } : {}),
-    };
+    let direct = route && typeof route !== 'string' ? route : undefined;
+    let measured: LinkMeasure;
+    try {
+      measured = await measureLink(session(from), session(to), options.compress, direct);
+    } catch (err) {
+      if (!direct || options.transfer !== 'auto') throw err;
+      // auto: a direct route that answers but cannot carry the stream is relayed
+      for (const it of items.filter((i) => linkKey(i) === name))
+        routeProblems.push({
+          id: it.id,
+          severity: 'warning',
+          code: 'direct-unavailable',
+          message: `direct transfer ${from} -> ${to} failed its test (${err instanceof Error ? err.message : String(err)}); ferry relays instead`,
+        });
+      direct = undefined;
+      measured = await measureLink(session(from), session(to), options.compress);
+    }
+    links[name] = { ...measured, ...(direct ? { direct } : {}) };
   }
 
   const findings: PlanFinding[] = [

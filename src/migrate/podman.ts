@@ -93,12 +93,21 @@ export class PodmanDriver implements MigrationDriver {
 
   async prestage(ctx: MigrationContext): Promise<void> {
     const name = ctx.item.container.name;
-    const [{ c, info }, dstInfo, taken] = await Promise.all([
-      inspectWithInfo(ctx, ctx.src, name),
-      podmanInfo(ctx, ctx.dst),
-      ctx.dst.exec(['podman', 'container', 'exists', name]).then((r) => r.code === 0),
-      makeTempDirs(ctx),
-    ]);
+    // the temp dirs are in the state before any failure counts, so that the
+    // rollback finds and removes them
+    const temps = makeTempDirs(ctx);
+    let found: [{ c: PodmanInspect; info: PodmanInfo }, PodmanInfo, boolean];
+    try {
+      found = await Promise.all([
+        inspectWithInfo(ctx, ctx.src, name),
+        podmanInfo(ctx, ctx.dst),
+        ctx.dst.exec(['podman', 'container', 'exists', name]).then((r) => r.code === 0),
+      ]);
+    } finally {
+      await temps.catch(() => undefined);
+    }
+    await temps;
+    const [{ c, info }, dstInfo, taken] = found;
     if (taken) {
       throw new StageError(`${ctx.dst.host}: a podman container named ${name} already exists there`);
     }

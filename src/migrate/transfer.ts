@@ -262,8 +262,9 @@ export interface DirectRoute {
   setupMs?: number;
 }
 
+// -T: a RequestTTY in the source's config must not turn the stream into a terminal
 const directSsh = (r: DirectRoute) =>
-  `ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -p ${r.port} ${shellQuote(r.target)}`;
+  `ssh -T -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -p ${r.port} ${shellQuote(r.target)}`;
 
 /** Whether the source can reach the destination with its own ssh: the ms it took if so, else why not. */
 export async function probeDirect(from: HostSession, route: DirectRoute): Promise<number | string> {
@@ -294,7 +295,7 @@ export async function direct(o: RelayOptions & { route: DirectRoute }): Promise<
     `{ ( ${o.send} ); echo $? > ${d}/send.rc; }${o.zstd ? ' | zstd -q -1 -T0 -c' : ''} | tee ${d}/send.fifo | ${directSsh(o.route)} ${shellQuote(remote)}`,
     'ssh_rc=$?',
     'wait',
-    `rm -f ${d}/send.fifo ${d}/count.fifo`,
+    `rm -f ${d}/send.fifo ${d}/count.fifo ${d}/count.pid`,
     `rc=$(cat ${d}/send.rc 2>/dev/null || echo 99)`,
     '[ "$rc" = 0 ] || exit $rc',
     'exit $ssh_rc',
@@ -331,7 +332,10 @@ export async function direct(o: RelayOptions & { route: DirectRoute }): Promise<
         lastChange = now;
         bytes = n;
         o.onProgress?.(bytes, (bytes * 1000) / Math.max(1, now - (firstByteAt ?? now)));
-      } else if (now - lastChange > STALL_MS && !ended) {
+      } else if (firstByteAt !== undefined && now - lastChange > STALL_MS && !ended) {
+        // only once bytes were seen to move: before that, ssh may still be
+        // connecting, or /proc may not be readable (then ssh's own
+        // ServerAliveInterval ends a dead link)
         stalled = `transfer ${o.from.host} -> ${o.to.host}: no data moved for ${STALL_MS / 1000} s`;
         src.kill('KILL');
         break;

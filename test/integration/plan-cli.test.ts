@@ -29,6 +29,7 @@ const planSchema = z
       consistentCut: z.boolean(),
       keepSource: z.boolean(),
       restorePath: z.string(),
+      transfer: z.enum(['relay', 'direct', 'auto']),
     }),
     order: z.array(z.string()),
     items: z.array(
@@ -229,6 +230,22 @@ describe.skipIf(SKIP_LAB)('ferry --plan and headless migrate, on the lab', () =>
       'wf-enrich-1': 'gamma',
     });
     expect(plan.links.map((l) => `${l.from}->${l.to}`).sort()).toEqual(['alpha->beta', 'alpha->gamma']);
+    // a map key that is no member is an error, not a silent fall-back to --to
+    const stray = await ferry([
+      '--plan',
+      '-F',
+      SSH_CONFIG,
+      '--containers',
+      'alpha:wf-sink-1',
+      '--to',
+      'beta',
+      '--map',
+      'alpha:wf-sink-2=gamma',
+    ]);
+    expect(stray.exitCode).toBe(1);
+    expect(stray.stderr).toMatch(
+      /^ferry: the destination map names alpha:wf-sink-2, which is not in the group/,
+    );
   });
 
   it('an unreachable host is one line naming it, with a hint, and exit 1', async () => {
@@ -257,6 +274,41 @@ describe.skipIf(SKIP_LAB)('ferry --plan and headless migrate, on the lab', () =>
     expect(unknown.stderr).toMatch(
       /^ferry: alpha: no podman or docker container named no-such-thing\nhint: /,
     );
+  });
+
+  it('a reader that goes away (| head -n 1) stops the run safely instead of killing ferry mid-migration', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'ferry-epipe-'));
+    const r = await execa(
+      'bash',
+      [
+        '-c',
+        `XDG_STATE_HOME=${state} ${process.execPath} ${FERRY} migrate -F ${SSH_CONFIG} --compose-project wf --host alpha --to beta --yes --events ndjson | head -n 1 >/dev/null; echo "ferry exit \${PIPESTATUS[0]}"`,
+      ],
+      { reject: false },
+    );
+    // 4: the container in flight went on (or back), the others were never frozen
+    expect(r.stdout.trim()).toMatch(/^ferry exit [04]$/);
+    const onAlpha = await containerNames('alpha', 'podman', 'wf');
+    const onBeta = await containerNames('beta', 'podman', 'wf');
+    expect([...onAlpha, ...onBeta].sort()).toEqual(STAGES.map((s) => `wf-${s}-1`).sort());
+    for (const [host, names] of [
+      ['alpha', onAlpha],
+      ['beta', onBeta],
+    ] as const)
+      for (const n of names)
+        expect(
+          (await sshOk(host, `podman inspect -f '{{.State.Status}}' ${n}`)).trim(),
+          `${n} on ${host}`,
+        ).toBe('running');
+    // and the journal says the run ended: nothing for recover to do
+    const recover = await ferry(['recover', '-F', SSH_CONFIG], { XDG_STATE_HOME: state });
+    expect(recover.stdout).toMatch(/no interrupted run/);
+    // back home for the next test
+    await ssh(
+      'beta',
+      'podman rm -f -t 0 $(podman ps -aq --filter label=io.ferry.lab=workflow) 2>/dev/null; true',
+    );
+    await lab(['workflow']);
   });
 
   it('migrate --yes --events ndjson: every line is an event, and the workflow continues on beta', async () => {
