@@ -218,13 +218,17 @@ export class MigrationRun {
       };
       let frozenAt: number | undefined;
       let runningAt: number | undefined;
-      const blocker = this.plan.findings?.find((f) => f.id === item.id && f.severity === 'blocker');
+      // a blocker keeps its container untouched; under a consistent cut, the
+      // whole group (the cut is all or nothing, so find that out first)
+      const blocker = this.plan.findings?.find(
+        (f) => f.severity === 'blocker' && (f.id === item.id || options.consistentCut),
+      );
       if (blocker) {
         passTurn();
         prestaged[k]?.resolve(false);
         this.settle(ctx, results, {
           outcome: 'skipped',
-          message: `not touched: preflight found a blocker: ${blocker.message}`,
+          message: `not touched: preflight found a blocker${blocker.id === item.id ? '' : ` for ${blocker.id}, and the consistent cut takes the whole group`}: ${blocker.message}`,
         });
         return;
       }

@@ -1,0 +1,204 @@
+// The engine's bookkeeping with a scripted driver: who is frozen, who is
+// skipped, and that a run always ends with a result for every container.
+// The real drivers, transfers and CRIU are tested on the lab
+// (test/integration/migrate.test.ts); here only the engine's own logic.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { MigrationContext, MigrationDriver } from '../../../src/migrate/driver.ts';
+import { MigrationRun } from '../../../src/migrate/engine.ts';
+import {
+  DEFAULT_OPTIONS,
+  type EngineEvent,
+  type HostSession,
+  type MigrateOptions,
+  type MigrationItem,
+  type Plan,
+} from '../../../src/migrate/types.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Hooks {
+  onCheckpoint?: (id: string) => void;
+  onTransfer?: (id: string) => void;
+}
+
+/** Records every call; each stage takes a few ms. */
+class ScriptedDriver implements MigrationDriver {
+  readonly kind = 'podman' as const;
+  readonly calls: string[] = [];
+  private readonly hooks: Hooks;
+  constructor(hooks: Hooks = {}) {
+    this.hooks = hooks;
+  }
+  private note(stage: string, ctx: MigrationContext) {
+    this.calls.push(`${stage} ${ctx.item.container.name}`);
+  }
+  async prestage(ctx: MigrationContext) {
+    this.note('prestage', ctx);
+    ctx.state.memBytes = 1_000_000;
+    await sleep(2);
+  }
+  async pause(ctx: MigrationContext) {
+    this.note('pause', ctx);
+  }
+  async checkpoint(ctx: MigrationContext) {
+    this.note('checkpoint', ctx);
+    this.hooks.onCheckpoint?.(ctx.item.id);
+    ctx.state.frozen = true;
+    await sleep(5);
+  }
+  async transfer(ctx: MigrationContext) {
+    this.note('transfer', ctx);
+    this.hooks.onTransfer?.(ctx.item.id);
+    await sleep(20);
+    return { bytes: 1_000_000 };
+  }
+  async restore(ctx: MigrationContext) {
+    this.note('restore', ctx);
+    await sleep(5);
+    return {};
+  }
+  async verify(ctx: MigrationContext) {
+    this.note('verify', ctx);
+  }
+  async finalize(ctx: MigrationContext) {
+    this.note('finalize', ctx);
+  }
+  async rollback(ctx: MigrationContext) {
+    this.note('rollback', ctx);
+  }
+  async locate() {
+    return { source: 'running' as const, destination: 'missing' as const };
+  }
+}
+
+const host = (name: string): HostSession => ({
+  host: name,
+  exec: async () => ({ stdout: '', stderr: '', code: 0, signal: null }),
+  spawn: async () => {
+    throw new Error('no streams in this test');
+  },
+});
+
+const items = (...names: string[]): MigrationItem[] =>
+  names.map((name) => ({
+    id: `alpha/podman/${name}`,
+    container: { host: 'alpha', runtime: 'podman', name },
+    destination: 'beta',
+  }));
+
+async function run(
+  plan: Omit<Plan, 'options'> & { options?: Partial<MigrateOptions> },
+  driver: ScriptedDriver,
+) {
+  const journalDir = await mkdtemp(join(tmpdir(), 'ferry-engine-'));
+  const r = new MigrationRun(
+    {
+      ...plan,
+      options: { ...DEFAULT_OPTIONS, compress: 'none', ...plan.options },
+      // known links: no measurement over the (absent) network
+      links: { 'alpha->beta': { bytesPerSec: 100e6, zstd: false } },
+    },
+    { session: host, drivers: { podman: driver }, journalDir },
+  );
+  const events: EngineEvent[] = [];
+  r.on((e) => events.push(e));
+  return { r, events };
+}
+
+const outcomes = (s: Awaited<MigrationRun['done']>) =>
+  s.results.map((x) => `${x.id.split('/')[2]}:${x.outcome}`);
+
+describe('the engine with a scripted driver', () => {
+  it('migrates every container, each frozen once, in the plan order', async () => {
+    const d = new ScriptedDriver();
+    const { r } = await run({ items: items('a', 'b', 'c') }, d);
+    expect(outcomes(await r.done)).toEqual(['a:migrated', 'b:migrated', 'c:migrated']);
+    expect(d.calls.filter((c) => c.startsWith('checkpoint'))).toEqual([
+      'checkpoint a',
+      'checkpoint b',
+      'checkpoint c',
+    ]);
+    expect(d.calls.some((c) => c.startsWith('rollback'))).toBe(false);
+  });
+
+  it('a blocker leaves its container untouched; the others go', async () => {
+    const d = new ScriptedDriver();
+    const { r } = await run(
+      {
+        items: items('a', 'b', 'c'),
+        findings: [{ id: 'alpha/podman/b', severity: 'blocker', code: 'name-conflict', message: 'taken' }],
+      },
+      d,
+    );
+    expect(outcomes(await r.done)).toEqual(['a:migrated', 'b:skipped', 'c:migrated']);
+    expect(d.calls.filter((c) => c.endsWith(' b'))).toEqual([]);
+  });
+
+  it('under a consistent cut, one blocker keeps the whole group untouched', async () => {
+    const d = new ScriptedDriver();
+    const { r } = await run(
+      {
+        items: items('a', 'b'),
+        options: { consistentCut: true },
+        findings: [{ id: 'alpha/podman/b', severity: 'blocker', code: 'criu-broken', message: 'no criu' }],
+      },
+      d,
+    );
+    const s = await r.done;
+    expect(outcomes(s)).toEqual(['a:skipped', 'b:skipped']);
+    expect(s.results[0]?.message).toMatch(/consistent cut takes the whole group/);
+    expect(d.calls).toEqual([]);
+  });
+
+  it('a consistent cut pauses everyone before the first checkpoint', async () => {
+    const d = new ScriptedDriver();
+    const { r } = await run({ items: items('a', 'b', 'c'), options: { consistentCut: true } }, d);
+    expect(outcomes(await r.done)).toEqual(['a:migrated', 'b:migrated', 'c:migrated']);
+    const firstCheckpoint = d.calls.findIndex((c) => c.startsWith('checkpoint'));
+    expect(d.calls.filter((c) => c.startsWith('pause')).length).toBe(3);
+    expect(d.calls.findLastIndex((c) => c.startsWith('pause'))).toBeLessThan(firstCheckpoint);
+  });
+
+  it('a stop while the next one waits for the link: nothing new is frozen, nothing is rolled back', async () => {
+    let r: MigrationRun | undefined;
+    // auto: b has its turn and waits for the link while a transfers; the stop comes then
+    const d = new ScriptedDriver({ onTransfer: (id) => id.endsWith('/a') && r?.cancel() });
+    ({ r } = await run({ items: items('a', 'b', 'c'), options: { strategy: 'auto' } }, d));
+    expect(outcomes(await r.done)).toEqual(['a:migrated', 'b:skipped', 'c:skipped']);
+    expect(d.calls.filter((c) => c.startsWith('checkpoint'))).toEqual(['checkpoint a']);
+  });
+
+  it('a journal that cannot be written stops the run safely: the run still ends, with a result for everyone', async () => {
+    const d = new ScriptedDriver();
+    let failing = false;
+    const { r, events } = await run({ items: items('a', 'b', 'c'), options: { strategy: 'pipelined' } }, d);
+    const journal = (r as unknown as { journal: { write: (x: unknown) => void } }).journal;
+    const write = journal.write.bind(journal);
+    journal.write = (x) => {
+      if (failing) throw new Error('ENOSPC: no space left on device');
+      // the disk fills up once the first container is frozen
+      if ((x as { stage?: string }).stage === 'checkpoint') failing = true;
+      write(x);
+    };
+    const s = await r.done;
+    expect(s.results).toHaveLength(3);
+    expect(s.results[0]?.outcome).toBe('migrated');
+    expect(s.results.slice(1).map((x) => x.outcome)).toEqual(['skipped', 'skipped']);
+    expect(events.some((e) => e.type === 'warning' && /cannot be written/.test(e.message))).toBe(true);
+  });
+
+  it('a failure after the freeze rolls back that container only', async () => {
+    const d = new ScriptedDriver();
+    d.restore = async (ctx) => {
+      d.calls.push(`restore ${ctx.item.container.name}`);
+      if (ctx.item.container.name === 'b') throw new Error('criu: restore failed');
+      return {};
+    };
+    const { r } = await run({ items: items('a', 'b', 'c') }, d);
+    expect(outcomes(await r.done)).toEqual(['a:migrated', 'b:rolled-back', 'c:migrated']);
+    expect(d.calls.filter((c) => c.startsWith('rollback'))).toEqual(['rollback b']);
+  });
+});
