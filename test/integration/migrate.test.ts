@@ -11,7 +11,7 @@ import { recoverRun } from '../../src/migrate/recover.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
 import type { MigrateOptions, RunSummary } from '../../src/migrate/types.ts';
 import { createSshPool } from '../../src/ssh/index.ts';
-import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk, workloadStatus } from '../support/lab.ts';
+import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk, WORKFLOW_TO_BETA, workloadStatus } from '../support/lab.ts';
 import {
   containerNames,
   expectContinuity,
@@ -170,23 +170,7 @@ describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
     const before = await snapshot('alpha', 'podman', names('wf'));
     const child = execa(
       process.execPath,
-      [
-        FERRY,
-        'migrate',
-        '-F',
-        SSH_CONFIG,
-        '--compose-project',
-        'wf',
-        '--host',
-        'alpha',
-        '--to',
-        'beta',
-        '--strategy',
-        'sequential',
-        '--yes',
-        '--events',
-        'ndjson',
-      ],
+      [FERRY, 'migrate', ...WORKFLOW_TO_BETA, '--strategy', 'sequential', '--yes', '--events', 'ndjson'],
       { reject: false, env: { XDG_STATE_HOME: await mkdtemp(join(tmpdir(), 'ferry-int-')) } },
     );
     let sent = false;

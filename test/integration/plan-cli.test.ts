@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
+import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk, WORKFLOW_TO_BETA } from '../support/lab.ts';
 import { containerNames, expectContinuity, STAGES, snapshot } from '../support/migrate.ts';
 
 const FERRY = new URL('../../dist/ferry.mjs', import.meta.url).pathname;
@@ -94,18 +94,7 @@ describe.skipIf(SKIP_LAB)('ferry --plan and headless migrate, on the lab', () =>
 
   it('--plan --json: the schema holds, the order respects the DAG, and nothing was touched', async () => {
     const before = await containerNames('alpha', 'podman', 'wf');
-    const r = await ferry([
-      '--plan',
-      '-F',
-      SSH_CONFIG,
-      '--compose-project',
-      'wf',
-      '--host',
-      'alpha',
-      '--to',
-      'beta',
-      '--json',
-    ]);
+    const r = await ferry(['--plan', ...WORKFLOW_TO_BETA, '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const plan = planSchema.parse(JSON.parse(r.stdout));
     expect(plan.items.map((i) => i.name).sort()).toEqual(STAGES.map((s) => `wf-${s}-1`).sort());
@@ -314,20 +303,7 @@ describe.skipIf(SKIP_LAB)('ferry --plan and headless migrate, on the lab', () =>
   it('migrate --yes --events ndjson: every line is an event, and the workflow continues on beta', async () => {
     const names = STAGES.map((s) => `wf-${s}-1`);
     const before = await snapshot('alpha', 'podman', names);
-    const r = await ferry([
-      'migrate',
-      '-F',
-      SSH_CONFIG,
-      '--compose-project',
-      'wf',
-      '--host',
-      'alpha',
-      '--to',
-      'beta',
-      '--yes',
-      '--events',
-      'ndjson',
-    ]);
+    const r = await ferry(['migrate', ...WORKFLOW_TO_BETA, '--yes', '--events', 'ndjson']);
     expect(r.exitCode, r.stderr).toBe(0);
     const events = r.stdout
       .trim()

@@ -6,6 +6,17 @@ export const LAB_DIR = process.env.FERRY_LAB_DIR ?? '/var/lib/ferry-lab';
 export const SSH_CONFIG = `${LAB_DIR}/ssh_config`;
 export const LAB_SCRIPT = new URL('../../scripts/lab', import.meta.url).pathname;
 export const SKIP_LAB = process.env.FERRY_SKIP_LAB === '1';
+/** ferry's flags for the sample podman workflow, alpha -> beta */
+export const WORKFLOW_TO_BETA = [
+  '-F',
+  SSH_CONFIG,
+  '--compose-project',
+  'wf',
+  '--host',
+  'alpha',
+  '--to',
+  'beta',
+];
 
 export type Runtime = 'podman' | 'docker';
 export type ExecResult = { stdout: string; stderr: string; exitCode: number };
