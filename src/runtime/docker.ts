@@ -2,16 +2,17 @@
 // inspect` of every id, memory from `docker stats`, plus images (for
 // digests), networks and volumes, as sections of the host's one probe script.
 import { composeFromLabels } from '../inventory/compose.ts';
-import type {
-  Container,
-  Image,
-  Network,
-  NetworkAttachment,
-  RuntimeFacts,
-  Volume,
-} from '../inventory/model.ts';
+import type { Container, Image, Network, NetworkAttachment, RuntimeFacts } from '../inventory/model.ts';
 import { shQuote } from './exec.ts';
-import { parseDevices, parseMounts, parsePorts, parseState, pidOf } from './inspect-common.ts';
+import {
+  lookupById,
+  parseDevices,
+  parseMounts,
+  parsePorts,
+  parseState,
+  pidOf,
+  toVolume,
+} from './inspect-common.ts';
 import {
   arr,
   bareId,
@@ -27,7 +28,7 @@ import {
   strArray,
   strRecord,
 } from './json.ts';
-import { type HostProblem, parseSection, sectionProblem } from './problems.ts';
+import { type HostProblem, optionalSections, parseSection, sectionProblem } from './problems.ts';
 import {
   emptyFacts,
   type Runtime,
@@ -174,15 +175,7 @@ export function parseDockerProbe(
     return { facts, data: null, problems };
   }
   problems.push(...ctrs.problems);
-  const optional = <T>(name: string, display: string, parse: (s: string) => T, empty: T): T => {
-    const r = parseSection(host, results.get(name), display, parse, KIND);
-    if (!r.ok) {
-      problems.push({ ...r.problem, severity: 'warning' });
-      return empty;
-    }
-    problems.push(...r.problems);
-    return r.value;
-  };
+  const optional = optionalSections(host, results, problems, KIND);
   const memory = optional('docker.stats', 'docker stats', parseDockerStats, new Map<string, number>());
   const images = optional('docker.images', 'docker image inspect', (s) => parseJsonArray(s).map(toImage), []);
   const networks = optional(
@@ -256,13 +249,6 @@ export function parseDockerStats(text: string): Map<string, number> {
     if (id && mem !== null) out.set(id, mem);
   }
   return out;
-}
-
-function lookupById<T>(map: ReadonlyMap<string, T>, id: string): T | undefined {
-  const exact = map.get(id);
-  if (exact !== undefined) return exact;
-  for (const [k, v] of map) if (k.length >= 12 && id.startsWith(k)) return v;
-  return undefined;
 }
 
 export function toContainer(
@@ -358,8 +344,4 @@ function toNetwork(n: JsonObject): Network {
       .filter((s) => s !== ''),
     userDefined: !DOCKER_DEFAULT_NETWORKS.has(name),
   };
-}
-
-function toVolume(v: JsonObject): Volume {
-  return { name: str(v.Name), driver: str(v.Driver), mountpoint: optStr(v.Mountpoint) };
 }

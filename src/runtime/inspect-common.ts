@@ -1,6 +1,6 @@
 // Pieces of `inspect` output that podman copied from docker's format.
-import type { ContainerState, DeviceMapping, Mount, PortBinding } from '../inventory/model.ts';
-import { arr, type JsonObject, num, obj, str } from './json.ts';
+import type { ContainerState, DeviceMapping, Mount, PortBinding, Volume } from '../inventory/model.ts';
+import { arr, type JsonObject, num, obj, optStr, str } from './json.ts';
 
 /** "7600/tcp" -> [{...}] maps of NetworkSettings.Ports and HostConfig.PortBindings. */
 export function parsePortMap(v: unknown): PortBinding[] {
@@ -77,4 +77,17 @@ export function parseState(v: unknown): ContainerState {
 export function pidOf(state: JsonObject): number | null {
   const p = num(state.Pid);
   return p !== null && p > 0 ? p : null;
+}
+
+/** A value by container id, where the map may hold a short id (12+ characters). */
+export function lookupById<T>(map: ReadonlyMap<string, T>, id: string): T | undefined {
+  const exact = map.get(id);
+  if (exact !== undefined) return exact;
+  for (const [k, v] of map) if (k.length >= 12 && id.startsWith(k)) return v;
+  return undefined;
+}
+
+/** `volume ls` of either runtime: the same three fields. */
+export function toVolume(v: JsonObject): Volume {
+  return { name: str(v.Name), driver: str(v.Driver), mountpoint: optStr(v.Mountpoint) };
 }

@@ -2,17 +2,17 @@
 // inspect` of every id, memory from `podman stats`, plus pods, images,
 // networks and volumes, all as sections of the host's one probe script.
 import { composeFromLabels } from '../inventory/compose.ts';
-import type {
-  Container,
-  Image,
-  Network,
-  NetworkAttachment,
-  Pod,
-  RuntimeFacts,
-  Volume,
-} from '../inventory/model.ts';
+import type { Container, Image, Network, NetworkAttachment, Pod, RuntimeFacts } from '../inventory/model.ts';
 import { shQuote } from './exec.ts';
-import { parseDevices, parseMounts, parsePorts, parseState, pidOf } from './inspect-common.ts';
+import {
+  lookupById,
+  parseDevices,
+  parseMounts,
+  parsePorts,
+  parseState,
+  pidOf,
+  toVolume,
+} from './inspect-common.ts';
 import {
   arr,
   bareId,
@@ -28,7 +28,7 @@ import {
   strArray,
   strRecord,
 } from './json.ts';
-import { type HostProblem, parseSection, sectionProblem } from './problems.ts';
+import { type HostProblem, optionalSections, parseSection, sectionProblem } from './problems.ts';
 import {
   emptyFacts,
   type Runtime,
@@ -114,15 +114,7 @@ export function parsePodmanProbe(
   }
   problems.push(...ctrs.problems);
 
-  const optional = <T>(name: string, display: string, parse: (s: string) => T, empty: T): T => {
-    const r = parseSection(host, results.get(name), display, parse, KIND);
-    if (!r.ok) {
-      problems.push({ ...r.problem, severity: 'warning' });
-      return empty;
-    }
-    problems.push(...r.problems);
-    return r.value;
-  };
+  const optional = optionalSections(host, results, problems, KIND);
   const pods = optional('podman.pods', 'podman pod ps', (s) => parseJsonArray(s).map(toPod), []);
   const memory = optional('podman.stats', 'podman stats', parsePodmanStats, new Map<string, number>());
   const images = optional('podman.images', 'podman images', (s) => parseJsonArray(s).map(toImage), []);
@@ -191,13 +183,6 @@ export function parsePodmanStats(text: string): Map<string, number> {
     if (mem !== null) out.set(id, mem);
   }
   return out;
-}
-
-function lookupById<T>(map: ReadonlyMap<string, T>, id: string): T | undefined {
-  const exact = map.get(id);
-  if (exact !== undefined) return exact;
-  for (const [k, v] of map) if (k.length >= 12 && id.startsWith(k)) return v;
-  return undefined;
 }
 
 export function toContainer(
@@ -362,8 +347,4 @@ function toNetwork(n: JsonObject): Network {
       .filter((s) => s !== ''),
     userDefined: !PODMAN_DEFAULT_NETWORKS.has(name),
   };
-}
-
-function toVolume(v: JsonObject): Volume {
-  return { name: str(v.Name), driver: str(v.Driver), mountpoint: optStr(v.Mountpoint) };
 }

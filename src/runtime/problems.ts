@@ -123,3 +123,24 @@ export function parseSection<T>(
     };
   }
 }
+
+/**
+ * The parser of a runtime's optional sections (images, networks, stats...):
+ * one that fails is a warning added to `problems`, and gives `empty`.
+ */
+export function optionalSections(
+  host: string,
+  results: ReadonlyMap<string, SectionResult>,
+  problems: HostProblem[],
+  runtime: RuntimeKind,
+): <T>(name: string, display: string, parse: (s: string) => T, empty: T) => T {
+  return (name, display, parse, empty) => {
+    const r = parseSection(host, results.get(name), display, parse, runtime);
+    if (!r.ok) {
+      problems.push({ ...r.problem, severity: 'warning' });
+      return empty;
+    }
+    problems.push(...r.problems);
+    return r.value;
+  };
+}
