@@ -5,6 +5,7 @@
 // directory; `docker start --checkpoint` then restores it. (Docker 20.10
 // refuses --checkpoint-dir on start.)
 import {
+  bringSourceBack,
   checkpointWith,
   containerState,
   copyImage,
@@ -228,25 +229,14 @@ export class DockerDriver implements MigrationDriver {
 
   async rollback(ctx: MigrationContext): Promise<void> {
     const name = ctx.item.container.name;
-    const problems: string[] = [];
     if (ctx.state.dstId) await ctx.dst.exec(['docker', 'rm', '-f', '-v', String(ctx.state.dstId)]);
-    const st = await status(ctx.src, name);
-    if (st === 'paused') await must(ctx.src, ['docker', 'unpause', name], 'docker unpause');
-    if (st === 'stopped' && ctx.state.frozen) {
-      const r = await ctx.src.exec([
-        'docker',
-        'start',
-        '--checkpoint',
-        String(ctx.state.checkpointName),
-        name,
-      ]);
-      if (r.code !== 0)
-        problems.push(`restore on ${ctx.src.host} failed: ${r.stderr.trim().split('\n').pop()}`);
-    }
-    const after = await status(ctx.src, name);
-    if (after !== 'running') problems.push(`${name} is ${after} on ${ctx.src.host}`);
-    await removeTempDirs(ctx).catch(() => undefined);
-    if (problems.length > 0) throw new StageError(problems.join('; '));
+    await bringSourceBack(ctx, 'docker', [
+      'docker',
+      'start',
+      '--checkpoint',
+      String(ctx.state.checkpointName),
+      name,
+    ]);
   }
 
   async locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }> {

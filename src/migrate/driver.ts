@@ -158,6 +158,31 @@ export async function stream(
   return r.bytes;
 }
 
+/**
+ * The source runs again, as before the migration: unpaused, or restored from
+ * its local checkpoint (`restoreArgv`) if it was frozen; then the temp dirs
+ * go. Throws with every reason it is not running afterwards.
+ */
+export async function bringSourceBack(
+  ctx: MigrationContext,
+  binary: string,
+  restoreArgv: string[],
+): Promise<void> {
+  const name = ctx.item.container.name;
+  const problems: string[] = [];
+  const st = await containerState(ctx.src, binary, name);
+  if (st === 'paused') await must(ctx.src, [binary, 'unpause', name], `${binary} unpause`);
+  if (st === 'stopped' && ctx.state.frozen) {
+    const r = await ctx.src.exec(restoreArgv);
+    if (r.code !== 0)
+      problems.push(`restore on ${ctx.src.host} failed: ${r.stderr.trim().split('\n').pop()}`);
+  }
+  const after = await containerState(ctx.src, binary, name);
+  if (after !== 'running') problems.push(`${name} is ${after} on ${ctx.src.host}`);
+  await removeTempDirs(ctx).catch(() => undefined);
+  if (problems.length > 0) throw new StageError(problems.join('; '));
+}
+
 /** Where a container stands on a host, for either runtime (both print .State.Status). */
 export async function containerState(host: HostSession, binary: string, ref: string): Promise<HostState> {
   const r = await host.exec([binary, 'container', 'inspect', '--format', '{{.State.Status}}', ref]);

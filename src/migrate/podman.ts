@@ -7,6 +7,7 @@
 // asked, the --export/--import path runs.
 import { posix } from 'node:path';
 import {
+  bringSourceBack,
   checkpointWith,
   containerState,
   copyImage,
@@ -268,7 +269,6 @@ export class PodmanDriver implements MigrationDriver {
 
   async rollback(ctx: MigrationContext): Promise<void> {
     const name = ctx.item.container.name;
-    const problems: string[] = [];
     // the partial copy: only ever one we made
     if (ctx.state.dstId) {
       await ctx.dst.exec(['podman', 'rm', '-f', String(ctx.state.dstId)]);
@@ -277,17 +277,7 @@ export class PodmanDriver implements MigrationDriver {
       if (r.code === 0 && r.stdout.trim() === ctx.state.srcId)
         await ctx.dst.exec(['podman', 'rm', '-f', r.stdout.trim()]);
     }
-    const st = await status(ctx.src, name);
-    if (st === 'paused') await must(ctx.src, ['podman', 'unpause', name], 'podman unpause');
-    if (st === 'stopped' && ctx.state.frozen) {
-      const r = await ctx.src.exec(['podman', 'container', 'restore', name]);
-      if (r.code !== 0)
-        problems.push(`restore on ${ctx.src.host} failed: ${r.stderr.trim().split('\n').pop()}`);
-    }
-    const after = await status(ctx.src, name);
-    if (after !== 'running') problems.push(`${name} is ${after} on ${ctx.src.host}`);
-    await removeTempDirs(ctx).catch(() => undefined);
-    if (problems.length > 0) throw new StageError(problems.join('; '));
+    await bringSourceBack(ctx, 'podman', ['podman', 'container', 'restore', name]);
   }
 
   async locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }> {
