@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { hostsCommand, psCommand, resolveHostList } from './inventory.ts';
 import { type MigrateArgs, migrateCommand, recoverCommand, UsageError } from './migrate.ts';
 import { planCommand } from './plan.ts';
+import { commaList } from './request.ts';
 import { describeConfigError, formatResolveView, resolveView } from './ssh-config.ts';
 import { VERSION } from './version.ts';
 
@@ -132,11 +133,7 @@ function parse(argv: string[]) {
 
 const ASYNC_COMMANDS = new Set(['migrate', 'recover', 'hosts', 'ps']);
 
-const hostList = (flag: string | undefined) =>
-  flag
-    ?.split(',')
-    .map((h) => h.trim())
-    .filter(Boolean);
+const hostList = (flag: string | undefined) => (flag === undefined ? undefined : commaList(flag));
 
 /** Commands that do I/O over time (plan, migrate, recover, hosts, ps); the rest go through runCli. */
 export async function runCliAsync(

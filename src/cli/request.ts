@@ -24,7 +24,8 @@ function parseMember(spec: string, where = '--containers'): MemberSpec {
   return m;
 }
 
-const list = (s: string) =>
+/** a,b, c -> [a, b, c]: the value of a comma-separated flag */
+export const commaList = (s: string) =>
   s
     .split(',')
     .map((x) => x.trim())
@@ -51,7 +52,7 @@ export function planRequestFrom(f: GroupFlags, options: MigrateOptions, groupsFi
   if (sources > 1) throw new UsageError('use one of --containers, --group and --compose-project');
   if (f.composeProject !== undefined && !f.host) throw new UsageError('--compose-project needs --host HOST');
   const destinations: Record<string, string> = {};
-  for (const pair of list(f.map ?? '')) {
+  for (const pair of commaList(f.map ?? '')) {
     const eq = pair.lastIndexOf('=');
     if (eq < 0) throw new UsageError(`--map: '${pair}' is not host:name=destination`);
     const member = parseMember(pair.slice(0, eq), '--map');
@@ -63,7 +64,7 @@ export function planRequestFrom(f: GroupFlags, options: MigrateOptions, groupsFi
   const where = saved ? `group ${saved.name}` : '--containers';
   const members = saved
     ? saved.members.map((s) => parseMember(s, where))
-    : list(f.containers ?? '').map((s) => parseMember(s));
+    : commaList(f.containers ?? '').map((s) => parseMember(s));
   if (f.containers !== undefined && members.length === 0)
     throw new UsageError('--containers needs host:name[,host:name...]');
   // the command line wins over what the group file says

@@ -26,7 +26,7 @@ import type { SshPool } from '../ssh/index.ts';
 import { linkKey, scheduleInput } from './scheduling.ts';
 import { sessionsFor } from './session.ts';
 import { type DirectRoute, type LinkMeasure, measureLink, probeDirect } from './transfer.ts';
-import type { MigrateOptions, MigrationItem, Plan, RuntimeKind } from './types.ts';
+import type { HostSession, MigrateOptions, MigrationItem, Plan, RuntimeKind } from './types.ts';
 
 export type { MemberSpec };
 
@@ -101,10 +101,10 @@ export function defaultModel(runtime: RuntimeKind, linkBytesPerSec: number, zstd
 }
 
 /** The route the source would take to the destination by itself, or why it cannot. */
-async function directRoute(pool: SshPool, from: string, to: string): Promise<DirectRoute | string> {
+async function directRoute(pool: SshPool, source: HostSession, to: string): Promise<DirectRoute | string> {
   const s = await pool.settingsOf(to);
   const route = { target: `${s.user}@${s.hostName}`, port: s.port };
-  const probe = await probeDirect(sessionsFor(pool)(from), route);
+  const probe = await probeDirect(source, route);
   return typeof probe === 'string' ? probe : { ...route, setupMs: probe };
 }
 
@@ -275,7 +275,7 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
   const routeProblems: PlanFinding[] = [];
   for (const name of new Set(items.map(linkKey))) {
     const [from = '', to = ''] = name.split('->');
-    const route = options.transfer === 'relay' ? undefined : await directRoute(pool, from, to);
+    const route = options.transfer === 'relay' ? undefined : await directRoute(pool, session(from), to);
     if (route && typeof route === 'string') {
       for (const it of items.filter((i) => linkKey(i) === name))
         routeProblems.push({
