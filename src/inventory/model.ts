@@ -171,6 +171,8 @@ export interface CriuFacts {
   preCopy: boolean | null;
   /** userfaultfd with non-cooperative events: lazy-pages (post-copy) is possible */
   lazyPages: boolean | null;
+  /** status unknown because a check ran out of time (a busy host): a warning, not a blocker */
+  timedOut?: boolean;
 }
 
 export interface CheckpointDirFacts {

@@ -384,7 +384,7 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
         `on ${h.host} (${role}) ${facts.sudo.message ?? 'sudo -n is refused'}; CRIU needs root`,
         { host: h.host },
       );
-    criuFindings(facts, h.host, role, block);
+    criuFindings(facts, h.host, role, block, warn);
   }
   if (!dstRt || dstRt.facts.status === 'missing') {
     block('runtime-missing', `${dst.host} has no ${c.runtime}, which ${c.name} runs in`, { host: dst.host });
@@ -698,6 +698,7 @@ function criuFindings(
   host: string,
   role: 'source' | 'destination',
   block: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+  warn: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
 ) {
   const criu = facts.criu;
   const what = role === 'source' ? 'checkpoint' : 'restore';
@@ -705,6 +706,8 @@ function criuFindings(
     block('criu-missing', `CRIU is not installed on ${host} (${role}): it cannot ${what}`, { host });
   else if (criu.status === 'broken')
     block('criu-broken', `CRIU on ${host} (${role}) is broken: ${criu.check}`, { host });
+  else if (criu.status === 'unknown' && criu.timedOut)
+    warn('criu-unknown', `CRIU on ${host} (${role}) could not be checked in time: ${criu.check}`, { host });
   else if (criu.status === 'unknown')
     block('criu-unknown', `CRIU on ${host} (${role}) could not be checked: ${criu.check}`, { host });
 }

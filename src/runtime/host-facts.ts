@@ -102,6 +102,18 @@ export function parseCriu(results: ReadonlyMap<string, SectionResult>, meta: Scr
     return { status: 'unknown', version: null, check: 'criu was not probed', preCopy: null, lazyPages: null };
   }
   const v = /Version:\s*(\S+)/.exec(version.stdout)?.[1] ?? null;
+  // a busy host, not a broken CRIU: the host people migrate away from is often the loaded one
+  const late = [version, check].find((r) => r.timedOut);
+  if (late) {
+    return {
+      status: 'unknown',
+      version: v,
+      check: `\`${late.display}\` ran out of time (the host is busy); CRIU was not judged`,
+      preCopy: null,
+      lazyPages: null,
+      timedOut: true,
+    };
+  }
   // without root (sudo refused) criu may be off PATH or refuse to run: we cannot tell
   if (rootDenied) {
     return {

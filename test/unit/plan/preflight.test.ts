@@ -278,6 +278,14 @@ describe('preflight verdicts', () => {
       /^on beta-guest \(destination\) user ferryguest has no passwordless sudo \(sudo -n true: sudo: a password is required\)/,
     );
     expect(codes(f)).toContain('blocker:criu-unknown');
+    // a check that ran out of time on a busy host: a warning, the move may go ahead
+    const busy = edit(alpha, (h) => {
+      if (h.facts)
+        h.facts.criu = { ...h.facts.criu, status: 'unknown', check: 'ran out of time', timedOut: true };
+    });
+    const late = evaluatePreflight(input({ destination: busy }));
+    expect(codes(late)).toContain('warning:criu-unknown');
+    expect(codes(late)).not.toContain('blocker:criu-unknown');
   });
 
   it('what CRIU cannot move: devices, established TCP over the host network, GPUs, external UNIX peers', () => {

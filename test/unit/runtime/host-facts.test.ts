@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDfLine } from '../../../src/runtime/host-facts.ts';
 import { probeHost } from '../../../src/runtime/probe.ts';
 import { formatBytes, parseSize, parseUsage } from '../../../src/runtime/units.ts';
-import { fixtureExec } from '../support/fixtures.ts';
+import { fixtureExec, withSection } from '../support/fixtures.ts';
 
 const facts = async (fixture: string, host = fixture) => {
   const p = await probeHost({ name: host, exec: fixtureExec(`probe-${fixture}`) });
@@ -40,6 +40,13 @@ describe('host facts from lab output', () => {
     expect(f?.criu.status).toBe('broken');
     expect(f?.criu.check).toContain('simulated failure');
     expect(f?.criu.preCopy).toBeNull();
+  });
+
+  it('a criu check that runs out of time is unknown (a warning), never broken', async () => {
+    const exec = fixtureExec('probe-alpha', (out) => withSection(out, 'criu.check', '', 124));
+    const p = await probeHost({ name: 'alpha', exec });
+    expect(p.facts?.criu).toMatchObject({ status: 'unknown', timedOut: true, version: '4.2.1' });
+    expect(p.facts?.criu.check).toContain('ran out of time');
   });
 
   it('beta-op: sudo needed, used and working; CRIU found through sudo', async () => {
