@@ -63,7 +63,14 @@ export interface AppState {
   run: RunState | null;
   quitRequested: boolean;
 
+  /** every host at once, each shown as it answers; while one runs, calling again joins it */
   refresh(): Promise<void>;
+  /**
+   * Refreshes now, then again `ms` after each refresh has finished (so one never
+   * overlaps the previous), skipping while a plan or a run has the hosts'
+   * attention. Returns the stop function.
+   */
+  autoRefresh(ms: number): () => void;
   move(delta: number): void;
   moveTo(index: number): void;
   startFilter(): void;
@@ -147,6 +154,8 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
   // a plan answer that arrives after the person moved on is dropped, and its probes stopped
   let planToken = 0;
   let planAbort: AbortController | null = null;
+  // the refresh in flight: a second call joins it instead of starting another
+  let cycle: Promise<void> | null = null;
   const dropPlan = () => {
     planToken++;
     planAbort?.abort();
@@ -235,12 +244,30 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
       run: null,
       quitRequested: false,
 
-      async refresh() {
-        const todo = get().hostOrder.filter((h) => !get().refreshing.includes(h));
-        if (todo.length === 0) return;
-        set((s) => ({ refreshing: [...s.refreshing, ...todo] }));
-        await Promise.all(todo.map(refreshHost));
-        set((s) => ({ refreshes: s.refreshes + 1 }));
+      refresh() {
+        if (cycle) return cycle;
+        const todo = get().hostOrder;
+        set({ refreshing: [...todo] });
+        cycle = Promise.all(todo.map(refreshHost)).then(() => {
+          cycle = null;
+          set((s) => ({ refreshes: s.refreshes + 1 }));
+        });
+        return cycle;
+      },
+      autoRefresh(ms) {
+        let stopped = false;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const round = async () => {
+          // no background traffic while a plan or a run has the hosts' attention
+          const kind = get().screen.kind;
+          if (kind !== 'plan' && kind !== 'run') await get().refresh();
+          if (!stopped && ms > 0) timer = setTimeout(round, ms);
+        };
+        void round();
+        return () => {
+          stopped = true;
+          clearTimeout(timer);
+        };
       },
 
       move(delta) {

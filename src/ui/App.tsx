@@ -60,16 +60,8 @@ export function App({ refreshMs = 5000 }: AppProps) {
     if (quit) exit();
   }, [quit, exit]);
 
-  useEffect(() => {
-    void store.getState().refresh();
-    if (refreshMs <= 0) return;
-    const t = setInterval(() => {
-      // no background traffic while a plan or a run has the hosts' attention
-      const kind = store.getState().screen.kind;
-      if (kind !== 'plan' && kind !== 'run') void store.getState().refresh();
-    }, refreshMs);
-    return () => clearInterval(t);
-  }, [store, refreshMs]);
+  // the next refresh is timed from the end of the last: they never overlap
+  useEffect(() => store.getState().autoRefresh(refreshMs), [store, refreshMs]);
 
   const Body = helpOpen ? HelpView : VIEWS[screen];
   return (

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type AppStore, createAppStore, currentRow, visibleRows } from '../../../src/store/store.ts';
 import { badHost, FakeBackend, labInventory, okHost, row } from '../ui/fakes.ts';
 
@@ -34,6 +34,36 @@ describe('inventory', () => {
     expect(names(store)[0]).toBe('wfd-enrich-1');
     expect(names(store).at(-1)).toBe('t5-gamma');
     expect(store.getState().containers).toHaveLength(10);
+  });
+
+  it('a refresh never overlaps the previous one: a second call joins it, the timer waits for its end', async () => {
+    vi.useFakeTimers();
+    try {
+      const backend = new FakeBackend();
+      const store = createAppStore(backend, { version: '1' });
+      backend.holdHosts.add('alpha');
+      const stop = store.getState().autoRefresh(1000);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(backend.refreshCalls.sort()).toEqual(['alpha', 'beta', 'gamma']);
+      // alpha hangs for 10 refresh periods: nothing else is started meanwhile
+      void store.getState().refresh();
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(backend.refreshCalls).toHaveLength(3);
+      expect(store.getState().refreshing).toEqual(['alpha']);
+      backend.release('alpha');
+      await vi.advanceTimersByTimeAsync(0);
+      expect(store.getState().refreshes).toBe(1);
+      // the next one comes a full period after the end of the last
+      await vi.advanceTimersByTimeAsync(999);
+      expect(backend.refreshCalls).toHaveLength(3);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(backend.refreshCalls).toHaveLength(6);
+      stop();
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(backend.refreshCalls).toHaveLength(6);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('an unreachable host keeps its reason; a backend that rejects becomes a host problem, not a crash', async () => {
