@@ -1,8 +1,8 @@
 // npm run build:bin: dist/ferry, one executable with Node inside, for
 // machines without node. @yao-pkg/pkg in SEA mode injects a small CommonJS
 // main (seaMain below) into the pinned Node binary; that main carries the
-// ESM bundle dist/ferry.mjs as a string and imports it through the default
-// ESM loader, so top-level await works. Offline: pkg's download of Node is
+// ESM entry dist/ferry.mjs and its chunks (dist/chunks) as strings and imports
+// the entry through the default ESM loader, so top-level await works. Offline: pkg's download of Node is
 // skipped by seeding a private pkg cache with the pinned binary, stripped.
 // linux-x64 is built from node_modules/node; the other linux arch
 // (dist/ferry-linux-arm64 on an x64 host) from the npm package
@@ -20,7 +20,7 @@ import {
   readSync,
   realpathSync,
 } from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -91,11 +91,32 @@ function run(cmd, args, opts = {}) {
  * builtin is refused, so the binary never picks up modules from the disk
  * around it (ssh2 then takes its pure-JS path, as in the development build).
  */
-function seaMain(source) {
+function seaMain(entrySource) {
   const { registerHooks, isBuiltin, enableCompileCache } = require('node:module');
   const { pathToFileURL } = require('node:url');
+  const fs = require('node:fs');
   const vm = require('node:vm');
   const entry = pathToFileURL(process.execPath).href;
+  // the chunks (./chunks/... beside the entry) sit after the executable's end,
+  // read only when imported: a string in this main would be parsed at every start
+  const chunks = new Map();
+  const fd = fs.openSync(process.execPath, 'r');
+  const size = fs.fstatSync(fd).size;
+  const tail = Buffer.alloc(16);
+  fs.readSync(fd, tail, 0, 16, size - 16);
+  if (tail.toString('latin1', 8) === 'FERRYCH1') {
+    const indexBytes = Number(tail.readBigUInt64LE(0));
+    const index = Buffer.alloc(indexBytes);
+    fs.readSync(fd, index, 0, indexBytes, size - 16 - indexBytes);
+    for (const [rel, [offset, length]] of Object.entries(JSON.parse(index.toString('utf8'))))
+      chunks.set(new URL(rel, entry).href, { offset, length });
+  }
+  const chunkSource = (url) => {
+    const c = chunks.get(url);
+    const buf = Buffer.alloc(c.length);
+    fs.readSync(fd, buf, 0, c.length, c.offset);
+    return buf.toString('utf8');
+  };
   // V8's code cache for the bundle in Node's usual place (os.tmpdir()/node-compile-cache),
   // as npm and tsc do: a fifth of `ferry --version` is compiling it
   enableCompileCache();
@@ -103,11 +124,16 @@ function seaMain(source) {
     resolve(specifier, context, next) {
       if (specifier === entry) return { url: entry, format: 'module', shortCircuit: true };
       if (isBuiltin(specifier)) return next(specifier, context);
+      if (context.parentURL && /^\.\.?\//.test(specifier)) {
+        const url = new URL(specifier, context.parentURL).href;
+        if (chunks.has(url)) return { url, format: 'module', shortCircuit: true };
+      }
       const err = new Error(`Cannot find module '${specifier}' (the ferry binary loads none from disk)`);
       throw Object.assign(err, { code: 'MODULE_NOT_FOUND' });
     },
     load(url, context, next) {
-      if (url === entry) return { format: 'module', source, shortCircuit: true };
+      if (url === entry) return { format: 'module', source: entrySource, shortCircuit: true };
+      if (chunks.has(url)) return { format: 'module', source: chunkSource(url), shortCircuit: true };
       return next(url, context);
     },
   });
@@ -184,6 +210,29 @@ async function seedPkgCache(home, arch, bin) {
   return { isStripped, seededBytes: (await stat(seeded)).size };
 }
 
+/**
+ * dist/chunks/*.mjs after the executable's end: the chunks, a JSON index
+ * { "chunks/NAME": [offset, length] }, its length (u64 LE) and 'FERRYCH1'.
+ * The ELF loader and Node's SEA lookup ignore bytes after the image.
+ */
+async function appendChunks(output) {
+  const dir = join(root, 'dist', 'chunks');
+  let offset = (await stat(output)).size;
+  const parts = [];
+  const index = {};
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.mjs')).sort()) {
+    const data = await readFile(join(dir, name));
+    index[`chunks/${name}`] = [offset, data.length];
+    parts.push(data);
+    offset += data.length;
+  }
+  const indexBytes = Buffer.from(JSON.stringify(index), 'utf8');
+  const tail = Buffer.alloc(16);
+  tail.writeBigUInt64LE(BigInt(indexBytes.length), 0);
+  tail.write('FERRYCH1', 8, 'latin1');
+  await appendFile(output, Buffer.concat([...parts, indexBytes, tail]));
+}
+
 /** `--version` of a built binary: directly on its own arch, under qemu-user for the other one if installed. */
 async function smokeTest(arch, output) {
   const expected = `ferry ${ferryVersion}`;
@@ -233,6 +282,7 @@ async function buildTarget(arch, work, mainPath) {
     ],
     { env: { ...process.env, HOME: home }, timeoutMs: 300_000 },
   );
+  await appendChunks(output);
   chmodSync(output, 0o755);
   return {
     output,
@@ -247,9 +297,9 @@ async function buildTarget(arch, work, mainPath) {
 const work = mkdtempSync(join(tmpdir(), 'ferry-bin-'));
 try {
   execFileSync(pinnedNode, [join(root, 'scripts', 'build.mjs'), '--quiet'], { stdio: 'inherit', cwd: root });
-  const bundle = await readFile(join(root, 'dist', 'ferry.mjs'), 'utf8');
+  const entrySource = await readFile(join(root, 'dist', 'ferry.mjs'), 'utf8');
   const mainPath = join(work, 'sea-main.cjs');
-  await writeFile(mainPath, `'use strict';\n(${seaMain.toString()})(${JSON.stringify(bundle)});\n`);
+  await writeFile(mainPath, `'use strict';\n(${seaMain.toString()})(${JSON.stringify(entrySource)});\n`);
 
   const results = await Promise.allSettled(ARCHS.map((arch) => buildTarget(arch, work, mainPath)));
   let failed = false;

@@ -1,13 +1,20 @@
-// Bundles the CLI into one ESM file, dist/ferry.mjs, that the demo, the
-// end-to-end tests and (later) the single-binary build all run.
-import { chmod } from 'node:fs/promises';
+// Bundles the CLI into dist/ferry.mjs, the small entry that the demo, the
+// end-to-end tests and the single-binary build run, plus dist/chunks/*.mjs:
+// the rest, split at its dynamic imports, loaded only when a command needs it
+// (`--version` and `--help` load none of it; the TUI's ink only for the TUI).
+import { chmod, rm } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const quiet = process.argv.includes('--quiet');
 const started = performance.now();
+// chunks are named by content hash: the old ones would pile up
+await rm('dist/chunks', { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli/index.ts'],
-  outfile: 'dist/ferry.mjs',
+  entryPoints: { ferry: 'src/cli/index.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

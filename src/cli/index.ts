@@ -1,11 +1,24 @@
-import { runCliAsync } from './main.ts';
+// The entry: small on purpose. `--version` and `--help` are answered from
+// here; everything else is loaded only when needed (dist/ has it in chunks),
+// compiled once and then taken from V8's code cache (Node's compile cache).
+import { enableCompileCache } from 'node:module';
+import { quickAnswer } from './usage.ts';
 
-const code = await runCliAsync(process.argv.slice(2), process.stdout, process.stderr);
-process.exitCode = code;
-// Everything is said and done: a handle something left open (a socket still
-// closing, a terminal stream) must not keep ferry running in a script.
-setTimeout(() => {
-  if (process.env.FERRY_TIMING === '1')
-    process.stderr.write(`ferry: still open at exit: ${process.getActiveResourcesInfo().join(', ')}\n`);
-  process.exit(code);
-}, 2000).unref();
+const argv = process.argv.slice(2);
+const quick = quickAnswer(argv);
+if (quick !== null) {
+  process.stdout.write(quick);
+} else {
+  // the cache lives in Node's usual place (os.tmpdir()/node-compile-cache, or NODE_COMPILE_CACHE)
+  if (process.env.NODE_DISABLE_COMPILE_CACHE === undefined) enableCompileCache?.();
+  const { runCliAsync } = await import('./main.ts');
+  const code = await runCliAsync(argv, process.stdout, process.stderr);
+  process.exitCode = code;
+  // Everything is said and done: a handle something left open (a socket still
+  // closing, a terminal stream) must not keep ferry running in a script.
+  setTimeout(() => {
+    if (process.env.FERRY_TIMING === '1')
+      process.stderr.write(`ferry: still open at exit: ${process.getActiveResourcesInfo().join(', ')}\n`);
+    process.exit(code);
+  }, 2000).unref();
+}
