@@ -38,7 +38,43 @@ function editText(value: string, input: string, key: Key, set: (v: string) => vo
   return true;
 }
 
+/** A key press with nothing but a character (or enter, or tab): how each key of a typed-ahead burst is read. */
+function plainKey(key: Key, char: string): Key {
+  const none = Object.fromEntries(Object.keys(key).map((k) => [k, false])) as unknown as Key;
+  return { ...none, shift: /[A-Z]/.test(char), return: char === '\r' || char === '\n', tab: char === '\t' };
+}
+
+/**
+ * A key press, or several: over a slow link a person types ahead, and the
+ * terminal delivers `/mysql` (or `/mysql` and enter) as one chunk. Each key
+ * is read against the state the one before it left (not against what is on
+ * screen), so the keys after `/` go to the filter even before its prompt is
+ * drawn.
+ */
 export function handleKey(store: AppStore, input: string, key: Key, pageRows: number): void {
+  const chars = [...input];
+  if (chars.length > 1 && !key.ctrl && !key.meta && !input.includes('\x1b')) {
+    for (let i = 0; i < chars.length; ) {
+      const c = chars[i] as string;
+      const s = store.getState();
+      if (withoutControls(c) === c && !s.helpOpen && contextOf(s) === 'input') {
+        // a prompt takes the text up to the next enter at once, as a paste
+        let j = i;
+        while (j < chars.length && withoutControls(chars[j] as string) === chars[j]) j++;
+        handleOne(store, chars.slice(i, j).join(''), plainKey(key, ''), pageRows);
+        i = j;
+        continue;
+      }
+      if (withoutControls(c) === c || c === '\r' || c === '\n' || c === '\t')
+        handleOne(store, withoutControls(c), plainKey(key, c), pageRows);
+      i++;
+    }
+    return;
+  }
+  handleOne(store, input, key, pageRows);
+}
+
+function handleOne(store: AppStore, input: string, key: Key, pageRows: number): void {
   const s = store.getState();
   if (s.helpOpen) {
     if (key.escape || input === '?') s.toggleHelp();

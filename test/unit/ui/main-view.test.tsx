@@ -133,6 +133,26 @@ describe('main view at 80x24', () => {
     await s.waitFor('no container matches "zzz"');
   });
 
+  it('keys typed right after / go to the filter even before its prompt is drawn (one burst)', async () => {
+    const { store, screen: s } = await open();
+    // a person over a slow link: `/` and the text reach ferry as one chunk
+    await s.press('/wfd-pro');
+    expect(store.getState().filterEditing).toBe(true);
+    expect(store.getState().filter).toBe('wfd-pro');
+    expect(store.getState().screen.kind).toBe('main');
+    await s.waitFor('/wfd-pro_');
+    expect(tableRows(s).map((l) => l.split(/\s+/)[3])).toEqual(['wfd-producer-1']);
+    // typed ahead after enter: the keys are commands again (j moves, nothing opens)
+    await s.press('\rj');
+    expect(store.getState().filterEditing).toBe(false);
+    expect(store.getState().screen.kind).toBe('main');
+    // `o` in a burst outside the filter still opens the saved groups: keys keep their meaning
+    await s.press(KEY.esc);
+    await s.press('/mo');
+    expect(store.getState().filter).toBe('mo');
+    expect(store.getState().screen.kind).toBe('main');
+  });
+
   it('space marks and unmarks; a marks the compose group; c clears', async () => {
     const { screen: s } = await open();
     await s.press(' ');
