@@ -63,6 +63,7 @@ export type FindingCode =
   | 'static-mac-conflict'
   | 'port-in-use'
   | 'bind-source-missing'
+  | 'invalid-path'
   | 'volume-carried'
   | 'volume-exists'
   | 'memory-unknown'
@@ -151,8 +152,18 @@ export interface PreflightRequest {
 
 // ------------------------------------------------------------------ probes
 
+/**
+ * A host path as the source's inspect reports it, fit to reach a command on
+ * a host as one argument: absolute (so `find` and `du` never read it as an
+ * option or an expression such as `-exec`), on one line (the probes' output
+ * is read line by line). Anything else is a blocker, and never sent.
+ */
+export function isHostPath(p: string): boolean {
+  return p.startsWith('/') && !/[\0\n\r]/.test(p);
+}
+
 export function sourceSections(c: Container, runtime: Runtime): Section[] {
-  const volumes = c.mounts.filter((m) => m.type === 'volume' && m.source);
+  const volumes = c.mounts.filter((m) => m.type === 'volume' && isHostPath(m.source));
   const sections: Section[] = [
     {
       name: 'pf.cpuinfo',
@@ -194,7 +205,9 @@ export function sourceSections(c: Container, runtime: Runtime): Section[] {
 }
 
 export function destinationSections(c: Container): Section[] {
-  const binds = [...new Set(c.mounts.filter((m) => m.type === 'bind').map((m) => m.source))];
+  const binds = [...new Set(c.mounts.filter((m) => m.type === 'bind').map((m) => m.source))].filter(
+    isHostPath,
+  );
   const sections: Section[] = [
     {
       name: 'pf.cpucheck',
@@ -216,7 +229,8 @@ export function destinationSections(c: Container): Section[] {
     sections.push({
       name: 'pf.paths',
       display: `test -e ${binds.join(' ')}`,
-      script: `$SUDO find ${binds.map((p) => shQuote(p)).join(' ')} -maxdepth 0 -printf 'yes %p\\n'; exit 0`,
+      // absolute paths only, so none is an option or an expression; `--` ends find's own options
+      script: `$SUDO find -- ${binds.map((p) => shQuote(p)).join(' ')} -maxdepth 0 -printf 'yes %p\\n'; exit 0`,
     });
   }
   return sections;
@@ -549,6 +563,14 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
 
   // --- mounts
   for (const m of c.mounts) {
+    if ((m.type === 'bind' || (m.type === 'volume' && m.source !== '')) && !isHostPath(m.source)) {
+      block(
+        'invalid-path',
+        `${source.host} reports ${m.type} mount source ${JSON.stringify(m.source)} (-> ${JSON.stringify(m.destination)}) for ${c.name}: not an absolute path on one line, so it is not used`,
+        { host: source.host },
+      );
+      continue;
+    }
     if (m.type === 'bind') {
       const exists = de.paths.get(m.source);
       if (exists === false)

@@ -1,11 +1,16 @@
 // Preflight verdicts from facts and probe outputs captured on the lab, and
 // variations of them for what the lab cannot show (old CRIU, GPUs, ...).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mergeProbe } from '../../../src/inventory/inventory.ts';
 import type { Container, HostInventory } from '../../../src/inventory/model.ts';
 import {
   compareVersions,
   type DestinationEvidence,
+  destinationSections,
   evaluatePreflight,
   type Finding,
   type PreflightInput,
@@ -394,5 +399,54 @@ describe('preflight()', () => {
       destination: { name: 'alpha', exec: down },
     });
     expect(codes(r.findings)).toEqual(['blocker:destination-unreachable', 'blocker:source-unreachable']);
+  });
+});
+
+describe('a hostile source host', () => {
+  it("bind sources from the source's inspect reach find on the destination as data, never as its expression", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-pf-'));
+    writeFileSync(join(dir, 'a-file'), '');
+    const marker = join(dir, 'pwned');
+    // what a compromised source can report: bind mounts that spell `DIR -exec touch MARKER ;`
+    const hostile = (sources: string[]): Container => ({
+      ...staticC,
+      mounts: sources.map((source) => ({
+        type: 'bind' as const,
+        source,
+        destination: '/data',
+        name: null,
+        driver: null,
+        rw: true,
+      })),
+    });
+    const section = destinationSections(hostile([dir, '-exec', 'touch', marker, ';'])).find(
+      (x) => x.name === 'pf.paths',
+    );
+    if (!section) throw new Error('no pf.paths section');
+    // the section's script as the destination runs it (without sudo), from a directory with files in it
+    let out = '';
+    try {
+      out = execFileSync('sh', ['-c', section.script], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, SUDO: '' },
+      }).toString();
+    } catch (err) {
+      out = String((err as { stdout?: Buffer }).stdout ?? '');
+    }
+    expect(existsSync(marker)).toBe(false);
+    // only the absolute paths are asked about, each as one word
+    expect(out).toBe(`yes ${dir}\n`);
+    expect(section.script).not.toContain("'-exec'");
+    expect(destinationSections(hostile(['/srv/-exec x;$(touch y)|z']))[2]?.script).toContain(
+      "find -- '/srv/-exec x;$(touch y)|z' -maxdepth 0",
+    );
+    // and the plan refuses the relative ones by name, at --plan time
+    const f = evaluatePreflight(input({ container: hostile([dir, '-exec', 'touch', marker, ';']) }));
+    const invalid = f.filter((x) => x.code === 'invalid-path');
+    // MARKER is absolute: it is asked about as a path (and does not exist)
+    expect(invalid.map((x) => x.severity)).toEqual(['blocker', 'blocker', 'blocker']);
+    expect(invalid[0]?.message).toBe(
+      'beta reports bind mount source "-exec" (-> "/data") for t5-static: not an absolute path on one line, so it is not used',
+    );
   });
 });
