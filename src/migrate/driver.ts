@@ -64,7 +64,7 @@ export async function must(
   if (r.code !== 0) {
     const err = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
     throw new StageError(
-      `${host.host}: ${what} failed (exit ${r.code ?? r.signal ?? '?'}): ${err || shellQuoteArgv(argv).slice(0, 120)}`,
+      `${host.host}: ${what} failed (exit ${r.code ?? r.signal ?? '?'}): ${err || argv.slice(0, 2).join(' ')}`,
     );
   }
   return r.stdout;

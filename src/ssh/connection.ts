@@ -74,6 +74,8 @@ export interface PoolOptions {
   defaultKeepaliveSec?: number;
   /** used when the config sets no ConnectTimeout */
   defaultConnectTimeoutSec?: number;
+  /** cap on each of an exec's stdout and stderr; MAX_OUTPUT_BYTES by default */
+  maxOutputBytes?: number;
   env?: NodeJS.ProcessEnv;
   debug?: (host: string, message: string) => void;
 }
@@ -87,6 +89,21 @@ export interface ExecOptions {
   timeoutMs?: number;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
+  /** cap on what is kept of each of stdout and stderr (default: the pool's); the command is killed past it */
+  maxOutputBytes?: number;
+}
+
+/** What exec keeps of each stream by default: a host that floods ferry must not exhaust its memory. */
+export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+/** A command as errors name it: its first words, never its arguments (they may hold secrets). */
+export function commandName(command: string): string {
+  const words = command
+    .replace(/^exec\s+/, '')
+    .split(/\s+/)
+    .slice(0, 2)
+    .join(' ');
+  return words.replace(/[^\w ./:=-]/g, '').slice(0, 40);
 }
 
 export interface ExecResult {
@@ -223,6 +240,23 @@ export class SshPool {
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
+      const cap = opts.maxOutputBytes ?? this.opts.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+      const size = { out: 0, err: 0 };
+      const keep = (stream: 'out' | 'err', d: Buffer) => {
+        size[stream] += d.length;
+        if (size[stream] > cap) {
+          stop();
+          finish(
+            new SshError(
+              'OUTPUT_LIMIT',
+              host,
+              `'${commandName(command)}' wrote more than ${Math.round(cap / 1024)} KiB to ${stream === 'out' ? 'stdout' : 'stderr'}: stopped`,
+            ),
+          );
+          return;
+        }
+        (stream === 'out' ? out : err).push(d);
+      };
       let code: number | null = null;
       let signal: string | null = null;
       let settled = false;
@@ -249,14 +283,14 @@ export class SshPool {
       };
       const abort = () => {
         stop();
-        finish(new SshError('ABORTED', host, `cancelled: ${command.slice(0, 80)}`));
+        finish(new SshError('ABORTED', host, `cancelled: ${commandName(command)}`));
       };
       const lost = (reason: string) =>
         finish(
           new SshError(
             'CONNECTION_LOST',
             host,
-            `connection lost while running '${command.slice(0, 80)}': ${reason}`,
+            `connection lost while running '${commandName(command)}': ${reason}`,
           ),
         );
       live.onClose.add(lost);
@@ -268,19 +302,20 @@ export class SshPool {
             new SshError(
               'TIMEOUT',
               host,
-              `'${command.slice(0, 80)}' did not finish within ${opts.timeoutMs} ms`,
+              `'${commandName(command)}' did not finish within ${opts.timeoutMs} ms`,
             ),
           );
         }, opts.timeoutMs);
       }
       channel.on('data', (d: Buffer) => {
-        out.push(d);
+        if (settled) return;
+        keep('out', d);
         opts.onStdout?.(d);
       });
       channel.stderr.on('data', (raw: Buffer) => {
         const d = cancelable ? pidTap.take(raw) : raw;
-        if (d.length === 0) return;
-        err.push(d);
+        if (d.length === 0 || settled) return;
+        keep('err', d);
         opts.onStderr?.(d);
       });
       whenClosed(channel, () => {

@@ -11,7 +11,8 @@ export type SshErrorCode =
   | 'PASSPHRASE_REQUIRED'
   | 'CONNECTION_LOST'
   | 'CHANNEL'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'OUTPUT_LIMIT';
 
 /**
  * Every SSH failure ferry reports: one line naming the host and what went

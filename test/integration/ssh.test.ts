@@ -105,6 +105,25 @@ describe.skipIf(SKIP_LAB)('ssh connections against the lab', () => {
     }
   });
 
+  it('a host that floods its output is stopped at the cap with an error naming it, not buffered without limit', async () => {
+    const pool = createSshPool({ configFile: SSH_CONFIG, env: {} });
+    try {
+      const flood = pool.exec('alpha', ['sh', '-c', 'exec yes FLOOD'], { maxOutputBytes: 1024 * 1024 });
+      const err = await errorOf(flood);
+      expect(err.code).toBe('OUTPUT_LIMIT');
+      expect(err.message).toMatch(/^alpha: 'sh -c' wrote more than 1024 KiB to stdout: stopped$/);
+      // the default cap holds too (16 MiB): 20 MiB of stderr is refused
+      const loud = await errorOf(pool.exec('alpha', ['sh', '-c', 'head -c 20971520 /dev/zero >&2']));
+      expect(loud.message).toContain('to stderr');
+      // the connection is still good, and output under the cap is whole
+      expect((await pool.exec('alpha', ['sh', '-c', 'head -c 3000000 /dev/zero'])).stdout).toHaveLength(
+        3000000,
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('authenticates through a real ssh-agent', async () => {
     const agent = await execa('ssh-agent', ['-s']);
     const sock = /SSH_AUTH_SOCK=([^;]+);/.exec(agent.stdout)?.[1];
