@@ -152,7 +152,7 @@ type Out = NodeJS.WritableStream;
 export async function hostsCommand(args: InventoryArgs, out: Out, err: Out): Promise<number> {
   const list = hostListOrReport(args, err);
   if (!list) return EXIT.badConfig;
-  const inventories = await probeAll(list, args);
+  const inventories = await probeAll(list, args, 'with');
   const hosts = inventories.map((h) => hostJson(h, args));
   if (args.json) out.write(`${JSON.stringify({ hosts } satisfies HostsJson, null, 2)}\n`);
   else out.write(hostsTable(hosts, widthOf(out)));
@@ -162,7 +162,7 @@ export async function hostsCommand(args: InventoryArgs, out: Out, err: Out): Pro
 export async function psCommand(args: InventoryArgs, out: Out, err: Out): Promise<number> {
   const list = hostListOrReport(args, err);
   if (!list) return EXIT.badConfig;
-  const inventories = await probeAll(list, args);
+  const inventories = await probeAll(list, args, 'never');
   const ps = psJson(inventories);
   for (const e of ps.errors) {
     err.write(
@@ -185,7 +185,12 @@ function sshOptions(configFile: string | undefined): SshConfigOptions {
   return configFile ? { configFile } : {};
 }
 
-async function probeAll(hosts: string[], args: InventoryArgs): Promise<HostInventory[]> {
+/** The runtimes' list commands, one round trip per host; the facts in the same one when `facts` is 'with'. */
+async function probeAll(
+  hosts: string[],
+  args: InventoryArgs,
+  facts: 'with' | 'never',
+): Promise<HostInventory[]> {
   const pool = createSshPool({
     ...(args.configFile ? { configFile: args.configFile } : {}),
     ...(args.jump ? { jump: args.jump } : {}),
@@ -193,7 +198,7 @@ async function probeAll(hosts: string[], args: InventoryArgs): Promise<HostInven
   // every host at once: one slow host must not hold the others back
   const inv = new Inventory(
     hosts.map((name) => ({ name, exec: poolExec(pool, name) })),
-    { concurrency: Math.max(1, hosts.length) },
+    { concurrency: Math.max(1, hosts.length), mode: 'list', facts },
   );
   try {
     return await inv.refresh();

@@ -77,7 +77,8 @@ export function sshBackend(
       }
     },
   }));
-  const inventory = new Inventory(targets);
+  // each refresh lists; the facts that do not change come once per host, after its first list
+  const inventory = new Inventory(targets, { mode: 'list' });
   const groups = opts.groups ?? fileGroups();
   return {
     hosts,

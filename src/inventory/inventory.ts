@@ -3,15 +3,30 @@
 // the others go on. A runtime that fails on an otherwise healthy host keeps
 // its own last good data the same way.
 import pLimit from 'p-limit';
-import { type HostProbe, type HostTarget, probeHost } from '../runtime/probe.ts';
-import type { Container, ContainerKey, HostInventory, RuntimeInventory } from './model.ts';
+import { type HostProbe, type HostTarget, type ProbeOptions, probeHost } from '../runtime/probe.ts';
+import type { Container, ContainerKey, HostFacts, HostInventory, RuntimeInventory } from './model.ts';
 import { containerKey } from './model.ts';
 
 export interface InventoryOptions {
   /** hosts refreshed at once (default 8) */
   concurrency?: number;
   /** the probe, replaceable in tests */
-  probe?: (target: HostTarget) => Promise<HostProbe>;
+  probe?: (target: HostTarget, opts?: ProbeOptions) => Promise<HostProbe>;
+  /**
+   * 'list': each refresh runs only the runtimes' list commands (and reads
+   * memory from the cgroups); the facts that do not change (CRIU, versions,
+   * kernel) are probed once per host, after its first list. 'full' (default):
+   * every refresh inspects everything.
+   */
+  mode?: 'list' | 'full';
+  /**
+   * list mode: 'after' (default) the facts once per host after its first
+   * list; 'with' in the same round trip as every list (ferry hosts); 'never'
+   * (ferry ps)
+   */
+  facts?: 'after' | 'with' | 'never';
+  /** a host's state changed outside a refresh (its facts arrived) */
+  onUpdate?: (host: HostInventory) => void;
 }
 
 export interface ListedContainer {
@@ -24,12 +39,20 @@ export class Inventory {
   private readonly targets = new Map<string, HostTarget>();
   private readonly state = new Map<string, HostInventory>();
   private readonly limit: ReturnType<typeof pLimit>;
-  private readonly probe: (target: HostTarget) => Promise<HostProbe>;
+  private readonly probe: (target: HostTarget, opts?: ProbeOptions) => Promise<HostProbe>;
   private readonly inflight = new Map<string, Promise<HostInventory>>();
+  private readonly mode: 'list' | 'full';
+  private readonly factsWhen: 'after' | 'with' | 'never';
+  private readonly onUpdate: ((host: HostInventory) => void) | undefined;
+  /** list mode: facts probed once per host (the probe that got them, or the one in flight) */
+  private readonly facts = new Map<string, HostProbe | Promise<void>>();
 
   constructor(targets: readonly HostTarget[] = [], opts: InventoryOptions = {}) {
     this.limit = pLimit(opts.concurrency ?? 8);
-    this.probe = opts.probe ?? ((t) => probeHost(t));
+    this.probe = opts.probe ?? ((t, o) => probeHost(t, o));
+    this.mode = opts.mode ?? 'full';
+    this.factsWhen = opts.facts ?? 'after';
+    this.onUpdate = opts.onUpdate;
     for (const t of targets) this.addHost(t);
   }
 
@@ -65,7 +88,10 @@ export class Inventory {
     const p = this.limit(async () => {
       let probe: HostProbe;
       try {
-        probe = await this.probe(target);
+        probe =
+          this.mode === 'list'
+            ? await this.probe(target, { inventory: 'list', facts: this.factsWhen === 'with' })
+            : await this.probe(target);
       } catch (err) {
         // probeHost does not reject; a replaced probe might
         const why = err instanceof Error ? err.message : String(err);
@@ -81,12 +107,53 @@ export class Inventory {
           extra: new Map(),
         };
       }
-      const next = mergeProbe(this.state.get(name), probe);
+      const known = this.facts.get(name);
+      const next = mergeProbe(this.state.get(name), probe, known instanceof Promise ? undefined : known);
       if (this.targets.has(name)) this.state.set(name, next);
+      // list first, details after: the facts once, when the host has answered
+      if (this.mode === 'list' && this.factsWhen === 'after' && probe.reached && known === undefined)
+        this.probeFacts(target);
       return next;
     }).finally(() => this.inflight.delete(name));
     this.inflight.set(name, p);
     return p;
+  }
+
+  /** Facts are known for the host (list mode: they arrive after its first list). */
+  hasFacts(name: string): boolean {
+    const f = this.facts.get(name);
+    return f !== undefined && !(f instanceof Promise);
+  }
+
+  /** Resolves once the host's facts probe (list mode) has finished, or at once if none runs. */
+  async factsSettled(name: string): Promise<void> {
+    const f = this.facts.get(name);
+    if (f instanceof Promise) await f;
+  }
+
+  private probeFacts(target: HostTarget): void {
+    const name = target.name;
+    const running = this.limit(async () => {
+      let probe: HostProbe | null = null;
+      try {
+        probe = await this.probe(target, { inventory: false });
+      } catch {
+        probe = null;
+      }
+      if (!probe?.reached || !probe.facts) {
+        // try again after the next list
+        this.facts.delete(name);
+        return;
+      }
+      this.facts.set(name, probe);
+      const cur = this.state.get(name);
+      if (cur && this.targets.has(name) && !cur.stale) {
+        const next = withFacts(cur, probe);
+        this.state.set(name, next);
+        this.onUpdate?.(next);
+      }
+    });
+    this.facts.set(name, running);
   }
 
   host(name: string): HostInventory | undefined {
@@ -116,8 +183,42 @@ export function listContainers(hosts: readonly HostInventory[]): ListedContainer
   return out;
 }
 
-/** The host's next state from its previous state and a new probe. Pure. */
-export function mergeProbe(prev: HostInventory | undefined, probe: HostProbe): HostInventory {
+/**
+ * A listed host with the facts of an earlier facts probe: CRIU, kernel, the
+ * checkpoint directory and each runtime's versions. Who the user is and
+ * whether sudo works come from the list itself. Pure.
+ */
+export function withFacts(inv: HostInventory, factsProbe: HostProbe): HostInventory {
+  const f: HostFacts | null = factsProbe.facts;
+  if (!f || !inv.facts) return inv;
+  const runtimeFacts = (kind: RuntimeInventory['kind'], listed: RuntimeInventory['facts']) => {
+    const known = f.runtimes.find((r) => r.kind === kind);
+    return listed.status === 'ok' && known?.status === 'ok' ? known : listed;
+  };
+  const runtimes = inv.runtimes.map((r) => ({ ...r, facts: runtimeFacts(r.kind, r.facts) }));
+  const seen = new Set(inv.problems.map((p) => p.message));
+  return {
+    ...inv,
+    facts: {
+      ...inv.facts,
+      kernel: f.kernel,
+      criu: f.criu,
+      checkpointDir: f.checkpointDir,
+      runtimes: runtimes.map((r) => r.facts),
+    },
+    runtimes,
+    // what the facts probe found (CRIU, a runtime's info) stays a problem of the host
+    problems: [...inv.problems, ...factsProbe.problems.filter((p) => !seen.has(p.message))],
+  };
+}
+
+/** The host's next state from its previous state and a new probe (and facts known from before). Pure. */
+export function mergeProbe(
+  prev: HostInventory | undefined,
+  probe: HostProbe,
+  facts?: HostProbe,
+): HostInventory {
+  if (facts && probe.reached && probe.facts) return withFacts(mergeProbe(prev, probe), facts);
   const at = probe.startedAt;
   if (!probe.reached || !probe.facts) {
     return {

@@ -111,6 +111,11 @@ export interface Container {
   memoryBytes: number | null;
   /** containers this one needs (podman: pod infra, --network container:) by id */
   dependencies: string[];
+  /**
+   * 'list': from the runtime's list command only (ferry ps, the TUI): restart
+   * policy, mounts, devices, addresses and dependencies were not read
+   */
+  detail?: 'list';
 }
 
 export interface Image {

@@ -28,6 +28,7 @@ import {
   strArray,
   strRecord,
 } from './json.ts';
+import { isMissingBinary, listSection, parseListProbe } from './listing.ts';
 import { type HostProblem, optionalSections, parseSection, sectionProblem } from './problems.ts';
 import {
   emptyFacts,
@@ -83,6 +84,16 @@ export function dockerRuntime(opts: RuntimeOptions = {}): Runtime {
     kind: KIND,
     binary: bin,
     probeSections: () => sections,
+    // memory: the cgroups found by id, else through each running container's pid (docker's
+    // cgroup parent may sit anywhere in the memory hierarchy)
+    listSections: () => [listSection(KIND, bin), sections.find((s) => s.name === 'docker.stats') as Section],
+    parseList: (results, host, cgroups) => {
+      const memory = new Map(cgroups);
+      const pids = results.get('docker.stats');
+      if (pids?.code === 0)
+        for (const [id, bytes] of parseDockerStats(pids.stdout)) if (!memory.has(id)) memory.set(id, bytes);
+      return parseListProbe(KIND, results, host, memory, opts.required ?? false);
+    },
     pidScript: (id) => `${d} container inspect --format '{{.State.Pid}}' ${shQuote(id)}`,
     parseProbe: (results, host) => parseDockerProbe(results, host, opts.required ?? false),
   };
@@ -127,7 +138,7 @@ export function parseDockerProbe(
 ): RuntimeProbe {
   const problems: HostProblem[] = [];
   const info = results.get('docker.info');
-  if (info && info.code !== 0 && !info.timedOut && isMissing(info)) {
+  if (info && info.code !== 0 && !info.timedOut && isMissingBinary(info)) {
     if (required) problems.push(sectionProblem(host, info, { runtime: KIND, code: 'missing-binary' }));
     return { facts: emptyFacts(KIND, 'missing', 'docker is not installed'), data: null, problems };
   }
@@ -191,11 +202,6 @@ export function parseDockerProbe(
     .filter((c): c is Container => c !== null);
   const data: RuntimeData = { containers, images, networks, volumes, pods: [] };
   return { facts, data, problems };
-}
-
-function isMissing(r: SectionResult): boolean {
-  // sh says 127; sudo says "sudo: docker: command not found" and exits 1
-  return r.code === 127 || /^sudo: .*: command not found/m.test(r.stderr);
 }
 
 /** `docker info --format '{{json .}}'` prints one object (and may print it with a failing daemon). */

@@ -28,6 +28,7 @@ import {
   strArray,
   strRecord,
 } from './json.ts';
+import { isMissingBinary, listSection, parseListProbe } from './listing.ts';
 import { type HostProblem, optionalSections, parseSection, sectionProblem } from './problems.ts';
 import {
   emptyFacts,
@@ -74,6 +75,8 @@ export function podmanRuntime(opts: RuntimeOptions = {}): Runtime {
     kind: KIND,
     binary: bin,
     probeSections: () => sections,
+    listSections: () => [listSection(KIND, bin)],
+    parseList: (results, host, memory) => parseListProbe(KIND, results, host, memory, opts.required ?? false),
     pidScript: (id) => `${p} container inspect --format '{{.State.Pid}}' ${shQuote(id)}`,
     parseProbe: (results, host) => parsePodmanProbe(results, host, opts.required ?? false),
   };
@@ -86,7 +89,7 @@ export function parsePodmanProbe(
 ): RuntimeProbe {
   const problems: HostProblem[] = [];
   const info = results.get('podman.info');
-  if (info && info.code !== 0 && !info.timedOut && isMissing(info)) {
+  if (info && info.code !== 0 && !info.timedOut && isMissingBinary(info)) {
     if (required) problems.push(sectionProblem(host, info, { runtime: KIND, code: 'missing-binary' }));
     return { facts: emptyFacts(KIND, 'missing', 'podman is not installed'), data: null, problems };
   }
@@ -132,11 +135,6 @@ export function parsePodmanProbe(
     .filter((c): c is Container => c !== null);
   const data: RuntimeData = { containers, images, networks, volumes, pods };
   return { facts, data, problems };
-}
-
-function isMissing(r: SectionResult): boolean {
-  // sh says 127; sudo says "sudo: podman: command not found" and exits 1
-  return r.code === 127 || /^sudo: .*: command not found/m.test(r.stderr);
 }
 
 export function podmanFacts(info: JsonObject): RuntimeFacts {

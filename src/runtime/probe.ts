@@ -4,6 +4,7 @@ import type { HostFacts } from '../inventory/model.ts';
 import { dockerRuntime } from './docker.ts';
 import { excerpt, type HostExec } from './exec.ts';
 import { DEFAULT_CHECKPOINT_DIR, hostFactSections, parseHostFacts } from './host-facts.ts';
+import { MEMORY_SECTION, memorySection, parseCgroupMemory } from './listing.ts';
 import { podmanRuntime } from './podman.ts';
 import type { HostProblem } from './problems.ts';
 import type { Runtime, RuntimeProbe } from './runtime.ts';
@@ -39,8 +40,17 @@ export interface ProbeOptions {
   extra?: readonly Section[];
   /** stdin for the one extra section that reads it */
   stdin?: string;
-  /** leave out runtime inventories (facts and extras only) */
-  inventory?: boolean;
+  /**
+   * true (default): every container inspected, with images, networks, volumes,
+   * pods and memory; 'list': each runtime's list command and memory from the
+   * cgroups only (containers with detail 'list'); false: facts and extras only
+   */
+  inventory?: boolean | 'list';
+  /**
+   * host facts (kernel, CRIU, checkpoint dir) and runtime facts (info); default
+   * true. Only 'list' may leave them out: they do not change between refreshes.
+   */
+  facts?: boolean;
   signal?: AbortSignal;
 }
 
@@ -75,16 +85,25 @@ export async function probeHost(target: HostTarget, opts: ProbeOptions = {}): Pr
   const sudo = target.sudo ?? 'auto';
   const checkpointDir = target.checkpointDir ?? DEFAULT_CHECKPOINT_DIR;
   const runtimes = runtimesOf(target);
-  const withInventory = opts.inventory ?? true;
-  const hostSections = hostFactSections({
-    checkpointDir,
-    ...(target.criuBinary ? { criuBinary: target.criuBinary } : {}),
-  });
-  const runtimeSections = runtimes.flatMap((r) =>
-    withInventory ? r.probeSections() : r.probeSections().filter((s) => s.name.endsWith('.info')),
-  );
+  const list = opts.inventory === 'list';
+  const withInventory = opts.inventory === true || opts.inventory === undefined;
+  const withFacts = !list || (opts.facts ?? true);
+  const hostSections = withFacts
+    ? hostFactSections({
+        checkpointDir,
+        ...(target.criuBinary ? { criuBinary: target.criuBinary } : {}),
+      })
+    : [];
+  const runtimeSections = runtimes.flatMap((r) => [
+    ...(withInventory
+      ? r.probeSections()
+      : withFacts
+        ? r.probeSections().filter((s) => s.name.endsWith('.info'))
+        : []),
+    ...(list ? r.listSections() : []),
+  ]);
   const extra = opts.extra ?? [];
-  const all = [...hostSections, ...runtimeSections, ...extra];
+  const all = [...hostSections, ...runtimeSections, ...(list ? [memorySection()] : []), ...extra];
   const commandTimeoutSec = target.commandTimeoutSec ?? DEFAULT_COMMAND_TIMEOUT_SEC;
   const { script, nonce } = buildScript(all, { sudo, timeoutSec: commandTimeoutSec });
   const timeoutMs = target.timeoutMs ?? (commandTimeoutSec + 15) * 1000;
@@ -162,14 +181,25 @@ export async function probeHost(target: HostTarget, opts: ProbeOptions = {}): Pr
       stderr: excerpt(meta.sudoStderr),
     });
   }
-  const probes = runtimes.map((runtime) => ({
-    runtime,
-    probe: runtime.parseProbe(parsed.sections, target.name),
-  }));
-  for (const { probe } of probes) {
-    if (withInventory) problems.push(...probe.problems);
-    else problems.push(...probe.problems.filter((p) => p.code !== 'section-missing'));
-  }
+  const memory = list ? parseCgroupMemory(parsed.sections.get(MEMORY_SECTION)?.stdout ?? '') : null;
+  const probes = runtimes.map((runtime) => {
+    const full = withInventory || withFacts ? runtime.parseProbe(parsed.sections, target.name) : null;
+    const infoProblems = (full?.problems ?? []).filter((p) => withInventory || p.code !== 'section-missing');
+    if (!memory) return { runtime, probe: { ...(full as RuntimeProbe), problems: infoProblems } };
+    const listed = runtime.parseList(parsed.sections, target.name, memory);
+    // the list's containers; versions and checkpoint support from info when it ran
+    const facts = full && listed.facts.status !== 'missing' ? full.facts : listed.facts;
+    const seen = new Set(listed.problems.map((p) => p.message));
+    return {
+      runtime,
+      probe: {
+        facts,
+        data: listed.data,
+        problems: [...listed.problems, ...infoProblems.filter((p) => !seen.has(p.message))],
+      },
+    };
+  });
+  for (const { probe } of probes) problems.push(...probe.problems);
   const facts = parseHostFacts(parsed.sections, meta, {
     sudo,
     checkpointDir,

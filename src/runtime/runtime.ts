@@ -40,6 +40,14 @@ export interface Runtime {
   probeSections(): Section[];
   /** turns the results of those sections into facts, inventory and problems */
   parseProbe(results: ReadonlyMap<string, SectionResult>, host: string): RuntimeProbe;
+  /** sections of the fast probe: the runtime's own list command only */
+  listSections(): Section[];
+  /** containers (detail 'list') from those sections, memory by container id from the cgroups */
+  parseList(
+    results: ReadonlyMap<string, SectionResult>,
+    host: string,
+    memory: ReadonlyMap<string, number>,
+  ): RuntimeProbe;
   /** sh snippet printing the host pid of a container's init process (0 when not running) */
   pidScript(idOrName: string): string;
 }
