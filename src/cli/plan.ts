@@ -43,6 +43,11 @@ export interface PlanJson {
     /** relay: through ferry; direct: the source's own ssh to `route` */
     transfer: 'relay' | 'direct';
     route?: string;
+    /**
+     * where bytesPerSec comes from: measured now (warm, bytes streamed in ms; steady:
+     * a steady window was seen), or remembered from a transfer or estimate of this process
+     */
+    estimate?: { by: 'measured' | 'transfer' | 'estimate'; bytes: number; ms?: number; steady?: boolean };
   }[];
   predicted: { makespanMs: number; sequentialMs: number; savedPercent: number };
   findings: { id: string; severity: 'blocker' | 'warning'; code: string; message: string }[];
@@ -93,6 +98,19 @@ export function planJson(plan: MigrationPlan): PlanJson {
         compression: l.zstd ? ('zstd' as const) : ('none' as const),
         transfer: l.direct ? ('direct' as const) : ('relay' as const),
         ...(l.direct ? { route: `${l.direct.target}:${l.direct.port}` } : {}),
+        ...(l.source
+          ? {
+              estimate:
+                l.source.kind === 'measured'
+                  ? {
+                      by: 'measured' as const,
+                      bytes: l.source.bytes,
+                      ms: l.source.ms,
+                      steady: l.source.steady,
+                    }
+                  : { by: l.source.kind, bytes: l.source.bytes },
+            }
+          : {}),
       };
     }),
     predicted: {

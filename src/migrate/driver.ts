@@ -2,6 +2,7 @@
 // these methods and never asks which runtime it is talking to.
 import { parseUsage } from '../runtime/units.ts';
 import { shellQuoteArgv } from '../ssh/quote.ts';
+import { linkRateKey, rememberRate } from './link-rate.ts';
 import { type DirectRoute, direct, relay } from './transfer.ts';
 import type { DriverState, HostSession, MigrateOptions, MigrationItem, RuntimeKind } from './types.ts';
 
@@ -155,6 +156,14 @@ export async function stream(
     },
   };
   const r = ctx.direct ? await direct({ ...o, route: ctx.direct }) : await relay(o);
+  // what the link really carried stands in for the next plan's measurement (uncompressed streams only)
+  if (!ctx.zstd)
+    rememberRate(linkRateKey(ctx.src.host, ctx.dst.host, ctx.direct ? 'direct' : 'relay'), {
+      kind: 'transfer',
+      bytesPerSec: Math.round((r.bytes * 1000) / r.streamMs),
+      at: Date.now(),
+      bytes: r.bytes,
+    });
   return r.bytes;
 }
 

@@ -6,6 +6,16 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { excerpt } from '../runtime/exec.ts';
 import { shellQuote } from '../ssh/quote.ts';
+import {
+  fallbackRate,
+  type LinkRates,
+  linkRateKey,
+  type RateSample,
+  type RememberedRate,
+  rememberedRate,
+  rememberRate,
+  steadyRate,
+} from './link-rate.ts';
 import type { HostSession } from './types.ts';
 
 const ENDS_GRACE_MS = 15_000;
@@ -376,19 +386,37 @@ export async function direct(o: RelayOptions & { route: DirectRoute }): Promise<
 export const COMPRESS_BELOW = 20_000_000;
 
 export interface LinkMeasure {
-  /** measured with 16 MB, first byte to last */
+  /** the link's steady rate: measured warm, or remembered from an earlier transfer */
   bytesPerSec: number;
   /** whether streams on this link are compressed */
   zstd: boolean;
+  /** measured now (bytes streamed), or remembered (a transfer's or an earlier estimate's) */
+  source?: { kind: 'measured'; bytes: number; ms: number; steady: boolean } | RememberedRate;
 }
 
-/** Streams 16 MB of zeros from one host to the other and decides on compression. */
+/** Bounds of one measurement: it stops earlier once a steady window is seen. */
+export const LINK_SAMPLE = { maxBytes: 1024 * 1024 * 1024, maxMs: 4000 };
+
+/**
+ * The link's steady rate and the compression that follows from it. A rate
+ * remembered for this link (an earlier transfer's, or an estimate of the last
+ * REMEMBER_MS) stands in; otherwise zeros stream through a new channel until
+ * its rate holds steady over consecutive windows after the warm-up (bounded by
+ * LINK_SAMPLE), and that rate is remembered.
+ */
 export async function measureLink(
   from: HostSession,
   to: HostSession,
   compress: 'auto' | 'none' | 'zstd',
   route?: DirectRoute,
+  o: { rates?: LinkRates; bounds?: typeof LINK_SAMPLE } = {},
 ): Promise<LinkMeasure> {
+  const zstdFor = (bytesPerSec: number) =>
+    compress === 'auto' ? bytesPerSec < COMPRESS_BELOW : compress === 'zstd';
+  const key = linkRateKey(from.host, to.host, route ? 'direct' : 'relay');
+  const known = rememberedRate(key, Date.now(), o.rates);
+  if (known) return { bytesPerSec: known.bytesPerSec, zstd: zstdFor(known.bytesPerSec), source: known };
+  const bounds = o.bounds ?? LINK_SAMPLE;
   const mk = ['mktemp', '-d', '/tmp/ferry.XXXXXXXX'];
   const [a, b] = await Promise.all([from.exec(mk), to.exec(mk)]);
   const tmpFrom = a.stdout.trim();
@@ -397,21 +425,44 @@ export async function measureLink(
     throw new TransferError(
       `cannot create a temp dir on ${a.code !== 0 ? from.host : to.host}: ${excerpt(a.code !== 0 ? a.stderr : b.stderr)}`,
     );
+  const samples: RateSample[] = [];
+  const enough = new AbortController();
+  let steady: number | null = null;
+  let t0: number | undefined;
   try {
-    const o = {
+    const relayOptions: RelayOptions = {
       from,
       to,
-      send: 'head -c 16777216 /dev/zero',
+      send: `head -c ${bounds.maxBytes} /dev/zero`,
       receive: 'cat >/dev/null',
       tmpFrom,
       tmpTo,
       zstd: false,
+      signal: enough.signal,
+      onProgress: (bytes) => {
+        const now = performance.now();
+        t0 ??= now;
+        samples.push({ ms: now - t0, bytes });
+        steady ??= steadyRate(samples);
+        if (steady !== null || now - t0 > bounds.maxMs) enough.abort();
+      },
     };
-    const r = route ? await direct({ ...o, route }) : await relay(o);
-    const bytesPerSec = Math.round((r.bytes * 1000) / Math.max(1, r.streamMs));
+    try {
+      const r = route ? await direct({ ...relayOptions, route }) : await relay(relayOptions);
+      // it ended by itself (a slow link that never settled is cut by maxMs, a fast one by maxBytes)
+      if (t0 !== undefined) samples.push({ ms: performance.now() - t0, bytes: r.bytes });
+    } catch (err) {
+      if (!enough.signal.aborted) throw err;
+    }
+    const last = samples.at(-1);
+    const bytesPerSec = Math.round(steady ?? steadyRate(samples) ?? fallbackRate(samples));
+    if (!last || !(bytesPerSec > 0))
+      throw new TransferError(`link ${from.host} -> ${to.host}: no data moved while measuring it`);
+    rememberRate(key, { kind: 'estimate', bytesPerSec, at: Date.now(), bytes: last.bytes }, o.rates);
     return {
       bytesPerSec,
-      zstd: compress === 'auto' ? bytesPerSec < COMPRESS_BELOW : compress === 'zstd',
+      zstd: zstdFor(bytesPerSec),
+      source: { kind: 'measured', bytes: last.bytes, ms: Math.round(last.ms), steady: steady !== null },
     };
   } finally {
     await Promise.all([from.exec(['rm', '-rf', tmpFrom]), to.exec(['rm', '-rf', tmpTo])]);
