@@ -14,6 +14,10 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          // the lab's workloads run with --network host (the lab host's network namespace): the
+          // operator allows it, as a user of such a stack would (test/integration/hostile.test.ts
+          // runs without it and sees the refusal)
+          env: { FERRY_ALLOW: 'host-network' },
           globalSetup: ['test/integration/global-setup.ts'],
           // lab hosts are shared state: one file at a time
           fileParallelism: false,
@@ -25,6 +29,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          env: { FERRY_ALLOW: 'host-network' },
           globalSetup: ['test/integration/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 180_000,

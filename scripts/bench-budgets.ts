@@ -85,6 +85,8 @@ const budgets: Budget[] = [
           'alpha',
           '--to',
           'beta',
+          '--allow',
+          'host-network',
           '--json',
         ],
         { PATH: noNodePath, HOME: process.env.HOME ?? '/root' },

@@ -63,7 +63,7 @@ for (const { name, options } of runs) {
     members: [],
     compose: { host: 'alpha', project: 'wf' },
     to: 'beta',
-    options: { ...DEFAULT_OPTIONS, compress: 'none', ...options },
+    options: { ...DEFAULT_OPTIONS, compress: 'none', allow: ['host-network'], ...options },
   });
   const events: EngineEvent[] = [];
   const run = runMigration(plan, { session: sessionsFor(pool) });

@@ -1,4 +1,6 @@
 // Headless runs: `ferry migrate ... --yes` and `ferry recover`.
+
+import { parseAllow, standingAllow } from '../config/allow.ts';
 import { runMigration } from '../migrate/engine.ts';
 import { unfinishedRuns } from '../migrate/journal.ts';
 import { type MigrationPlan, planMigration } from '../migrate/planner.ts';
@@ -23,6 +25,8 @@ export interface MigrateArgs {
   compress: string | undefined;
   events: string | undefined;
   keepSource: boolean;
+  /** --allow names (src/plan/escapes.ts) */
+  allow?: string[];
   consistentCut: boolean;
   restorePath: string | undefined;
   transfer?: string | undefined;
@@ -31,6 +35,14 @@ export interface MigrateArgs {
 const STRATEGIES: Strategy[] = ['sequential', 'pipelined', 'parallel', 'auto'];
 
 export class UsageError extends Error {}
+
+function allowFrom(names: string[]): string[] {
+  try {
+    return [...new Set([...standingAllow(), ...parseAllow(names)])];
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 export function optionsFrom(a: MigrateArgs): MigrateOptions {
   const strategy = (a.strategy ?? 'auto') as Strategy;
@@ -52,6 +64,7 @@ export function optionsFrom(a: MigrateArgs): MigrateOptions {
     restorePath,
     transfer,
     keepSource: a.keepSource,
+    allow: allowFrom(a.allow ?? []),
     consistentCut: a.consistentCut,
   };
 }

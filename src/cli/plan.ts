@@ -13,6 +13,8 @@ export interface PlanJson {
     compress: string;
     consistentCut: boolean;
     keepSource: boolean;
+    /** settings allowed to reach beyond the container (--allow) */
+    allow: string[];
     restorePath: string;
     transfer: 'relay' | 'direct' | 'auto';
   };
@@ -64,6 +66,7 @@ export function planJson(plan: MigrationPlan): PlanJson {
       compress: plan.options.compress,
       consistentCut: plan.options.consistentCut,
       keepSource: plan.options.keepSource,
+      allow: plan.options.allow,
       restorePath: plan.options.restorePath,
       transfer: plan.options.transfer,
     },

@@ -1,6 +1,7 @@
 // The group and its destinations, from the command line: --containers,
 // --group (saved groups), or --compose-project with --host; --to and --map.
 
+import { parseAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
 import type { PlanRequest } from '../migrate/planner.ts';
@@ -89,6 +90,9 @@ export function planRequestFrom(f: GroupFlags, options: MigrateOptions, groupsFi
     ...(to ? { to } : {}),
     ...(Object.keys(allDestinations).length > 0 ? { destinations: allDestinations } : {}),
     ...(after.length > 0 ? { after } : {}),
-    options,
+    // a group's allow list adds to the command line's
+    options: saved?.allow?.length
+      ? { ...options, allow: [...new Set([...options.allow, ...parseAllow(saved.allow)])] }
+      : options,
   };
 }

@@ -1,7 +1,9 @@
 // `ferry` with no command: the terminal UI. Builds the real backend (SSH pool,
 // inventory, planner, engine, saved groups), the store, and renders the App.
+
 import { render } from 'ink';
 import { createElement } from 'react';
+import { standingAllow } from '../config/allow.ts';
 import { formatGroupError, type GroupFileError, loadGroups, saveGroup } from '../config/groups.ts';
 import { Inventory } from '../inventory/inventory.ts';
 import { runMigration } from '../migrate/engine.ts';
@@ -88,7 +90,9 @@ export function sshBackend(
     },
     async plan(req) {
       try {
-        return await planMigration(pool, req);
+        // the operator's standing allow list (FERRY_ALLOW) holds in the TUI as on the command line
+        const allow = [...new Set([...req.options.allow, ...standingAllow()])];
+        return await planMigration(pool, { ...req, options: { ...req.options, allow } });
       } catch (e) {
         const hint = e instanceof Error && 'hint' in e && typeof e.hint === 'string' ? ` (${e.hint})` : '';
         throw new Error(`${e instanceof Error ? e.message : String(e)}${hint}`);

@@ -29,6 +29,10 @@ Options:
   --restore-path P           auto | precreate | import (podman)
   --transfer T               relay (default: through ferry) | direct (the source sends with its own ssh) | auto
   --keep-source              keep the stopped source container
+  --allow NAME,...           let the copy have settings that reach beyond the container (refused
+                             otherwise): privileged, host-network, host-pid, host-ipc, host-uts,
+                             host-userns, devices, hooks, unconfined, cap:NAME or caps,
+                             bind:/PATH or binds (host system paths), option:NAME (e.g. option:env-file)
   --consistent-cut           pause every member before checkpointing any (more downtime, no item in flight lost)
   --events ndjson            migrate: every engine event as a JSON line on stdout
   --json                     machine-readable output (--plan, hosts, ps, ssh-config)

@@ -10,12 +10,14 @@
 //       destinations: { alpha:wf-parse-1: gamma }   # optional, per member
 //       after:                                  # optional extra ordering edges
 //         - { member: alpha:wf-sink-1, after: alpha:wf-enrich-1, note: why }
+//       allow: [host-network]                   # optional: settings that reach beyond the container (--allow)
 //
 // Every problem is reported with file, line and column; nothing is ignored
 // silently (an unknown key is an error, so a typo cannot drop a setting).
 import { isDeepStrictEqual } from 'node:util';
 import { type Document, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
+import { ALLOW_NAMES, parseAllow } from '../config/allow.ts';
 import { type MemberSpec, parseMemberSpec, sameMember } from './member-spec.ts';
 import { groupsFilePath } from './paths.ts';
 import {
@@ -54,6 +56,8 @@ export interface SavedGroup {
   /** per-member destination (member spec as in `members` -> host); overrides `to` */
   destinations?: Record<string, string>;
   after?: SavedGroupEdge[];
+  /** escaping settings allowed for this group's copies, as --allow takes them */
+  allow?: string[];
 }
 
 export type LoadGroupsResult =
@@ -95,8 +99,22 @@ const groupBodySchema = z
         .record(memberSchema, hostNameSchema, { error: expected('a mapping of member: host') })
         .optional(),
       after: z.array(edgeSchema, { error: expected('a list of { member, after } edges') }).optional(),
+      allow: z
+        .array(
+          z.string().refine((n) => {
+            try {
+              return parseAllow([n]).length === 1;
+            } catch {
+              return false;
+            }
+          }),
+          { error: expected(`a list of --allow names (${ALLOW_NAMES})`) },
+        )
+        .optional(),
     },
-    { error: expected('a mapping with members (and optionally description, to, destinations, after)') },
+    {
+      error: expected('a mapping with members (and optionally description, to, destinations, after, allow)'),
+    },
   )
   .superRefine((g, ctx) => {
     const members = g.members.map((m) => parseMemberSpec(m) as MemberSpec);
@@ -187,6 +205,7 @@ function toSavedGroup(name: string, b: GroupBody): SavedGroup {
     ...(b.to !== undefined ? { to: b.to } : {}),
     ...(b.destinations !== undefined ? { destinations: b.destinations } : {}),
     ...(b.after !== undefined ? { after: b.after } : {}),
+    ...(b.allow !== undefined ? { allow: b.allow } : {}),
   };
 }
 
@@ -208,6 +227,7 @@ function bodyOf(g: SavedGroup): GroupBody {
           })),
         }
       : {}),
+    ...(g.allow !== undefined && g.allow.length > 0 ? { allow: g.allow } : {}),
   };
 }
 

@@ -104,6 +104,13 @@ export interface Container {
   /** asked for GPUs (docker --gpus, CDI) */
   gpus: boolean;
   privileged: boolean;
+  /** capabilities added to the runtime's default set */
+  capAdd?: string[];
+  /** pid, ipc, uts, userns modes as inspect says them ('host', 'private', 'container:ID', 'ns:PATH', '') */
+  namespaceModes?: Record<string, string>;
+  securityOpt?: string[];
+  /** podman: the command line the container was created with (the destination's copy is created from it) */
+  createCommand?: string[] | null;
   labels: Record<string, string>;
   pod: PodRef | null;
   compose: ComposeInfo | null;

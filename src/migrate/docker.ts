@@ -9,6 +9,7 @@ import {
   checkpointWith,
   containerState,
   copyImage,
+  createCopy,
   type HostState,
   type MigrationContext,
   type MigrationDriver,
@@ -16,6 +17,7 @@ import {
   memoryInUse,
   must,
   pauseFor,
+  plainPaths,
   removeTempDirs,
   StageError,
   stream,
@@ -125,6 +127,14 @@ export class DockerDriver implements MigrationDriver {
     await makeTempDirs(ctx);
     ctx.state.memBytes = ctx.memoryHint ?? (await memoryInUse(ctx.src, 'docker', name));
     const upper = c.GraphDriver?.Data?.UpperDir;
+    plainPaths(ctx.src.host, { 'the docker root': srcRoot.trim(), 'the upper dir': upper });
+    plainPaths(ctx.dst.host, { 'the docker root': dstRoot.trim() });
+    if (!/^[0-9a-f]{12,64}$/.test(c.Id))
+      throw new StageError(`${ctx.src.host} reports container id ${JSON.stringify(c.Id)}`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(c.Config.Image))
+      throw new StageError(
+        `${ctx.src.host} reports image ${JSON.stringify(c.Config.Image)} for ${name}: not an image reference`,
+      );
     if (!upper)
       throw new StageError(`${ctx.src.host}: ${name} has no overlay upper dir; only overlay2 is supported`);
     Object.assign(ctx.state, {
@@ -141,16 +151,21 @@ export class DockerDriver implements MigrationDriver {
       ctx.warn(`${ctx.dst.host} has no image ${c.Config.Image}: copying it`);
       ctx.state.imageBytes = await copyImage(ctx, 'docker', c.Config.Image);
     }
-    const dstId = (await must(ctx.dst, createArgvFromInspect(c), `docker create ${name}`)).trim();
+    const dstId = (await createCopy(ctx, createArgvFromInspect(c), `docker create ${name}`)).trim();
     ctx.state.dstId = dstId;
     const d = await inspect(ctx.dst, dstId);
     const dstUpper = d.GraphDriver?.Data?.UpperDir;
+    plainPaths(ctx.dst.host, { 'the new upper dir': dstUpper });
+    if (!/^[0-9a-f]{12,64}$/.test(dstId))
+      throw new StageError(`${ctx.dst.host}: docker create printed ${JSON.stringify(dstId)}, not an id`);
     if (!dstUpper) throw new StageError(`${ctx.dst.host}: the new ${name} has no overlay upper dir`);
     ctx.state.dstUpper = dstUpper;
     for (const m of c.Mounts ?? []) {
       if (m.Type !== 'volume' || !m.Name || !m.Source) continue;
       const to = d.Mounts?.find((x) => x.Type === 'volume' && x.Name === m.Name)?.Source;
       if (!to) throw new StageError(`${ctx.dst.host}: volume ${m.Name} was not created for ${name}`);
+      plainPaths(ctx.src.host, { [`volume ${m.Name}`]: m.Source });
+      plainPaths(ctx.dst.host, { [`volume ${m.Name}`]: to });
       ctx.state[`vol:${m.Name}`] = `${m.Source}|${to}`;
     }
   }

@@ -1,5 +1,6 @@
 // A driver moves one container of one runtime kind. The engine only calls
 // these methods and never asks which runtime it is talking to.
+import { createEscapes, isAllowed, isPlainPath, splitEnv } from '../plan/escapes.ts';
 import { parseUsage } from '../runtime/units.ts';
 import { shellQuoteArgv } from '../ssh/quote.ts';
 import { linkRateKey, rememberRate } from './link-rate.ts';
@@ -221,3 +222,43 @@ export const tarDir = (dir: string) =>
   `tar --numeric-owner --xattrs --xattrs-include='*' -C ${q(dir)} -cf - .`;
 export const untarInto = (dir: string) =>
   `mkdir -p ${q(dir)} && tar --numeric-owner --xattrs --xattrs-include='*' -C ${q(dir)} -xf -`;
+
+/**
+ * Paths a host reported, checked before they reach a command line: absolute,
+ * plain characters, no `..` (they also name files the copy is built from).
+ */
+export function plainPaths(host: string, paths: Record<string, unknown>): void {
+  for (const [what, p] of Object.entries(paths))
+    if (p !== undefined && !isPlainPath(p))
+      throw new StageError(
+        `${host} reports ${what} ${JSON.stringify(p)}: not a plain absolute path, refused`,
+      );
+}
+
+/**
+ * Creates the destination's copy from `argv` after checking it: settings
+ * that reach beyond the container are refused unless allowed by name, and
+ * environment values go through a 0600 file in the private temp dir instead
+ * of the command line (where /proc shows them to every user). Returns stdout.
+ */
+export async function createCopy(ctx: MigrationContext, argv: string[], what: string): Promise<string> {
+  const refused = createEscapes(argv).filter((e) => !isAllowed(e, ctx.options.allow));
+  if (refused.length > 0)
+    throw new StageError(
+      `${ctx.src.host}: ${ctx.item.container.name} would be created on ${ctx.dst.host} with ${refused.map((e) => e.what).join(', ')}: refused unless allowed with --allow ${refused.map((e) => e.allow).join(',')}`,
+    );
+  let split: ReturnType<typeof splitEnv>;
+  try {
+    split = splitEnv(argv);
+  } catch (err) {
+    throw new StageError(`${ctx.src.host}: ${ctx.item.container.name}: ${(err as Error).message}`);
+  }
+  if (split.env.length === 0) return must(ctx.dst, argv, what);
+  const file = `${ctx.state.tmpDst}/create.env`;
+  const at = split.argv.indexOf('create') + 1;
+  const withFile = [...split.argv.slice(0, at), '--env-file', file, ...split.argv.slice(at)];
+  const script = 'f=$1; shift; umask 077; cat >"$f" || exit 1; "$@"; rc=$?; rm -f -- "$f"; exit $rc';
+  return must(ctx.dst, ['sh', '-c', script, 'sh', file, ...withFile], what, {
+    stdin: `${split.env.join('\n')}\n`,
+  });
+}

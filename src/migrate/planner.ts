@@ -268,6 +268,7 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
       container: c,
       source: target(c.host),
       destination: target((items[i] as MigrationItem).destination),
+      allow: options.allow,
       ...signal,
     })),
   );

@@ -6,11 +6,13 @@
 // used only on podman versions where it was proven (4.x); otherwise, or when
 // asked, the --export/--import path runs.
 import { posix } from 'node:path';
+import { createBinds, isAllowed, type OciSpec, specEscapes } from '../plan/escapes.ts';
 import {
   bringSourceBack,
   checkpointWith,
   containerState,
   copyImage,
+  createCopy,
   type HostState,
   type MigrationContext,
   type MigrationDriver,
@@ -18,16 +20,19 @@ import {
   memoryInUse,
   must,
   pauseFor,
+  plainPaths,
   q,
   removeTempDirs,
   StageError,
-  sh,
   stream,
   tarDir,
   untarInto,
 } from './driver.ts';
 
 const USERDATA_FILES = ['checkpoint', 'config.json', 'devshm-checkpoint.tar', 'network.status', 'stats-dump'];
+/** podman 4's default capabilities, for a host whose `podman info` does not list them */
+const DEFAULT_CAPS =
+  'CAP_AUDIT_WRITE,CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_MKNOD,CAP_NET_BIND_SERVICE,CAP_NET_RAW,CAP_SETFCAP,CAP_SETGID,CAP_SETPCAP,CAP_SETUID,CAP_SYS_CHROOT';
 /** podman versions whose userdata layout the pre-created restore was proven on */
 const PRECREATE_PROVEN = /^4\./;
 
@@ -44,6 +49,7 @@ interface PodmanInspect {
 }
 
 interface PodmanInfo {
+  host?: { security?: { capabilities?: string; seccompEnabled?: boolean } };
   store?: { graphRoot?: string; runRoot?: string };
   version?: { Version?: string };
 }
@@ -109,19 +115,25 @@ export class PodmanDriver implements MigrationDriver {
     }
     await temps;
     const [{ c, info }, dstInfo, taken] = found;
+    if (!/^[0-9a-f]{12,64}$/.test(c.Id))
+      throw new StageError(`${ctx.src.host} reports container id ${JSON.stringify(c.Id)}`);
     if (taken) {
       throw new StageError(`${ctx.dst.host}: a podman container named ${name} already exists there`);
     }
     const image = c.ImageName ?? c.Image;
     if (!image) throw new StageError(`${ctx.src.host}: cannot tell the image of ${name}`);
     ctx.state.memBytes = ctx.memoryHint ?? (await memoryInUse(ctx.src, 'podman', name));
-    Object.assign(ctx.state, {
-      srcId: c.Id,
-      image,
+    const srcPaths = {
       srcStatic: c.StaticDir,
       srcRun: info.store?.runRoot ? `${info.store.runRoot}/overlay-containers/${c.Id}/userdata` : undefined,
       srcLayer: c.GraphDriver?.Data?.UpperDir ? posix.dirname(c.GraphDriver.Data.UpperDir) : undefined,
-    });
+    };
+    plainPaths(ctx.src.host, srcPaths);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(image))
+      throw new StageError(
+        `${ctx.src.host} reports image ${JSON.stringify(image)} for ${name}: not an image reference`,
+      );
+    Object.assign(ctx.state, { srcId: c.Id, image, ...srcPaths });
 
     ctx.state.imageBytes = await ctx.once(`podman-image:${ctx.dst.host}:${image}`, async () => {
       if ((await ctx.dst.exec(['podman', 'image', 'exists', image])).code === 0) return 0;
@@ -147,23 +159,37 @@ export class PodmanDriver implements MigrationDriver {
 
     // the copy, created now while the source still runs
     const id =
-      (await must(ctx.dst, createArgv as string[], `podman create ${name}`)).trim().split('\n').pop() ?? '';
+      (await createCopy(ctx, createArgv as string[], `podman create ${name}`)).trim().split('\n').pop() ?? '';
+    if (!/^[0-9a-f]{12,64}$/.test(id))
+      throw new StageError(`${ctx.dst.host}: podman create printed ${JSON.stringify(id)}, not an id`);
     ctx.state.dstId = id;
     const d = await inspectWithInfo(ctx, ctx.dst, id);
     const upper = d.c.GraphDriver?.Data?.UpperDir;
     if (!d.c.StaticDir || !upper || !d.info.store?.runRoot) {
       throw new StageError(`${ctx.dst.host}: podman did not report the paths of the new container ${name}`);
     }
-    Object.assign(ctx.state, {
+    const dstPaths = {
       dstStatic: d.c.StaticDir,
       dstRun: `${d.info.store.runRoot}/overlay-containers/${id}/userdata`,
       dstLayer: posix.dirname(upper),
-      volumes: volumes.map((v) => v.Name).join(','),
+    };
+    plainPaths(ctx.dst.host, dstPaths);
+    Object.assign(ctx.state, dstPaths, { volumes: volumes.map((v) => v.Name).join(',') });
+    // what podman gives a copy made from this command line: the source's config.json is checked against it at restore
+    const security = dstInfo.host?.security;
+    Object.assign(ctx.state, {
+      specBinds: JSON.stringify(createBinds(createArgv as string[])),
+      specCaps: security?.capabilities ?? DEFAULT_CAPS,
+      specSeccomp: security?.seccompEnabled !== false,
     });
     for (const v of volumes) {
       const src = v.Source;
       const dst = d.c.Mounts?.find((m) => m.Type === 'volume' && m.Name === v.Name)?.Source;
       if (!src || !dst) throw new StageError(`volume ${v.Name} of ${name}: mount point unknown`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v.Name ?? ''))
+        throw new StageError(`${ctx.src.host} reports volume name ${JSON.stringify(v.Name)} for ${name}`);
+      plainPaths(ctx.src.host, { [`volume ${v.Name}`]: src });
+      plainPaths(ctx.dst.host, { [`volume ${v.Name}`]: dst });
       ctx.state[`vol:${v.Name}`] = `${src}|${dst}`;
     }
   }
@@ -224,15 +250,47 @@ export class PodmanDriver implements MigrationDriver {
     }
     const s = ctx.state as Record<string, string>;
     const t0 = performance.now();
-    // the source's paths in the OCI spec become the pre-created container's
-    const rewrites = [
+    // the source's paths in the OCI spec become the pre-created container's:
+    // literal replacements in ferry (no sed program is ever built from host
+    // text); then the spec is checked, so that the source cannot bring hooks,
+    // mounts, namespaces or privileges the copy was not created with
+    const file = `${s.dstStatic}/config.json`;
+    let spec = await must(ctx.dst, ['cat', '--', file], 'reading config.json');
+    const volumes = Object.keys(s)
+      .filter((k) => k.startsWith('vol:'))
+      .map((k) => (s[k] ?? '').split('|') as [string, string]);
+    for (const [a, b] of [
       [s.srcStatic, s.dstStatic],
       [s.srcRun, s.dstRun],
       [s.srcLayer, s.dstLayer],
-    ]
-      .map(([a, b]) => `-e ${q(`s|${a}|${b}|g`)}`)
-      .join(' ');
-    await sh(ctx.dst, `sed -i ${rewrites} ${q(`${s.dstStatic}/config.json`)}`, 'rewriting config.json');
+      ...volumes,
+    ])
+      if (a && b) spec = spec.split(a).join(b);
+    let parsed: OciSpec;
+    try {
+      parsed = JSON.parse(spec) as OciSpec;
+    } catch {
+      throw new StageError(`${ctx.src.host}: the config.json of ${name} is not JSON`);
+    }
+    const allow = ctx.options.allow;
+    const privileged = allow.includes('privileged');
+    const refused = specEscapes(parsed, {
+      ownDirs: [s.dstStatic ?? '', s.dstRun ?? ''].filter(Boolean),
+      volumes: volumes.map(([, b]) => b),
+      binds: JSON.parse(s.specBinds ?? '[]') as string[],
+      caps: (s.specCaps ?? DEFAULT_CAPS).split(','),
+      seccomp: String(s.specSeccomp) !== 'false',
+    })
+      // privileged mode is all of these at once
+      .filter((e) => !(privileged && /^(devices|unconfined|cap:.*)$/.test(e.allow)))
+      .filter((e) => !isAllowed(e, allow));
+    if (refused.length > 0)
+      throw new StageError(
+        `${ctx.src.host}: the checkpointed spec of ${name} asks for ${refused.map((e) => e.what).join(', ')}, which its copy on ${ctx.dst.host} was not created with: refused unless allowed with --allow ${refused.map((e) => e.allow).join(',')}`,
+      );
+    await must(ctx.dst, ['sh', '-c', 'cat >"$1.ferry" && mv -f -- "$1.ferry" "$1"', 'sh', file], 'writing config.json', {
+      stdin: spec,
+    });
     const t1 = performance.now();
     await must(ctx.dst, ['podman', 'container', 'restore', ...opts, name], `restore of ${name}`);
     ctx.state.restored = true;

@@ -39,6 +39,8 @@ export interface MigrateOptions {
   maxParallel: number;
   /** relay: through ferry (default); direct: the source sends to the destination with its own ssh (a blocker if it cannot); auto: direct where it can, relay elsewhere */
   transfer: TransferMode;
+  /** settings that reach beyond the container (privileged, host-network, bind:/PATH...), allowed by name: src/plan/escapes.ts */
+  allow: string[];
 }
 
 export type TransferMode = 'relay' | 'direct' | 'auto';
@@ -53,6 +55,7 @@ export const DEFAULT_OPTIONS: MigrateOptions = {
   restorePath: 'auto',
   maxParallel: 4,
   transfer: 'relay',
+  allow: [],
 };
 
 /** What run(plan) executes: items in checkpoint order, dependencies first. The planner fills the rest. */

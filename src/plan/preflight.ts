@@ -35,6 +35,7 @@ import {
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Section, SectionResult } from '../runtime/script.ts';
 import { formatBytes } from '../runtime/units.ts';
+import { containerEscapes, isAllowed } from './escapes.ts';
 
 export type Severity = 'blocker' | 'warning';
 
@@ -73,6 +74,7 @@ export type FindingCode =
   | 'gpu'
   | 'external-unix-socket'
   | 'privileged'
+  | 'escape'
   | 'pod-member'
   | 'probe-failed';
 
@@ -128,6 +130,8 @@ export interface PreflightInput {
   destination: HostInventory;
   sourceEvidence: SourceEvidence;
   destinationEvidence: DestinationEvidence;
+  /** escaping settings the operator allows by name (--allow) */
+  allow?: readonly string[];
 }
 
 export interface PreflightReport {
@@ -148,6 +152,8 @@ export interface PreflightRequest {
   source: HostTarget;
   destination: HostTarget;
   signal?: AbortSignal;
+  /** escaping settings the operator allows by name (--allow) */
+  allow?: readonly string[];
 }
 
 // ------------------------------------------------------------------ probes
@@ -711,6 +717,19 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
   }
   if (c.privileged)
     warn('privileged', `${c.name} is privileged: it may use host resources CRIU cannot see or move`);
+  // what the copy would be given on the destination beyond its own container
+  for (const e of containerEscapes(c)) {
+    if (isAllowed(e, input.allow ?? []))
+      warn('escape', `${c.name} gets ${e.what} on ${dst.host} (allowed by --allow ${e.allow})`, {
+        host: dst.host,
+      });
+    else
+      block(
+        'escape',
+        `${c.name} would get ${e.what} on ${dst.host}, which reaches beyond the container: refused unless allowed with --allow ${e.allow}`,
+        { host: dst.host, options: [{ code: `allow:${e.allow}`, message: `--allow ${e.allow}` }] },
+      );
+  }
   for (const x of se.failures) warn('probe-failed', `on ${source.host}: ${x}`, { host: source.host });
   return f;
 }
@@ -950,6 +969,7 @@ export async function preflightGroup(reqs: readonly PreflightRequest[]): Promise
           destination,
           sourceEvidence: parseSourceEvidence(memberResults(srcProbe.extra, k)),
           destinationEvidence: parseDestinationEvidence(memberResults(dstProbe.extra, k), container),
+          ...(m.req.allow ? { allow: m.req.allow } : {}),
         };
         const findings = evaluatePreflight(input);
         if (srcProbe.reached && !fresh[k]) {

@@ -32,6 +32,8 @@ const env: Record<string, string> = {
   HOME: process.env.HOME ?? work,
   // a journal dir of its own, so no other run's journal is touched
   XDG_STATE_HOME: join(work, 'state'),
+  // the counter runs on the lab host's network (vitest.config.ts)
+  FERRY_ALLOW: 'host-network',
 };
 const ferry = (args: string[]) => execa(BIN, args, { env, extendEnv: false, reject: false });
 afterAll(() => rm(work, { recursive: true, force: true }));

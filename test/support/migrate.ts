@@ -24,6 +24,9 @@ import {
   workloadStatus,
 } from './lab.ts';
 
+/** The lab's workloads run on their lab host's network: allowed, as FERRY_ALLOW does for the CLI (vitest.config.ts). */
+export const LAB_ALLOW = { allow: ['host-network'] };
+
 export const STAGES = ['producer', 'parse', 'enrich', 'sink'] as const;
 
 export function workflowItems(
@@ -59,7 +62,10 @@ export async function planAndMigrate(
   const pool = createSshPool({ configFile: SSH_CONFIG, env: {} });
   let plan: MigrationPlan;
   try {
-    plan = await planMigration(pool, { ...request, options: { ...DEFAULT_OPTIONS, ...options } });
+    plan = await planMigration(pool, {
+      ...request,
+      options: { ...DEFAULT_OPTIONS, ...LAB_ALLOW, ...options },
+    });
   } finally {
     await pool.close();
   }
@@ -76,7 +82,7 @@ export async function migrate(
   try {
     const run = runMigration(
       Array.isArray(itemsOrPlan)
-        ? { items: itemsOrPlan, options: { ...DEFAULT_OPTIONS, ...options } }
+        ? { items: itemsOrPlan, options: { ...DEFAULT_OPTIONS, ...LAB_ALLOW, ...options } }
         : itemsOrPlan,
       { session: sessionsFor(pool), configFile: SSH_CONFIG },
     );

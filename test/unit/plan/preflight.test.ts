@@ -449,4 +449,20 @@ describe('a hostile source host', () => {
       'beta reports bind mount source "-exec" (-> "/data") for t5-static: not an absolute path on one line, so it is not used',
     );
   });
+
+  it('a copy that would be privileged or on the host network is a blocker unless allowed by name', () => {
+    const c: Container = { ...staticC, privileged: true, networkMode: 'host' };
+    const refused = evaluatePreflight(input({ container: c })).filter((x) => x.code === 'escape');
+    expect(refused.map((x) => `${x.severity}: ${x.message}`)).toEqual([
+      'blocker: t5-static would get privileged mode on alpha, which reaches beyond the container: refused unless allowed with --allow privileged',
+      "blocker: t5-static would get the host's network on alpha, which reaches beyond the container: refused unless allowed with --allow host-network",
+    ]);
+    const allowed = evaluatePreflight(input({ container: c, allow: ['privileged', 'host-network'] })).filter(
+      (x) => x.code === 'escape',
+    );
+    expect(allowed.map((x) => x.severity)).toEqual(['warning', 'warning']);
+    expect(allowed[0]?.message).toBe(
+      't5-static gets privileged mode on alpha (allowed by --allow privileged)',
+    );
+  });
 });
