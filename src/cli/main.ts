@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { guardTerminal } from '../runtime/sanitize.ts';
 import { hostsCommand, psCommand, resolveHostList } from './inventory.ts';
 import { type MigrateArgs, migrateCommand, recoverCommand, UsageError } from './migrate.ts';
 import { planCommand } from './plan.ts';
@@ -96,6 +97,9 @@ export async function runCliAsync(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
+  // whatever a host said, it reaches the terminal as text (src/runtime/sanitize.ts); the
+  // TUI draws with escape sequences of its own on stdout, and cleans its host text itself
+  guardTerminal(err);
   let parsed: ReturnType<typeof parse> | undefined;
   try {
     parsed = parse(argv);
@@ -103,6 +107,9 @@ export async function runCliAsync(
     parsed = undefined;
   }
   const command = parsed?.positionals[0];
+  const tui =
+    parsed && !parsed.values.help && !parsed.values.version && !parsed.values.plan && command === undefined;
+  if (!tui) guardTerminal(out);
   if (
     !parsed ||
     parsed.values.help ||

@@ -1,5 +1,6 @@
 // Fitting text into cells: every row is cut to the terminal's width here, so
 // Ink never wraps a table row onto a second line.
+import { withoutControls } from '../runtime/sanitize.ts';
 
 /** Cells a string takes: one per code point (container names, hosts and messages are not wide text). */
 export function cells(s: string): number {
@@ -8,15 +9,8 @@ export function cells(s: string): number {
   return n;
 }
 
-/** Control characters would move the cursor: a message from a remote host may hold any. */
-export function withoutControls(s: string, replacement = ''): string {
-  let out = '';
-  for (const c of s) {
-    const code = c.codePointAt(0) ?? 0;
-    out += code < 32 || code === 127 ? replacement : c;
-  }
-  return out;
-}
+// control characters would move the cursor: a message from a remote host may hold any (C1 and bidi too)
+export { withoutControls } from '../runtime/sanitize.ts';
 
 /** At most `width` cells; a cut string ends with … */
 export function truncate(s: string, width: number): string {
