@@ -288,9 +288,14 @@ export class PodmanDriver implements MigrationDriver {
       throw new StageError(
         `${ctx.src.host}: the checkpointed spec of ${name} asks for ${refused.map((e) => e.what).join(', ')}, which its copy on ${ctx.dst.host} was not created with: refused unless allowed with --allow ${refused.map((e) => e.allow).join(',')}`,
       );
-    await must(ctx.dst, ['sh', '-c', 'cat >"$1.ferry" && mv -f -- "$1.ferry" "$1"', 'sh', file], 'writing config.json', {
-      stdin: spec,
-    });
+    await must(
+      ctx.dst,
+      ['sh', '-c', 'cat >"$1.ferry" && mv -f -- "$1.ferry" "$1"', 'sh', file],
+      'writing config.json',
+      {
+        stdin: spec,
+      },
+    );
     const t1 = performance.now();
     await must(ctx.dst, ['podman', 'container', 'restore', ...opts, name], `restore of ${name}`);
     ctx.state.restored = true;
