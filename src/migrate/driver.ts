@@ -212,9 +212,87 @@ export async function memoryInUse(
   return parseUsage(r.stdout.trim().split('\n')[0] ?? '') ?? undefined;
 }
 
-/** Streams an image from source to destination: `save | load`. */
+/**
+ * Copies an image from source to destination: `save`, then on the
+ * destination the archive is checked before `load`: a docker archive naming
+ * this image and no other tag (a source could otherwise replace any image
+ * of the destination by naming it in the archive).
+ */
 export async function copyImage(ctx: MigrationContext, binary: string, image: string): Promise<number> {
-  return stream(ctx, 'image', `${binary} save ${q(image)}`, `${binary} load >/dev/null`);
+  const file = `${ctx.state.tmpDst}/image/image.tar`;
+  const bytes = await stream(ctx, 'image', `${binary} save ${q(image)}`, `cat > ${q(file)}`);
+  await checkImageArchive(ctx.dst, file, image, ctx.src.host);
+  await must(ctx.dst, [binary, 'load', '-i', file], `${binary} load of ${image}`);
+  await ctx.dst.exec(['rm', '-f', '--', file]);
+  return bytes;
+}
+
+/** Names an image may go by: as given, with :latest, with or without docker.io/library/ or localhost/. */
+function imageNames(image: string): Set<string> {
+  const tagged = /:[^/]+$/.test(image) || image.includes('@') ? image : `${image}:latest`;
+  const bare = tagged.replace(/^(docker\.io\/library\/|docker\.io\/|localhost\/)/, '');
+  return new Set([
+    image,
+    tagged,
+    bare,
+    `docker.io/library/${bare}`,
+    `docker.io/${bare}`,
+    `localhost/${bare}`,
+  ]);
+}
+
+/** Refuses an image archive on `host` that would tag anything but `image` (docker-archive: manifest.json). */
+export async function checkImageArchive(
+  host: HostSession,
+  file: string,
+  image: string,
+  from: string,
+): Promise<void> {
+  const out = await must(
+    host,
+    [
+      'sh',
+      '-c',
+      'tar -tf "$1" | grep -E "^(\\./)?(manifest\\.json|repositories|index\\.json|oci-layout)$"; printf "\\0"; tar -xOf "$1" manifest.json 2>/dev/null || tar -xOf "$1" ./manifest.json; printf "\\0"; tar -xOf "$1" repositories 2>/dev/null || tar -xOf "$1" ./repositories 2>/dev/null; true',
+      'sh',
+      file,
+    ],
+    `checking the image archive of ${image}`,
+  );
+  const [listing = '', manifestText = '', repositoriesText = ''] = out.split('\0');
+  const names = listing.split('\n').map((l) => l.replace(/^\.\//, '').trim());
+  const refuse = (why: string) => {
+    throw new StageError(`${from}: the archive sent for image ${image} ${why}: not loaded on ${host.host}`);
+  };
+  if (names.includes('index.json') || names.includes('oci-layout')) refuse('is an OCI layout');
+  // one of each: a loader that reads another copy than this check would see other tags
+  for (const n of ['manifest.json', 'repositories'])
+    if (names.filter((x) => x === n).length > 1) refuse(`holds ${n} twice`);
+  let manifest: { RepoTags?: unknown }[];
+  try {
+    manifest = JSON.parse(manifestText) as { RepoTags?: unknown }[];
+  } catch {
+    return refuse('has no readable manifest.json');
+  }
+  if (!Array.isArray(manifest) || manifest.length !== 1)
+    refuse(`holds ${Array.isArray(manifest) ? manifest.length : 0} images`);
+  const tags = manifest[0]?.RepoTags;
+  const allowed = imageNames(image);
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || !allowed.has(t)))
+    refuse(`would tag ${JSON.stringify(tags)}`);
+  // the legacy file tags too, for a loader that reads it
+  if (names.includes('repositories')) {
+    let repos: Record<string, Record<string, string>>;
+    try {
+      repos = JSON.parse(repositoriesText) as Record<string, Record<string, string>>;
+    } catch {
+      return refuse('has an unreadable repositories file');
+    }
+    const legacy = Object.entries(repos ?? {}).flatMap(([repo, t]) =>
+      Object.keys(t ?? {}).map((tag) => `${repo}:${tag}`),
+    );
+    if (legacy.some((t) => !allowed.has(t))) refuse(`would tag ${JSON.stringify(legacy)}`);
+  }
 }
 
 /** tar of a directory's contents, keeping owners, devices (overlay whiteouts) and xattrs */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DockerDriver } from '../../../src/migrate/docker.ts';
-import type { MigrationContext } from '../../../src/migrate/driver.ts';
+import { checkImageArchive, type MigrationContext } from '../../../src/migrate/driver.ts';
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
 import { DEFAULT_OPTIONS, type HostSession, type MigrateOptions } from '../../../src/migrate/types.ts';
 
@@ -322,5 +322,54 @@ describe('a hostile podman source', () => {
       await expect(new PodmanDriver().restore(ctx)).rejects.toThrow(what);
       expect(dst.calls()).not.toContain('podman container restore');
     }
+  });
+});
+
+describe('an image archive from a hostile source', () => {
+  /** A docker-archive as `save` writes it, with the tags the source chose. */
+  function archive(name: string, repoTags: string[], repositories?: Record<string, Record<string, string>>) {
+    const dir = join(root, `archive-${name}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify([{ Config: 'c.json', RepoTags: repoTags, Layers: [] }]),
+    );
+    writeFileSync(join(dir, 'c.json'), '{}');
+    if (repositories) writeFileSync(join(dir, 'repositories'), JSON.stringify(repositories));
+    const file = join(root, `${name}.tar`);
+    spawnSync('tar', ['-cf', file, '-C', dir, '.']);
+    return file;
+  }
+  const dst = localHost('image-dst');
+
+  it('is loaded only when it tags the image asked for and nothing else', async () => {
+    await checkImageArchive(
+      dst,
+      archive('ok', ['localhost/web:1'], { 'localhost/web': { '1': 'abc' } }),
+      'localhost/web:1',
+      'src',
+    );
+    await checkImageArchive(dst, archive('untagged', ['web:latest']), 'web', 'src');
+    await expect(
+      checkImageArchive(
+        dst,
+        archive('extra', ['localhost/web:1', 'docker.io/library/nginx:latest']),
+        'localhost/web:1',
+        'src',
+      ),
+    ).rejects.toThrow(
+      'src: the archive sent for image localhost/web:1 would tag ["localhost/web:1","docker.io/library/nginx:latest"]: not loaded on image-dst',
+    );
+    await expect(
+      checkImageArchive(
+        dst,
+        archive('legacy', ['localhost/web:1'], { 'docker.io/library/nginx': { latest: 'abc' } }),
+        'localhost/web:1',
+        'src',
+      ),
+    ).rejects.toThrow(/would tag \["docker.io\/library\/nginx:latest"\]/);
+    await expect(
+      checkImageArchive(dst, archive('other', ['localhost/other:1']), 'localhost/web:1', 'src'),
+    ).rejects.toThrow(/would tag/);
   });
 });
