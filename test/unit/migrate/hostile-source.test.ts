@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DockerDriver } from '../../../src/migrate/docker.ts';
-import { checkImageArchive, type MigrationContext } from '../../../src/migrate/driver.ts';
+import { checkImageArchive, type MigrationContext, must } from '../../../src/migrate/driver.ts';
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
 import { DEFAULT_OPTIONS, type HostSession, type MigrateOptions } from '../../../src/migrate/types.ts';
+import { commandName } from '../../../src/ssh/connection.ts';
+import { shellQuoteArgv } from '../../../src/ssh/quote.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'ferry-hostile-'));
 const bin = join(root, 'bin');
@@ -371,5 +373,20 @@ describe('an image archive from a hostile source', () => {
     await expect(
       checkImageArchive(dst, archive('other', ['localhost/other:1']), 'localhost/web:1', 'src'),
     ).rejects.toThrow(/would tag/);
+  });
+});
+
+describe('secrets stay out of errors, the journal and NDJSON', () => {
+  it('a failed command is named by its first two words, never its arguments', async () => {
+    const argv = ['podman', 'create', '-e', 'DB_PASSWORD=hunter2', 'img'];
+    expect(commandName(shellQuoteArgv(argv))).toBe('podman create');
+    expect(commandName(`exec ${shellQuoteArgv(['sh', '-c', 'echo hunter2'])}`)).toBe('sh -c');
+    const host = localHost('errors');
+    // a command that fails silently: the error falls back to naming the command
+    const err = await must(host, ['sh', '-c', 'exit 3', 'DB_PASSWORD=hunter2'], 'creating it').catch(
+      (e: Error) => e,
+    );
+    expect(String(err)).toMatch(/errors: creating it failed \(exit 3\): sh -c$/);
+    expect(String(err)).not.toContain('hunter2');
   });
 });
