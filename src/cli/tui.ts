@@ -3,7 +3,6 @@
 
 import { render } from 'ink';
 import { createElement } from 'react';
-import { standingAllow } from '../config/allow.ts';
 import { formatGroupError, type GroupFileError, loadGroups, saveGroup } from '../config/groups.ts';
 import { Inventory } from '../inventory/inventory.ts';
 import { runMigration } from '../migrate/engine.ts';
@@ -90,9 +89,7 @@ export function sshBackend(
     },
     async plan(req) {
       try {
-        // the operator's standing allow list (FERRY_ALLOW) holds in the TUI as on the command line
-        const allow = [...new Set([...req.options.allow, ...standingAllow()])];
-        return await planMigration(pool, { ...req, options: { ...req.options, allow } });
+        return await planMigration(pool, req);
       } catch (e) {
         const hint = e instanceof Error && 'hint' in e && typeof e.hint === 'string' ? ` (${e.hint})` : '';
         throw new Error(`${e instanceof Error ? e.message : String(e)}${hint}`);

@@ -52,3 +52,8 @@ export function standingAllow(env: NodeJS.ProcessEnv = process.env): string[] {
     throw new Error(`FERRY_ALLOW: ${(err as Error).message.replace(/^--allow: /, '')}`);
   }
 }
+
+/** `allow` and the standing list together, each name once. */
+export function withStandingAllow(allow: readonly string[] = []): string[] {
+  return [...new Set([...allow, ...standingAllow()])];
+}

@@ -3,8 +3,10 @@
 // chosen strategy, journaled step by step, emitting typed events. The source
 // is never removed before its copy runs verified on the destination; any
 // failure after the freeze restores the source from its local checkpoint.
+
 import { randomBytes } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { withStandingAllow } from '../config/allow.ts';
 import {
   estimateStages,
   orderFor,
@@ -400,7 +402,8 @@ export class MigrationRun {
       runId: this.runId,
       src: this.deps.session(item.container.host),
       dst: this.deps.session(item.destination),
-      options: this.plan.options,
+      // the operator's standing allow list (FERRY_ALLOW) holds for every run, as for every plan
+      options: { ...this.plan.options, allow: withStandingAllow(this.plan.options.allow) },
       state,
       zstd: false,
       onProgress: (delta) => {

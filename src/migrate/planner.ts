@@ -3,6 +3,7 @@
 // DAG, measures each link once, estimates every stage and orders the group
 // with the flow-shop scheduler. The result is what `--plan` prints and what
 // `run(plan)` executes. Connections to all hosts are set up in parallel.
+import { withStandingAllow } from '../config/allow.ts';
 import {
   type MemberSpec,
   formatMemberSpec as memberLabel,
@@ -117,7 +118,8 @@ const UNKNOWN_MEMORY = 32 * 1024 * 1024;
 
 export async function planMigration(pool: SshPool, req: PlanRequest): Promise<MigrationPlan> {
   const t0 = performance.now();
-  const { options } = req;
+  // the operator's standing allow list (FERRY_ALLOW) holds for every plan
+  const options = { ...req.options, allow: withStandingAllow(req.options.allow) };
   if (req.members.length === 0 && !req.compose) throw new PlanError('the group has no members');
   const targets = new Map<string, HostTarget>();
   const target = (host: string) => {
