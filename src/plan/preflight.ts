@@ -5,6 +5,7 @@
 // `criu cpuinfo check` of the source's CPU image, listening ports, bind
 // paths). The verdict itself is a pure function of what they found.
 
+import { withStandingAllow } from '../config/allow.ts';
 import { mergeProbe } from '../inventory/inventory.ts';
 import type {
   Container,
@@ -969,7 +970,8 @@ export async function preflightGroup(reqs: readonly PreflightRequest[]): Promise
           destination,
           sourceEvidence: parseSourceEvidence(memberResults(srcProbe.extra, k)),
           destinationEvidence: parseDestinationEvidence(memberResults(dstProbe.extra, k), container),
-          ...(m.req.allow ? { allow: m.req.allow } : {}),
+          // the operator's standing allow list (FERRY_ALLOW) holds for every preflight
+          allow: withStandingAllow(m.req.allow),
         };
         const findings = evaluatePreflight(input);
         if (srcProbe.reached && !fresh[k]) {
