@@ -108,10 +108,14 @@ describe.skipIf(SKIP_LAB)('ssh connections against the lab', () => {
   it('a host that floods its output is stopped at the cap with an error naming it, not buffered without limit', async () => {
     const pool = createSshPool({ configFile: SSH_CONFIG, env: {} });
     try {
+      const over = await errorOf(
+        pool.exec('alpha', ['sh', '-c', 'head -c 3145728 /dev/zero'], { maxOutputBytes: 1024 * 1024 }),
+      );
+      expect(over.code).toBe('OUTPUT_LIMIT');
+      expect(over.message).toMatch(/^alpha: 'sh -c' wrote more than 1024 KiB to stdout: stopped$/);
+      // a flood without end is stopped the same way
       const flood = pool.exec('alpha', ['sh', '-c', 'exec yes FLOOD'], { maxOutputBytes: 1024 * 1024 });
-      const err = await errorOf(flood);
-      expect(err.code).toBe('OUTPUT_LIMIT');
-      expect(err.message).toMatch(/^alpha: 'sh -c' wrote more than 1024 KiB to stdout: stopped$/);
+      expect((await errorOf(flood)).code).toBe('OUTPUT_LIMIT');
       // the default cap holds too (16 MiB): 20 MiB of stderr is refused
       const loud = await errorOf(pool.exec('alpha', ['sh', '-c', 'head -c 20971520 /dev/zero >&2']));
       expect(loud.message).toContain('to stderr');
