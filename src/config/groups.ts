@@ -101,13 +101,16 @@ const groupBodySchema = z
       after: z.array(edgeSchema, { error: expected('a list of { member, after } edges') }).optional(),
       allow: z
         .array(
-          z.string().refine((n) => {
-            try {
-              return parseAllow([n]).length === 1;
-            } catch {
-              return false;
-            }
-          }),
+          z.string({ error: expected(`an --allow name (${ALLOW_NAMES})`) }).refine(
+            (n) => {
+              try {
+                return parseAllow([n]).length === 1;
+              } catch {
+                return false;
+              }
+            },
+            { error: expected(`an --allow name (${ALLOW_NAMES})`) },
+          ),
           { error: expected(`a list of --allow names (${ALLOW_NAMES})`) },
         )
         .optional(),

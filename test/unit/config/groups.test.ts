@@ -130,6 +130,11 @@ const MALFORMED: [string, string, string[]][] = [
     'version: 1\ngroups:\n  web:\n',
     ['3:3: groups.web: expected a mapping with members'],
   ],
+  [
+    'an allow name ferry does not know',
+    'version: 1\ngroups:\n  web:\n    members: [alpha:a]\n    allow: [host-network, everything]\n',
+    ['5:27: groups.web.allow[1]: expected an --allow name (privileged, '],
+  ],
 ];
 
 /** The documented example, as saveGroup writes it. */
@@ -172,6 +177,13 @@ describe('groups.yaml: malformed files', () => {
       expect(line).not.toContain('\n');
       expect(e.file).toBe('groups.yaml');
     });
+  });
+
+  it('allow: the --allow names of a group', () => {
+    const r = parseGroups(
+      'version: 1\ngroups:\n  web:\n    members: [alpha:a]\n    allow: [host-network, bind:/srv/x]\n',
+    );
+    expect(r.ok && r.groups[0]?.allow).toEqual(['host-network', 'bind:/srv/x']);
   });
 
   it('the corpus is large enough to mean something', () => {
