@@ -64,10 +64,16 @@ describe('planRequestFrom', () => {
         '    to: beta',
         '    destinations: { alpha:wf-sink-1: gamma }',
         '    after: [{ member: alpha:wf-sink-1, after: alpha:podman/wf-parse-1 }]',
+        '    allow: [host-network]',
         '',
       ].join('\n'),
     );
     const r = req({ group: 'pair' }, file);
+    // the group's allow list adds to the command line's
+    expect(r.options.allow).toEqual(['host-network']);
+    expect(
+      planRequestFrom({ group: 'pair' }, { ...DEFAULT_OPTIONS, allow: ['privileged'] }, file).options.allow,
+    ).toEqual(['privileged', 'host-network']);
     expect(r.members.map((m) => m.name)).toEqual(['wf-sink-1', 'wf-parse-1']);
     expect(r.to).toBe('beta');
     expect(r.destinations).toEqual({ 'alpha:wf-sink-1': 'gamma' });
