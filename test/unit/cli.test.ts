@@ -1,6 +1,7 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
-import { runCli } from '../../src/cli/main.ts';
+import { runCli, runCliAsync } from '../../src/cli/main.ts';
 
 describe('ferry cli', () => {
   it('prints the package version', () => {
@@ -21,6 +22,22 @@ describe('ferry cli', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/frobnicate/);
     expect(r.stderr).toContain('Usage:');
+  });
+
+  it('--allow is in the help, and an unknown name is refused before any host is reached', async () => {
+    expect(runCli(['--help']).stdout).toMatch(/--allow NAME,\.\.\.[\s\S]*privileged, host-network/);
+    const err = new PassThrough();
+    let text = '';
+    err.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    const code = await runCliAsync(
+      ['--plan', '--containers', 'nowhere:x', '--to', 'elsewhere', '--allow', 'host-network,everything'],
+      new PassThrough(),
+      err,
+    );
+    expect(code).toBe(1);
+    expect(text).toMatch(/^ferry: --allow: unknown name 'everything' \(names: privileged, /);
   });
 });
 
