@@ -6,7 +6,14 @@
 // used only on podman versions where it was proven (4.x); otherwise, or when
 // asked, the --export/--import path runs.
 import { posix } from 'node:path';
-import { createBinds, isAllowed, type OciSpec, specEscapes } from '../plan/escapes.ts';
+import {
+  createBinds,
+  isAllowed,
+  isSystemPath,
+  type OciSpec,
+  type SpecBaseline,
+  specEscapes,
+} from '../plan/escapes.ts';
 import {
   bringSourceBack,
   checkpointWith,
@@ -33,6 +40,8 @@ const USERDATA_FILES = ['checkpoint', 'config.json', 'devshm-checkpoint.tar', 'n
 /** podman 4's default capabilities, for a host whose `podman info` does not list them */
 const DEFAULT_CAPS =
   'CAP_AUDIT_WRITE,CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_MKNOD,CAP_NET_BIND_SERVICE,CAP_NET_RAW,CAP_SETFCAP,CAP_SETGID,CAP_SETPCAP,CAP_SETUID,CAP_SYS_CHROOT';
+/** a container's own userdata dir in podman's storage */
+const USERDATA = /\/overlay-containers\/[0-9a-f]{64}\/userdata$/;
 /** podman versions whose userdata layout the pre-created restore was proven on */
 const PRECREATE_PROVEN = /^4\./;
 
@@ -147,14 +156,40 @@ export class PodmanDriver implements MigrationDriver {
       PRECREATE_PROVEN.test(dstInfo.version?.Version ?? '');
     const volumes = (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name);
     let path = ctx.options.restorePath;
-    if (path === 'auto')
-      path = createArgv && versionsOk && ctx.state.srcLayer && ctx.state.srcRun ? 'precreate' : 'import';
+    if (path === 'auto') {
+      if (!(createArgv && versionsOk && ctx.state.srcLayer && ctx.state.srcRun))
+        // the import path creates the copy from the configuration inside the source's archive
+        // (config.dump), which ferry cannot vet: it is never a silent fall-back
+        throw new StageError(
+          `${ctx.src.host}: ${name} cannot be pre-created on ${ctx.dst.host} (${!createArgv ? 'no recorded create command' : !versionsOk ? `podman ${info.version?.Version ?? '?'} -> ${dstInfo.version?.Version ?? '?'}, proven on 4.x` : 'storage paths unknown'}); --restore-path import restores it from the source's own archive, whose configuration is taken as the source sends it`,
+        );
+      path = 'precreate';
+    }
     if (path === 'precreate' && !createArgv) {
       throw new StageError(
         `${ctx.src.host}: ${name} has no recorded create command, so it cannot be pre-created; use the import path`,
       );
     }
     ctx.state.path = path;
+    // what podman gives a copy made from this container's settings: the spec sent with the
+    // checkpoint is checked against it at restore (binds: of the create command, or as inspect
+    // lists them for the import path, refused here if they are host system paths not allowed)
+    const binds = createArgv
+      ? createBinds(createArgv)
+      : (c.Mounts ?? []).filter((m) => m.Type === 'bind' && m.Source).map((m) => m.Source as string);
+    const refusedBinds = binds
+      .map((b) => ({ allow: `bind:${b}`, what: `a bind mount of ${b}` }))
+      .filter((e) => isSystemPath(e.allow.slice(5)) && !isAllowed(e, ctx.options.allow));
+    if (path === 'import' && refusedBinds.length > 0)
+      throw new StageError(
+        `${ctx.src.host}: ${name} would be restored on ${ctx.dst.host} with ${refusedBinds.map((e) => e.what).join(', ')}: refused unless allowed with --allow ${refusedBinds.map((e) => e.allow).join(',')}`,
+      );
+    const security = dstInfo.host?.security;
+    Object.assign(ctx.state, {
+      specBinds: JSON.stringify(binds),
+      specCaps: security?.capabilities ?? DEFAULT_CAPS,
+      specSeccomp: security?.seccompEnabled !== false,
+    });
     if (path === 'import') return;
 
     // the copy, created now while the source still runs
@@ -175,13 +210,7 @@ export class PodmanDriver implements MigrationDriver {
     };
     plainPaths(ctx.dst.host, dstPaths);
     Object.assign(ctx.state, dstPaths, { volumes: volumes.map((v) => v.Name).join(',') });
-    // what podman gives a copy made from this command line: the source's config.json is checked against it at restore
-    const security = dstInfo.host?.security;
-    Object.assign(ctx.state, {
-      specBinds: JSON.stringify(createBinds(createArgv as string[])),
-      specCaps: security?.capabilities ?? DEFAULT_CAPS,
-      specSeccomp: security?.seccompEnabled !== false,
-    });
+
     for (const v of volumes) {
       const src = v.Source;
       const dst = d.c.Mounts?.find((m) => m.Type === 'volume' && m.Name === v.Name)?.Source;
@@ -240,6 +269,25 @@ export class PodmanDriver implements MigrationDriver {
     if (ctx.options.fileLocks) opts.push('--file-locks');
     if (ctx.state.path === 'import') {
       const t = performance.now();
+      // what can be checked of the archive's spec: hooks, namespaces, devices, capabilities, confinement, binds
+      const archive = `${ctx.state.tmpDst}/checkpoint.tar`;
+      const dump = await must(ctx.dst, ['tar', '-xOf', archive, 'spec.dump'], 'reading spec.dump');
+      let parsed: OciSpec;
+      try {
+        parsed = JSON.parse(dump) as OciSpec;
+      } catch {
+        throw new StageError(`${ctx.src.host}: the spec.dump sent for ${name} is not JSON`);
+      }
+      this.refuseSpec(ctx, parsed, {
+        ownDirs: [ctx.state.srcStatic, ctx.state.srcRun].filter(
+          (d): d is string => typeof d === 'string' && USERDATA.test(d),
+        ),
+        volumes: [],
+        volumeLike: true,
+        binds: JSON.parse(String(ctx.state.specBinds ?? '[]')) as string[],
+        caps: String(ctx.state.specCaps ?? DEFAULT_CAPS).split(','),
+        seccomp: String(ctx.state.specSeccomp) !== 'false',
+      });
       await must(
         ctx.dst,
         ['podman', 'container', 'restore', '--import', `${ctx.state.tmpDst}/checkpoint.tar`, ...opts],
@@ -272,22 +320,13 @@ export class PodmanDriver implements MigrationDriver {
     } catch {
       throw new StageError(`${ctx.src.host}: the config.json of ${name} is not JSON`);
     }
-    const allow = ctx.options.allow;
-    const privileged = allow.includes('privileged');
-    const refused = specEscapes(parsed, {
+    this.refuseSpec(ctx, parsed, {
       ownDirs: [s.dstStatic ?? '', s.dstRun ?? ''].filter(Boolean),
       volumes: volumes.map(([, b]) => b),
       binds: JSON.parse(s.specBinds ?? '[]') as string[],
       caps: (s.specCaps ?? DEFAULT_CAPS).split(','),
       seccomp: String(s.specSeccomp) !== 'false',
-    })
-      // privileged mode is all of these at once
-      .filter((e) => !(privileged && /^(devices|unconfined|cap:.*)$/.test(e.allow)))
-      .filter((e) => !isAllowed(e, allow));
-    if (refused.length > 0)
-      throw new StageError(
-        `${ctx.src.host}: the checkpointed spec of ${name} asks for ${refused.map((e) => e.what).join(', ')}, which its copy on ${ctx.dst.host} was not created with: refused unless allowed with --allow ${refused.map((e) => e.allow).join(',')}`,
-      );
+    });
     await must(
       ctx.dst,
       ['sh', '-c', 'cat >"$1.ferry" && mv -f -- "$1.ferry" "$1"', 'sh', file],
@@ -300,6 +339,20 @@ export class PodmanDriver implements MigrationDriver {
     await must(ctx.dst, ['podman', 'container', 'restore', ...opts, name], `restore of ${name}`);
     ctx.state.restored = true;
     return { prepareMs: t1 - t0, criuRestoreMs: performance.now() - t1 };
+  }
+
+  /** Refuses a checkpointed spec that asks for more than its copy is allowed. */
+  private refuseSpec(ctx: MigrationContext, spec: OciSpec, base: SpecBaseline): void {
+    const allow = ctx.options.allow;
+    const privileged = allow.includes('privileged');
+    const refused = specEscapes(spec, base)
+      // privileged mode is all of these at once
+      .filter((e) => !(privileged && /^(devices|unconfined|cap:.*)$/.test(e.allow)))
+      .filter((e) => !isAllowed(e, allow));
+    if (refused.length > 0)
+      throw new StageError(
+        `${ctx.src.host}: the checkpointed spec of ${ctx.item.container.name} asks for ${refused.map((e) => e.what).join(', ')}, which its copy on ${ctx.dst.host} was not created with: refused unless allowed with --allow ${refused.map((e) => e.allow).join(',')}`,
+      );
   }
 
   async verify(ctx: MigrationContext): Promise<void> {

@@ -288,6 +288,8 @@ export interface SpecBaseline {
   ownDirs: string[];
   /** the copy's named volumes on the destination */
   volumes: string[];
+  /** any podman volume path (.../volumes/NAME/_data) will do: where the destination puts them is not known yet */
+  volumeLike?: boolean;
   /** bind sources of the create command line (checked by createEscapes) */
   binds: string[];
   /** the runtime's default capabilities (`podman info`: host.security.capabilities) */
@@ -337,6 +339,12 @@ export function specEscapes(src: OciSpec, base: SpecBaseline): Escape[] {
     }
     if (base.ownDirs.some((d) => under(source, d)) || base.volumes.some((d) => under(source, d))) continue;
     if (base.binds.includes(source)) continue;
+    if (
+      base.volumeLike &&
+      /^\/[\w./-]*\/volumes\/[A-Za-z0-9][\w.-]*\/_data$/.test(source) &&
+      !source.includes('/../')
+    )
+      continue;
     // podman's own read-only /sys for a container on the host's network
     if (source === '/sys' && m.destination === '/sys' && opts.includes('ro')) {
       add('host-network', "the host's /sys, read-only (host network)");

@@ -93,5 +93,24 @@ describe.skipIf(SKIP_LAB)('a hostile source host, on the lab', () => {
     ).toContain('SECRET_TOKEN=s3cr3t-value\n');
     expect(r.stdout + r.stderr).not.toContain('s3cr3t-value');
     await waitStatus('beta', 'podman', BIND, (s) => s.ticks >= 5);
+
+    // and back through the import path, whose archive's spec is checked too
+    const back = await ferry([
+      'migrate',
+      '--containers',
+      `beta:${BIND}`,
+      '--to',
+      'alpha',
+      '--restore-path',
+      'import',
+      '--allow',
+      'host-network',
+      '--yes',
+    ]);
+    expect(back.exitCode, back.stderr).toBe(0);
+    expect(
+      (await sshOk('alpha', `podman inspect -f '{{range .Mounts}}{{.Source}}{{end}}' ${BIND}`)).trim(),
+    ).toBe(DIR);
+    await waitStatus('alpha', 'podman', BIND, (s) => s.ticks >= 5);
   });
 });

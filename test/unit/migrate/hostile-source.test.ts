@@ -298,6 +298,76 @@ describe('a hostile podman source', () => {
     expect(dst.calls()).not.toContain('podman create');
   });
 
+  it('a source that withholds its create command does not get the import path silently', async () => {
+    const userdata = `/var/lib/containers/storage/overlay-containers/${ID}/userdata`;
+    writeFileSync(
+      join(src.dir, 'podman_container_inspect.out'),
+      JSON.stringify([
+        {
+          Id: ID,
+          Name: 'web',
+          ImageName: 'localhost/web:1',
+          StaticDir: userdata,
+          GraphDriver: { Data: { UpperDir: '/var/lib/containers/storage/overlay/x/diff' } },
+          Config: { CreateCommand: null },
+          Mounts: [{ Type: 'bind', Source: '/etc', Destination: '/host-etc' }],
+        },
+      ]),
+    );
+    const info = JSON.stringify({
+      store: { runRoot: '/run/containers/storage' },
+      version: { Version: '4.3.1' },
+    });
+    for (const h of [src, dst]) writeFileSync(join(h.dir, 'podman_info_--format.out'), info);
+    writeFileSync(join(dst.dir, 'podman_image_exists.out'), '');
+    await expect(new PodmanDriver().prestage(context(src, dst, 'podman'))).rejects.toThrow(
+      /web cannot be pre-created on podman-dst-\w+ \(no recorded create command\); --restore-path import restores it/,
+    );
+    // asked for, the import path still refuses a bind of a host system path
+    await expect(
+      new PodmanDriver().prestage(context(src, dst, 'podman', { restorePath: 'import' })),
+    ).rejects.toThrow(
+      /would be restored on podman-dst-\w+ with a bind mount of \/etc: refused unless allowed with --allow bind:\/etc/,
+    );
+  });
+
+  it("the import path checks the archive's spec.dump before restore --import", async () => {
+    for (const [theirs, refused] of [
+      [spec(), null],
+      [spec({ hooks: { prestart: [{ path: '/bin/sh' }] } }), /OCI hooks/],
+      [
+        spec({ mounts: [{ destination: '/r', type: 'bind', source: '/root', options: ['rbind'] }] }),
+        /a bind mount of \/root/,
+      ],
+    ] as const) {
+      const dir = join(dst.dir, `ckpt-${Math.random().toString(36).slice(2)}`);
+      mkdirSync(join(dir, 'tar'), { recursive: true });
+      writeFileSync(
+        join(dir, 'tar', 'spec.dump'),
+        theirs.replaceAll('@STATIC@', `/x/overlay-containers/${ID}/userdata`),
+      );
+      spawnSync('tar', ['-cf', join(dir, 'checkpoint.tar'), '-C', join(dir, 'tar'), 'spec.dump']);
+      const ctx = context(src, dst, 'podman');
+      Object.assign(ctx.state, {
+        path: 'import',
+        tmpDst: dir,
+        srcStatic: `/x/overlay-containers/${ID}/userdata`,
+        specBinds: JSON.stringify(['/srv/data']),
+        specCaps: CAPS.join(','),
+        specSeccomp: true,
+      });
+      writeFileSync(join(dst.dir, 'podman_container_restore_--import.out'), '');
+      const seen = dst.calls().length;
+      if (refused) {
+        await expect(new PodmanDriver().restore(ctx)).rejects.toThrow(refused);
+        expect(dst.calls().slice(seen)).not.toContain('restore --import');
+      } else {
+        await new PodmanDriver().restore(ctx);
+        expect(dst.calls()).toContain(`podman container restore --import ${dir}/checkpoint.tar`);
+      }
+    }
+  });
+
   it('a checkpointed spec with a prestart hook, a bind of /, the host pid namespace, more capabilities, no confinement or a device is refused before restore', async () => {
     const srcStatic = '/var/lib/containers/storage/overlay-containers/x/userdata';
     for (const [theirs, what] of [
