@@ -266,13 +266,17 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
   // probes' CPU load does not skew the measurement (and the compression choice)
   const session = sessionsFor(pool);
   const reports = await preflightGroup(
-    containers.map((c, i) => ({
-      container: c,
-      source: target(c.host),
-      destination: target((items[i] as MigrationItem).destination),
-      allow: options.allow,
-      ...signal,
-    })),
+    containers.map((c, i) => {
+      const sourceProbe = probes.get(c.host);
+      return {
+        container: c,
+        source: target(c.host),
+        destination: target((items[i] as MigrationItem).destination),
+        allow: options.allow,
+        ...(sourceProbe ? { sourceProbe } : {}),
+        ...signal,
+      };
+    }),
   );
   const links: Record<string, LinkMeasure & { direct?: DirectRoute }> = {};
   const routeProblems: PlanFinding[] = [];

@@ -155,6 +155,12 @@ export interface PreflightRequest {
   signal?: AbortSignal;
   /** escaping settings the operator allows by name (--allow) */
   allow?: readonly string[];
+  /**
+   * the source's full probe (facts and inventory) that the caller just made:
+   * preflight then runs only its own sections there, instead of probing the
+   * source's inventory a second time
+   */
+  sourceProbe?: HostProbe;
 }
 
 // ------------------------------------------------------------------ probes
@@ -948,9 +954,15 @@ export async function preflightGroup(reqs: readonly PreflightRequest[]): Promise
           perMember(sourceSections(m.req.container, m.runtime), k, SHARED_SOURCE, members.length === 1),
         ),
       ];
-      const srcProbe = await probeHost(first.source, { extra: srcSections, ...signal });
-      const sourceInv = mergeProbe(undefined, srcProbe);
-      const fresh = members.map((m) => findFresh(srcProbe, m.req.container));
+      const known = first.sourceProbe?.reached ? first.sourceProbe : undefined;
+      const srcProbe = await probeHost(first.source, {
+        extra: srcSections,
+        ...(known ? { inventory: false, facts: false } : {}),
+        ...signal,
+      });
+      // facts and inventory from the caller's probe when there is one: each asked once
+      const sourceInv = mergeProbe(undefined, known && srcProbe.reached ? known : srcProbe);
+      const fresh = members.map((m) => findFresh(known ?? srcProbe, m.req.container));
       const containers = members.map((m, k) => fresh[k] ?? m.req.container);
       const cpu = parseSourceEvidence(memberResults(srcProbe.extra, 0)).cpuinfo;
       const stdin = 'image' in cpu ? cpu.image : '';

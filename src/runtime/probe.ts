@@ -7,7 +7,7 @@ import { DEFAULT_CHECKPOINT_DIR, hostFactSections, parseHostFacts } from './host
 import { MEMORY_SECTION, memorySection, parseCgroupMemory } from './listing.ts';
 import { podmanRuntime } from './podman.ts';
 import type { HostProblem } from './problems.ts';
-import type { Runtime, RuntimeProbe } from './runtime.ts';
+import { emptyFacts, type Runtime, type RuntimeProbe } from './runtime.ts';
 import {
   buildScript,
   parseScriptOutput,
@@ -48,7 +48,8 @@ export interface ProbeOptions {
   inventory?: boolean | 'list';
   /**
    * host facts (kernel, CRIU, checkpoint dir) and runtime facts (info); default
-   * true. Only 'list' may leave them out: they do not change between refreshes.
+   * true. 'list' and false (extras only) may leave them out: they do not change
+   * between refreshes, or the caller has them already.
    */
   facts?: boolean;
   signal?: AbortSignal;
@@ -87,7 +88,7 @@ export async function probeHost(target: HostTarget, opts: ProbeOptions = {}): Pr
   const runtimes = runtimesOf(target);
   const list = opts.inventory === 'list';
   const withInventory = opts.inventory === true || opts.inventory === undefined;
-  const withFacts = !list || (opts.facts ?? true);
+  const withFacts = withInventory || (opts.facts ?? true);
   const hostSections = withFacts
     ? hostFactSections({
         checkpointDir,
@@ -185,6 +186,11 @@ export async function probeHost(target: HostTarget, opts: ProbeOptions = {}): Pr
   const probes = runtimes.map((runtime) => {
     const full = withInventory || withFacts ? runtime.parseProbe(parsed.sections, target.name) : null;
     const infoProblems = (full?.problems ?? []).filter((p) => withInventory || p.code !== 'section-missing');
+    if (!memory && !full)
+      return {
+        runtime,
+        probe: { facts: emptyFacts(runtime.kind, 'ok', 'not probed'), data: null, problems: [] },
+      };
     if (!memory) return { runtime, probe: { ...(full as RuntimeProbe), problems: infoProblems } };
     const listed = runtime.parseList(parsed.sections, target.name, memory);
     // the list's containers; versions and checkpoint support from info when it ran

@@ -17,6 +17,7 @@ import {
   parseDestinationEvidence,
   parseSourceEvidence,
   preflight,
+  preflightGroup,
   type SourceEvidence,
 } from '../../../src/plan/preflight.ts';
 import { probeHost } from '../../../src/runtime/probe.ts';
@@ -464,5 +465,39 @@ describe('a hostile source host', () => {
     expect(allowed[0]?.message).toBe(
       't5-static gets privileged mode on alpha (allowed by --allow privileged)',
     );
+  });
+});
+
+describe('preflight after the planner probed the source', () => {
+  it("runs only its own sections on the source: the planner's facts and inventory are not asked again", async () => {
+    const beta = await probeHost({ name: 'beta', exec: fixtureExec('probe-beta') });
+    const container = beta.runtimes
+      .flatMap((r) => r.probe.data?.containers ?? [])
+      .find((c) => c.name === 't5-static') as Container;
+    const scripts: string[] = [];
+    const src = loadScript('preflight-source-t5-static');
+    const dst = loadScript('preflight-destination-alpha');
+    const [report] = await preflightGroup([
+      {
+        container,
+        source: {
+          name: 'beta',
+          exec: async (argv) => {
+            scripts.push(argv[2] ?? '');
+            return replay(src, argv);
+          },
+        },
+        destination: { name: 'alpha', exec: async (argv) => replay(dst, argv) },
+        sourceProbe: beta,
+      },
+    ]);
+    expect(scripts).toHaveLength(1);
+    expect(scripts[0]).toContain('ferry_run pf.cpuinfo');
+    expect(scripts[0]).not.toContain('ferry_run podman.containers');
+    expect(scripts[0]).not.toContain('ferry_run criu.check');
+    expect(scripts[0]).not.toContain('ferry_run podman.info');
+    // the source's facts and inventory still reach the verdict, from the planner's probe
+    expect(report?.input?.source.facts?.criu.status).toBe('ok');
+    expect(report?.findings.map((f) => f.code)).not.toContain('container-gone');
   });
 });
