@@ -18,6 +18,7 @@ import type { Backend, PlanView, SavedGroup } from '../store/types.ts';
 import { App } from '../ui/App.tsx';
 import { colorsWanted, ThemeContext } from '../ui/theme.ts';
 import { EXIT, resolveHostList } from './inventory.ts';
+import { takeOverSkeleton } from './skeleton.ts';
 import { VERSION } from './version.ts';
 
 export interface TuiOptions {
@@ -125,7 +126,7 @@ export async function startTui(opts: TuiOptions): Promise<number> {
     return EXIT.badConfig;
   }
   // performance.now() counts from process start: the first frame as the person sees it
-  let firstFrameMs: number | null = null;
+  let inkFrameMs: number | null = null;
   let inventoryMs: number | null = null;
   const pool = createSshPool({
     env,
@@ -142,6 +143,8 @@ export async function startTui(opts: TuiOptions): Promise<number> {
     { value: { colors: colorsWanted(env) } },
     createElement(StoreProvider, { store }, createElement(App, { refreshMs: opts.refreshMs ?? 5000 })),
   );
+  // the entry's skeleton frame (if it drew one) gives way to ink's
+  const skeletonAt = takeOverSkeleton(opts.stdout);
   const instance = render(app, {
     stdout: opts.stdout,
     stdin: opts.stdin,
@@ -155,7 +158,7 @@ export async function startTui(opts: TuiOptions): Promise<number> {
     // over SSH, redraw only the lines that changed
     incrementalRendering: true,
     onRender: () => {
-      firstFrameMs ??= performance.now();
+      inkFrameMs ??= performance.now();
     },
   });
   // a hang-up or kill during a migration: stop safely, let the run settle, then leave
@@ -193,7 +196,7 @@ export async function startTui(opts: TuiOptions): Promise<number> {
   if (env.FERRY_TIMING === '1') {
     const ms = (v: number | null) => (v === null ? 'never' : `${Math.round(v)} ms`);
     stderr.write(
-      `ferry timing: first frame ${ms(firstFrameMs)}, inventory of all hosts ${ms(inventoryMs)} (since process start)\n`,
+      `ferry timing: first frame ${ms(skeletonAt ?? inkFrameMs)}, inventory of all hosts ${ms(inventoryMs)} (since process start), full frame ${ms(inkFrameMs)}\n`,
     );
   }
   return code;
