@@ -1,0 +1,528 @@
+// Issue 12: ferry where the operator waits, each number a ratio to its floor
+// measured in the same run (never asserted by a test: the machine is shared
+// and noisy). Prints every ratio with its floor and writes
+// bench/results/fast-LABEL.json.
+//   node scripts/bench-fast.ts [--label L] [--ferry DIR] [--bin FILE] [--runs N]
+//                              [--parts startup,inventory,plan,link,downtime,growth] [--before DIR]
+// --ferry: the directory holding ferry.mjs (default dist); --bin: the single
+// binary (default dist/ferry; skipped when missing). Lab parts need the lab
+// up and the lab lock (flock /tmp/ferry-lab.lock ...); they are skipped when
+// the lab's ssh config is missing.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const LAB = '/var/lib/ferry-lab/ssh_config';
+const { values: args } = parseArgs({
+  options: {
+    label: { type: 'string', default: 'now' },
+    ferry: { type: 'string', default: join(ROOT, 'dist') },
+    bin: { type: 'string', default: join(ROOT, 'dist', 'ferry') },
+    runs: { type: 'string', default: '7' },
+    parts: { type: 'string', default: 'startup,inventory,plan,link,downtime,growth' },
+    out: { type: 'string' },
+    // growth: measure this older build too, on the same containers (before/after in one run)
+    before: { type: 'string' },
+  },
+});
+const RUNS = Math.max(3, Number(args.runs));
+const parts = new Set((args.parts ?? '').split(','));
+const FERRY = resolve(args.ferry as string, 'ferry.mjs');
+const BIN = resolve(args.bin as string);
+const NODE = process.execPath;
+const HOSTS = ['alpha', 'beta', 'gamma'];
+const labUp = existsSync(LAB);
+// a state dir of the run's own: journals, and nothing remembered from before
+const STATE = mkdtempSync(join(tmpdir(), 'ferry-bench-fast-'));
+const ENV = { ...process.env, XDG_STATE_HOME: STATE, TERM: 'xterm-256color' };
+
+interface Ratio {
+  name: string;
+  ms: number;
+  floor: string;
+  floorMs: number;
+  ratio: number;
+  target: number | null;
+  met: boolean | null;
+  runs: number;
+  note?: string;
+}
+const ratios: Ratio[] = [];
+const extra: Record<string, unknown> = {};
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+function run(argv: string[], o: { env?: NodeJS.ProcessEnv; input?: string; ok?: boolean } = {}) {
+  const [cmd = '', ...rest] = argv;
+  const t = performance.now();
+  const r = spawnSync(cmd, rest, {
+    env: o.env ?? ENV,
+    input: o.input,
+    stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const ms = performance.now() - t;
+  if ((o.ok ?? true) && r.status !== 0)
+    throw new Error(`${argv.join(' ').slice(0, 200)}: exit ${r.status}: ${String(r.stderr).slice(-400)}`);
+  return { ms, stdout: String(r.stdout), stderr: String(r.stderr), code: r.status };
+}
+
+/** Runs each command RUNS times, interleaved (so load drifts hit all alike); median ms of each. */
+function interleaved(cmds: Record<string, () => number>, runs = RUNS): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const k of Object.keys(cmds)) (cmds[k] as () => number)(); // warm-up: page cache, compile cache
+  for (let i = 0; i < runs; i++)
+    for (const [k, f] of Object.entries(cmds)) {
+      out[k] ??= [];
+      out[k].push(f());
+    }
+  return out;
+}
+
+function ratio(
+  name: string,
+  samples: number[],
+  floor: string,
+  floorSamples: number[],
+  target: number | null,
+  note?: string,
+) {
+  const ms = median(samples);
+  const floorMs = median(floorSamples);
+  const x: Ratio = {
+    name,
+    ms: r1(ms),
+    floor,
+    floorMs: r1(floorMs),
+    ratio: Math.round((ms / floorMs) * 100) / 100,
+    target,
+    met: target === null ? null : ms / floorMs <= target,
+    runs: samples.length,
+    ...(note ? { note } : {}),
+  };
+  ratios.push(x);
+  const verdict = x.met === null ? '    ' : x.met ? 'met ' : 'OVER';
+  console.log(
+    `${verdict} ${name.padEnd(34)} ${String(x.ms).padStart(8)} ms = ${String(x.ratio).padStart(5)}x ${floor} (${x.floorMs} ms)${target ? `, target ${target}x` : ''}`,
+  );
+}
+
+const ssh = (host: string, cmd: string, ok = true) => run(['ssh', '-F', LAB, host, cmd], { ok });
+
+/** The bare listing commands over one OpenSSH connection per host, all hosts at once. */
+function listingFloor(hosts: string[]): number {
+  const script = hosts
+    .map(
+      (h) =>
+        `ssh -F ${LAB} ${h} 'podman ps -a --format json >/dev/null; docker ps -a --format "{{json .}}" >/dev/null' &`,
+    )
+    .join('\n');
+  return run(['sh', '-c', `${script}\nwait`]).ms;
+}
+
+/** The TUI in a pseudo-terminal: its FERRY_TIMING line (first frame, every host listed; ms since start). */
+function tuiTiming(cmd: string, hosts: string): { firstFrameMs: number; inventoryMs: number } {
+  const r = run(
+    ['sh', '-c', `(sleep 2.5; printf q) | script -qfec "${cmd} -F ${LAB} --hosts ${hosts}" /dev/null`],
+    { env: { ...ENV, FERRY_TIMING: '1' }, ok: false },
+  );
+  const m = /first frame (\d+) ms, inventory of all hosts (\d+|never)/.exec(r.stdout + r.stderr);
+  if (!m) throw new Error(`the TUI reported no timing: ${(r.stdout + r.stderr).slice(-300)}`);
+  return { firstFrameMs: Number(m[1]), inventoryMs: m[2] === 'never' ? Number.NaN : Number(m[2]) };
+}
+
+// ------------------------------------------------------------------ start-up
+if (parts.has('startup')) {
+  console.log(`\n# start-up (${FERRY}${existsSync(BIN) ? `, ${BIN}` : ''})`);
+  const cmds: Record<string, () => number> = {
+    floor: () => run([NODE, '-e', '0']).ms,
+    mjsVersion: () => run([NODE, FERRY, '--version']).ms,
+    mjsHelp: () => run([NODE, FERRY, '--help']).ms,
+  };
+  if (existsSync(BIN)) {
+    cmds.binVersion = () => run([BIN, '--version']).ms;
+    cmds.binHelp = () => run([BIN, '--help']).ms;
+  }
+  const s = interleaved(cmds, RUNS * 2);
+  const floor = s.floor as number[];
+  ratio('node dist/ferry.mjs --version', s.mjsVersion as number[], 'node -e 0', floor, 1.5);
+  ratio('node dist/ferry.mjs --help', s.mjsHelp as number[], 'node -e 0', floor, 1.5);
+  if (s.binVersion) ratio('dist/ferry --version', s.binVersion, 'node -e 0', floor, 1.5);
+  if (s.binHelp) ratio('dist/ferry --help', s.binHelp, 'node -e 0', floor, 1.5);
+  // the first frame does not wait for any host: an address that resolves nowhere keeps the lab out of it
+  const hosts = 'nohost.invalid';
+  const frames: Record<string, number[]> = { mjs: [], bin: [], floor: [] };
+  for (let i = 0; i < RUNS; i++) {
+    frames.floor?.push(run([NODE, '-e', '0']).ms);
+    frames.mjs?.push(tuiTiming(`${NODE} ${FERRY}`, hosts).firstFrameMs);
+    if (existsSync(BIN)) frames.bin?.push(tuiTiming(BIN, hosts).firstFrameMs);
+  }
+  ratio('TUI first frame (ferry.mjs)', frames.mjs as number[], 'node -e 0', frames.floor as number[], 2.5);
+  if (existsSync(BIN))
+    ratio('TUI first frame (dist/ferry)', frames.bin as number[], 'node -e 0', frames.floor as number[], 2.5);
+}
+
+// ------------------------------------------------------------------ inventory
+if (parts.has('inventory') && labUp) {
+  console.log('\n# inventory (3 lab hosts)');
+  const all = HOSTS.join(',');
+  const s = interleaved({
+    floor: () => listingFloor(HOSTS),
+    ps: () => run([NODE, FERRY, 'ps', '-F', LAB, '--hosts', all]).ms,
+    hosts: () => run([NODE, FERRY, 'hosts', '-F', LAB, '--hosts', all]).ms,
+    tui: () => tuiTiming(`${NODE} ${FERRY}`, all).inventoryMs,
+  });
+  const floor = s.floor as number[];
+  const floorName = 'podman+docker ps -a, 1 ssh/host';
+  ratio('ferry ps', s.ps as number[], floorName, floor, 1.5);
+  ratio(
+    'ferry hosts',
+    s.hosts as number[],
+    floorName,
+    floor,
+    null,
+    'lists and probes the facts (CRIU, versions)',
+  );
+  ratio('TUI: every host listed', s.tui as number[], floorName, floor, 1.5, 'ms since process start');
+}
+
+// ------------------------------------------------------------------ plan
+interface PlanJsonLite {
+  planMs: number;
+  links: { bytesPerSec: number; estimate?: { by: string; bytes?: number; ms?: number } }[];
+  items: unknown[];
+}
+const plan = (group: string[], env = ENV) =>
+  JSON.parse(
+    run([NODE, FERRY, '--plan', '-F', LAB, ...group, '--to', 'beta', '--json'], { env, ok: false }).stdout,
+  ) as PlanJsonLite;
+
+if (parts.has('plan') && labUp) {
+  console.log('\n# --plan (alpha -> beta)');
+  const groups: Record<string, string[]> = {
+    one: ['--containers', 'alpha:wf-sink-1'],
+    workflow: ['--compose-project', 'wf', '--host', 'alpha'],
+  };
+  for (const [name, group] of Object.entries(groups)) {
+    const wall: number[] = [];
+    const floor: number[] = [];
+    const links: number[] = [];
+    for (let i = 0; i < Math.min(RUNS, 5); i++) {
+      const f = listingFloor(['alpha', 'beta']);
+      const t = performance.now();
+      const p = plan(group);
+      wall.push(performance.now() - t);
+      const linkMs = p.links.reduce((a, l) => a + (l.estimate?.ms ?? 0), 0);
+      links.push(linkMs);
+      floor.push(f + linkMs);
+    }
+    ratio(
+      `--plan ${name}`,
+      wall,
+      'probe floor + link estimate',
+      floor,
+      null,
+      `link estimate ${r1(median(links))} ms`,
+    );
+  }
+}
+
+// ------------------------------------------------------------------ link estimate vs transfer
+if (parts.has('link') && labUp) {
+  console.log('\n# link estimate alpha -> beta vs the transfer that follows');
+  const name = 'fast-bench-link';
+  const img = 'localhost/ferry-workload:latest';
+  ssh(
+    'alpha',
+    `podman rm -f ${name} >/dev/null 2>&1; podman run -d --name ${name} -e BALLAST_MB=256 -e IN_PORT=7391 ${img} sink >/dev/null`,
+  );
+  ssh('beta', `podman rm -f ${name} >/dev/null 2>&1; true`, false);
+  try {
+    run(['sleep', '3']);
+    const rows: { estimate: number; reached: number; bytes: number; transferMs: number }[] = [];
+    for (const [from, to] of [
+      ['alpha', 'beta'],
+      ['beta', 'alpha'],
+      ['alpha', 'beta'],
+      ['beta', 'alpha'],
+    ] as const) {
+      const p = JSON.parse(
+        run(
+          [
+            NODE,
+            FERRY,
+            '--plan',
+            '-F',
+            LAB,
+            '--containers',
+            `${from}:podman/${name}`,
+            '--to',
+            to,
+            '--json',
+            '--compress',
+            'none',
+          ],
+          { ok: false },
+        ).stdout,
+      ) as PlanJsonLite;
+      const estimate = p.links[0]?.bytesPerSec ?? Number.NaN;
+      const m = run(
+        [
+          NODE,
+          FERRY,
+          'migrate',
+          '-F',
+          LAB,
+          '--containers',
+          `${from}:podman/${name}`,
+          '--to',
+          to,
+          '--yes',
+          '--compress',
+          'none',
+          '--events',
+          'ndjson',
+        ],
+        { ok: false },
+      );
+      let transferMs = Number.NaN;
+      let bytes = 0;
+      for (const line of m.stdout.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const e = JSON.parse(line) as { type: string; stage?: string; ms?: number; bytes?: number };
+        if (e.type === 'stage-finished' && e.stage === 'transfer') transferMs = e.ms ?? Number.NaN;
+        if (e.type === 'bytes') bytes = Math.max(bytes, e.bytes ?? 0);
+      }
+      const reached = (bytes * 1000) / transferMs;
+      rows.push({ estimate, reached, bytes, transferMs });
+      console.log(
+        `     ${from} -> ${to}: estimate ${r1(estimate / 1e6)} MB/s, transfer reached ${r1(reached / 1e6)} MB/s (${r1(bytes / 1e6)} MB in ${Math.round(transferMs)} ms): ${Math.round((estimate / reached - 1) * 100)}%`,
+      );
+    }
+    extra.link = rows;
+    const errs = rows.map((r) => r.estimate / r.reached);
+    ratio(
+      'link estimate / rate reached',
+      errs.map((e) => e * 1000),
+      'transfer (=1.0)',
+      errs.map(() => 1000),
+      null,
+      'target 0.75..1.25',
+    );
+    const last = ratios.at(-1) as Ratio;
+    last.met = errs.every((e) => e >= 0.75 && e <= 1.25);
+  } finally {
+    ssh('alpha', `podman rm -f -t 0 ${name} >/dev/null 2>&1; true`, false);
+    ssh('beta', `podman rm -f -t 0 ${name} >/dev/null 2>&1; true`, false);
+  }
+}
+
+// ------------------------------------------------------------------ docker downtime vs podman
+if (parts.has('downtime') && labUp) {
+  console.log(
+    '\n# downtime: one 64 MB container, podman vs docker, alpha -> beta -> alpha (relay, no compression)',
+  );
+  const img = 'localhost/ferry-workload:latest';
+  const names = { podman: 'fast-dt-p', docker: 'fast-dt-d' } as const;
+  const rm = () => {
+    for (const h of ['alpha', 'beta'])
+      ssh(
+        h,
+        `podman rm -f -t 0 ${names.podman} >/dev/null 2>&1; docker rm -f ${names.docker} >/dev/null 2>&1; true`,
+        false,
+      );
+  };
+  rm();
+  const rows: Record<
+    string,
+    { downtimeMs: number; stages: Record<string, number>; detail: Record<string, unknown> }[]
+  > = {
+    podman: [],
+    docker: [],
+  };
+  try {
+    ssh(
+      'alpha',
+      `podman run -d --name ${names.podman} -e BALLAST_MB=64 -e IN_PORT=7392 ${img} sink >/dev/null && docker run -d --name ${names.docker} -e BALLAST_MB=64 -e IN_PORT=7393 ${img} sink >/dev/null`,
+    );
+    run(['sleep', '3']);
+    for (const [from, to] of [
+      ['alpha', 'beta'],
+      ['beta', 'alpha'],
+      ['alpha', 'beta'],
+      ['beta', 'alpha'],
+    ] as const) {
+      for (const rt of ['podman', 'docker'] as const) {
+        const m = run(
+          [
+            NODE,
+            FERRY,
+            'migrate',
+            '-F',
+            LAB,
+            '--containers',
+            `${from}:${rt}/${names[rt]}`,
+            '--to',
+            to,
+            '--yes',
+            '--compress',
+            'none',
+            '--events',
+            'ndjson',
+          ],
+          { ok: false },
+        );
+        const stages: Record<string, number> = {};
+        const detail: Record<string, unknown> = {};
+        let downtimeMs = Number.NaN;
+        for (const line of m.stdout.split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const e = JSON.parse(line) as {
+            type: string;
+            stage?: string;
+            ms?: number;
+            downtimeMs?: number;
+            detail?: Record<string, unknown>;
+          };
+          if (e.type === 'stage-finished' && e.stage) {
+            stages[e.stage] = Math.round(e.ms ?? 0);
+            if (e.detail) detail[e.stage] = e.detail;
+          }
+          if (e.type === 'container-done' && e.downtimeMs !== undefined) downtimeMs = e.downtimeMs;
+        }
+        if (Number.isNaN(downtimeMs))
+          throw new Error(`${rt} ${from} -> ${to}: no downtime reported: ${m.stderr.slice(-400)}`);
+        rows[rt]?.push({ downtimeMs, stages, detail });
+        console.log(
+          `     ${rt.padEnd(6)} ${from} -> ${to}: downtime ${downtimeMs} ms; ${Object.entries(stages)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}; ${JSON.stringify(detail)}`,
+        );
+      }
+    }
+  } finally {
+    rm();
+  }
+  extra.downtime = rows;
+  ratio(
+    'docker downtime',
+    (rows.docker ?? []).map((r) => r.downtimeMs),
+    'podman downtime, same workload',
+    (rows.podman ?? []).map((r) => r.downtimeMs),
+    1.5,
+  );
+}
+
+// ------------------------------------------------------------------ cost growth
+if (parts.has('growth') && labUp) {
+  console.log('\n# cost growth: containers per host on alpha (created, not started) and group size');
+  const img = 'localhost/ferry-workload:latest';
+  const base = Number(
+    ssh('alpha', 'podman ps -aq | wc -l; docker ps -aq | wc -l')
+      .stdout.split('\n')
+      .reduce((a, b) => a + (Number(b) || 0), 0),
+  );
+  const BEFORE = args.before ? resolve(args.before, 'ferry.mjs') : null;
+  const growth: { perHost: number; psMs: number; floorMs: number; beforePsMs?: number }[] = [];
+  let made = 0;
+  try {
+    for (const n of [10, 50, 200]) {
+      const add = Math.max(0, n - base - made);
+      if (add > 0) {
+        // half podman, half docker: created only (their list entries cost what a running one does)
+        const half = Math.ceil(add / 2);
+        ssh(
+          'alpha',
+          `for i in $(seq ${made / 2 + 1} ${made / 2 + half}); do podman create --name fast-grow-p$i ${img} sink >/dev/null & docker create --name fast-grow-d$i ${img} sink >/dev/null; wait; done`,
+        );
+        made += half * 2;
+      }
+      const s = interleaved(
+        {
+          floor: () => listingFloor(['alpha']),
+          ps: () => run([NODE, FERRY, 'ps', '-F', LAB, '--hosts', 'alpha']).ms,
+          ...(BEFORE ? { before: () => run([NODE, BEFORE, 'ps', '-F', LAB, '--hosts', 'alpha']).ms } : {}),
+        },
+        3,
+      );
+      const row = {
+        perHost: base + made,
+        psMs: r1(median(s.ps as number[])),
+        floorMs: r1(median(s.floor as number[])),
+        ...(s.before ? { beforePsMs: r1(median(s.before)) } : {}),
+      };
+      growth.push(row);
+      console.log(
+        `     alpha with ${row.perHost} containers: ferry ps ${row.psMs} ms = ${r1(row.psMs / row.floorMs)}x floor ${row.floorMs} ms${row.beforePsMs ? `; before ${row.beforePsMs} ms = ${r1(row.beforePsMs / row.floorMs)}x` : ''}`,
+      );
+    }
+  } finally {
+    ssh(
+      'alpha',
+      `podman rm -f $(podman ps -aq --filter name=fast-grow-) >/dev/null 2>&1; docker rm -f $(docker ps -aq --filter name=fast-grow-) >/dev/null 2>&1; true`,
+      false,
+    );
+  }
+  extra.growthContainers = growth;
+  // hosts: the same three, then with bastion and the two other accounts on beta (5 connections)
+  const hostSets = [HOSTS, [...HOSTS, 'bastion', 'beta-op']];
+  const byHosts: { hosts: number; psMs: number; floorMs: number }[] = [];
+  for (const hs of hostSets) {
+    const s = interleaved(
+      {
+        floor: () => listingFloor(hs),
+        ps: () => run([NODE, FERRY, 'ps', '-F', LAB, '--hosts', hs.join(',')], { ok: false }).ms,
+      },
+      3,
+    );
+    byHosts.push({
+      hosts: hs.length,
+      psMs: r1(median(s.ps as number[])),
+      floorMs: r1(median(s.floor as number[])),
+    });
+    console.log(
+      `     ${hs.length} hosts: ferry ps ${r1(median(s.ps as number[]))} ms, floor ${r1(median(s.floor as number[]))} ms`,
+    );
+  }
+  extra.growthHosts = byHosts;
+  // plan time against group size: 1, 4, 16 running containers on alpha
+  const bySize: { size: number; planMs: number }[] = [];
+  try {
+    ssh('alpha', `for i in $(seq 1 16); do podman run -d --name fast-plan-$i ${img} sink >/dev/null; done`);
+    for (const size of [1, 4, 16]) {
+      const group = [
+        '--containers',
+        Array.from({ length: size }, (_, i) => `alpha:fast-plan-${i + 1}`).join(','),
+      ];
+      const ms: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        plan(group);
+        ms.push(performance.now() - t);
+      }
+      bySize.push({ size, planMs: r1(median(ms)) });
+      console.log(`     --plan of ${size}: ${r1(median(ms))} ms`);
+    }
+  } finally {
+    ssh('alpha', `podman rm -f -t 0 $(podman ps -aq --filter name=fast-plan-) >/dev/null 2>&1; true`, false);
+  }
+  extra.growthPlan = bySize;
+}
+
+rmSync(STATE, { recursive: true, force: true });
+const outDir = join(ROOT, 'bench', 'results');
+mkdirSync(outDir, { recursive: true });
+const out = args.out ?? join(outDir, `fast-${args.label}.json`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ issue: 12, label: args.label, at: new Date().toISOString(), ferry: FERRY, runs: RUNS, ratios, ...extra }, null, 2)}\n`,
+);
+console.log(`\nwrote ${out}`);
