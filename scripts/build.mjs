@@ -9,12 +9,8 @@ const quiet = process.argv.includes('--quiet');
 const started = performance.now();
 // chunks are named by content hash: the old ones would pile up
 await rm('dist/chunks', { recursive: true, force: true });
-await build({
-  entryPoints: { ferry: 'src/cli/index.ts' },
-  outdir: 'dist',
+const common = {
   outExtension: { '.js': '.mjs' },
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -25,6 +21,15 @@ await build({
   // ink loads React DevTools only when DEV=true and react-devtools-core is installed; a static
   // import inside would otherwise become a top-level import of a package the bundle lacks
   plugins: [
+    {
+      // the entry loads the rest as dist/chunks/main.mjs, built on its own (below)
+      name: 'entry-loads-main',
+      setup(b) {
+        b.onResolve({ filter: /^\.\/main\.ts$/ }, (a) =>
+          a.importer.endsWith('src/cli/index.ts') ? { path: './chunks/main.mjs', external: true } : undefined,
+        );
+      },
+    },
     {
       name: 'ink-without-devtools',
       setup(b) {
@@ -47,6 +52,16 @@ await build({
     ].join('\n'),
   },
   logLevel: quiet ? 'warning' : 'info',
+};
+// the rest: main.mjs and the chunks it loads when needed (the TUI's ink only for the TUI)
+await build({
+  ...common,
+  entryPoints: { main: 'src/cli/main.ts' },
+  outdir: 'dist/chunks',
+  splitting: true,
+  chunkNames: '[name]-[hash]',
 });
+// the entry on its own, with nothing shared: --version and --help read one small file
+await build({ ...common, entryPoints: { ferry: 'src/cli/index.ts' }, outdir: 'dist' });
 await chmod('dist/ferry.mjs', 0o755);
 if (!quiet) console.log(`built dist/ferry.mjs in ${Math.round(performance.now() - started)} ms`);
