@@ -1,0 +1,75 @@
+// Tables for stdout and bench/README.md from the aggregates (pure).
+import type { Aggregate, Range, Summary } from './model.ts';
+
+const s = (ms: number) => (ms / 1000).toFixed(1);
+const sr = (r: Range | null) => (r ? `${s(r.median)} (${s(r.min)}-${s(r.max)})` : '-');
+const ratio = (x: number | null) => (x === null ? '-' : x.toFixed(2));
+const pct = (x: number | null) => (x === null ? '-' : `${Math.round(x * 100)}%`);
+
+export const groupKey = (a: Pick<Aggregate, 'runtime' | 'link' | 'workload' | 'busy'>) =>
+  `${a.workload}-${a.runtime}-${a.link}-${a.busy ? 'busy' : 'idle'}`;
+
+export const HEADER = [
+  'method',
+  'ok/runs',
+  'makespan s',
+  'vs seq',
+  'vs manual',
+  'mean downtime s',
+  'downtime vs manual',
+  'per container s',
+  'CPU-s/GB',
+  'bound eff.',
+];
+
+export function rowCells(a: Aggregate): string[] {
+  return [
+    a.method,
+    `${a.ok}/${a.runs}`,
+    sr(a.makespanMs),
+    ratio(a.vsSequential),
+    ratio(a.vsManual),
+    sr(a.meanDowntimeMs),
+    ratio(a.downtimeVsManual),
+    a.downtimeMs ? `${s(a.downtimeMs.min)}-${s(a.downtimeMs.max)}` : '-',
+    a.cpuSecondsPerGB ? a.cpuSecondsPerGB.median.toFixed(1) : '-',
+    pct(a.efficiency),
+  ];
+}
+
+export function groups(aggs: Aggregate[]): Map<string, Aggregate[]> {
+  const m = new Map<string, Aggregate[]>();
+  for (const a of aggs) m.set(groupKey(a), [...(m.get(groupKey(a)) ?? []), a]);
+  return m;
+}
+
+export const groupTitle = (a: Aggregate) =>
+  `${a.workload}, ${a.runtime}, link ${a.link}, source ${a.busy ? 'busy (CPU hog on every core)' : 'idle'}`;
+
+export function textSummary(summary: Summary): string {
+  const out: string[] = [];
+  for (const [, rows] of groups(summary.aggregates)) {
+    const first = rows[0] as Aggregate;
+    out.push(
+      '',
+      `${groupTitle(first)}; loadavg ${first.loadavg.min}-${Math.max(...rows.map((r) => r.loadavg.max))}; bound ${first.boundMs === null ? '-' : `${s(first.boundMs)} s`}`,
+    );
+    const cells = [HEADER, ...rows.map(rowCells)];
+    const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
+    for (const c of cells) out.push(c.map((x, i) => x.padEnd(widths[i] ?? 0)).join('  '));
+  }
+  const r = summary.restore;
+  if (r)
+    out.push(
+      '',
+      `restore stage, each alone on an idle destination: pre-created ${s(r.precreateMs.median)} s (${s(r.precreateMs.min)}-${s(r.precreateMs.max)}), ` +
+        `plain restore --import ${s(r.plainImportMs.median)} s (${s(r.plainImportMs.min)}-${s(r.plainImportMs.max)}); ` +
+        `ratio ${r.ratio.toFixed(2)} (pairs ${r.ratioMin.toFixed(2)}-${r.ratioMax.toFixed(2)})`,
+    );
+  return `${out.join('\n')}\n`;
+}
+
+export function markdownTable(rows: Aggregate[]): string {
+  const line = (c: string[]) => `| ${c.join(' | ')} |`;
+  return [line(HEADER), line(HEADER.map(() => '---')), ...rows.map((a) => line(rowCells(a)))].join('\n');
+}
