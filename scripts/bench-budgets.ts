@@ -117,7 +117,8 @@ function tuiTimings(): { firstFrameMs: number; inventoryMs: number }[] {
     );
     const out = String(r.stdout);
     const m = /first frame (\d+|never)(?: ms)?, inventory of all hosts (\d+|never)/.exec(out);
-    if (!m) throw new Error(`the TUI reported no timing (exit ${r.status}): ${JSON.stringify(out.slice(-300))}`);
+    if (!m)
+      throw new Error(`the TUI reported no timing (exit ${r.status}): ${JSON.stringify(out.slice(-300))}`);
     if (m[1] === 'never') throw new Error('the TUI never drew a frame');
     if (m[2] === 'never') tuiIncomplete++;
     return { firstFrameMs: Number(m[1]), inventoryMs: m[2] === 'never' ? Number.NaN : Number(m[2]) };

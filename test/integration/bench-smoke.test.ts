@@ -55,7 +55,9 @@ describe('npm run bench (smoke)', () => {
       expect(run.cpuSeconds.beta).toBeGreaterThan(0);
       expect(run.wireBytes.alpha?.tx).toBeGreaterThan(2 * 16 * 2 ** 20);
     }
-    const summary = summarySchema.parse(JSON.parse(readFileSync(join(out, 'results', 'summary.json'), 'utf8')));
+    const summary = summarySchema.parse(
+      JSON.parse(readFileSync(join(out, 'results', 'summary.json'), 'utf8')),
+    );
     expect(summary.aggregates.find((a) => a.method === 'auto')?.vsManual).not.toBeNull();
 
     const charts = readdirSync(join(out, 'charts'));

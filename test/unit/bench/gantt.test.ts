@@ -8,7 +8,12 @@ const fixture = readFileSync(new URL('../../fixtures/bench/pipelined-2x16.ndjson
 const rects = (svg: string, cls: string) =>
   [...svg.matchAll(new RegExp(`<rect class="${cls}"([^>]*)>`, 'g'))].map((m) => {
     const attr = (k: string) => Number(new RegExp(`${k}="([\\d.]+)"`).exec(m[1] ?? '')?.[1]);
-    return { x: attr('x'), y: attr('y'), width: attr('width'), stage: /data-stage="([^"]+)"/.exec(m[1] ?? '')?.[1] };
+    return {
+      x: attr('x'),
+      y: attr('y'),
+      width: attr('width'),
+      stage: /data-stage="([^"]+)"/.exec(m[1] ?? '')?.[1],
+    };
   });
 
 describe('Gantt chart from the engine events', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cpuDelta, type CpuSnapshot } from '../../../scripts/bench/lab.ts';
+import { type CpuSnapshot, cpuDelta } from '../../../scripts/bench/lab.ts';
 import {
   aggregate,
   downtimesOf,
@@ -66,7 +66,9 @@ describe('metrics from the engine events', () => {
   });
 
   it('a container without a restore has no downtime figure and does not end the makespan', () => {
-    const cut = events.filter((e) => !(e.type === 'stage-finished' && e.stage === 'restore' && e.id?.endsWith('s2-16mb')));
+    const cut = events.filter(
+      (e) => !(e.type === 'stage-finished' && e.stage === 'restore' && e.id?.endsWith('s2-16mb')),
+    );
     const t = timelineFromEvents(cut);
     expect(Object.keys(downtimesOf(t))).toEqual(['bp-smoke-s1-16mb']);
   });
@@ -116,7 +118,9 @@ const run = (method: RunRecord['method'], makespanMs: number, downs: number[], o
   machineBusy: 0.5,
   makespanMs,
   downtimeMs: Object.fromEntries(downs.map((d, i) => [`c${i}`, d])),
-  stagesMs: Object.fromEntries(downs.map((d, i) => [`c${i}`, { checkpoint: d / 4, transfer: d / 2, restore: d / 4 }])),
+  stagesMs: Object.fromEntries(
+    downs.map((d, i) => [`c${i}`, { checkpoint: d / 4, transfer: d / 2, restore: d / 4 }]),
+  ),
   timeline: [],
   payloadBytes: 0,
   wireBytes: {},
