@@ -54,7 +54,7 @@ import {
   type Summary,
   summarySchema,
 } from './bench/model.ts';
-import { groups, groupTitle, markdownTable, textSummary } from './bench/report.ts';
+import { breakdownTable, groups, groupTitle, markdownTable, textSummary } from './bench/report.ts';
 
 const { positionals, values: v } = parseArgs({
   allowPositionals: true,
@@ -386,6 +386,10 @@ function writeReadme(summary: Summary, parts: Part[], charts: Map<string, string
       `Flow-shop bound ${first.boundMs === null ? '-' : `${(first.boundMs / 1000).toFixed(1)} s`} (from sequential's stages); load average ${first.loadavg.min}-${Math.max(...rows.map((r) => r.loadavg.max))}.`,
       '',
       markdownTable(rows),
+      '',
+      'Median stage per container, and CPU-seconds per run by host (operator: ferry itself, or the manual script):',
+      '',
+      breakdownTable(rows),
       '',
     );
     for (const f of charts.get(key) ?? []) lines.push(`![${f}](charts/${f})`);

@@ -73,3 +73,26 @@ export function markdownTable(rows: Aggregate[]): string {
   const line = (c: string[]) => `| ${c.join(' | ')} |`;
   return [line(HEADER), line(HEADER.map(() => '---')), ...rows.map((a) => line(rowCells(a)))].join('\n');
 }
+
+const STAGE_ORDER = ['prestage', 'checkpoint', 'transfer', 'restore', 'verify', 'finalize'];
+
+/** Where the time and the CPU go: median stage durations (per container) and CPU-seconds per host. */
+export function breakdownTable(rows: Aggregate[]): string {
+  const stages = STAGE_ORDER.filter((st) => rows.some((a) => a.stageMedianMs[st] !== undefined));
+  const hosts = ['alpha', 'beta', 'operator'].filter((h) => rows.some((a) => a.cpuSeconds[h] !== undefined));
+  const head = ['method', ...stages.map((st) => `${st} ms`), ...hosts.map((h) => `CPU-s ${h}`)];
+  const line = (c: string[]) => `| ${c.join(' | ')} |`;
+  return [
+    line(head),
+    line(head.map(() => '---')),
+    ...rows.map((a) =>
+      line([
+        a.method,
+        ...stages.map((st) =>
+          a.stageMedianMs[st] === undefined ? '-' : String(Math.round(a.stageMedianMs[st])),
+        ),
+        ...hosts.map((h) => (a.cpuSeconds[h] === undefined ? '-' : (a.cpuSeconds[h] as number).toFixed(1))),
+      ]),
+    ),
+  ].join('\n');
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ganttSvg } from '../../../scripts/bench/gantt.ts';
 import { parseNdjson, timelineFromEvents } from '../../../scripts/bench/model.ts';
 
-const fixture = readFileSync(new URL('../../fixtures/bench/pipelined-2x16.ndjson', import.meta.url), 'utf8');
+const fixture = readFileSync(new URL('../../fixtures/bench/pipelined-wf4.ndjson', import.meta.url), 'utf8');
 
 const rects = (svg: string, cls: string) =>
   [...svg.matchAll(new RegExp(`<rect class="${cls}"([^>]*)>`, 'g'))].map((m) => {
@@ -24,7 +24,7 @@ describe('Gantt chart from the engine events', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
     expect(rects(svg, 'stage')).toHaveLength(tl.reduce((s, c) => s + c.stages.length, 0));
-    expect(rects(svg, 'downtime')).toHaveLength(2);
+    expect(rects(svg, 'downtime')).toHaveLength(4);
   });
 
   it('places bars in time order on the same scale: transfer after checkpoint, downtime spanning both', () => {

@@ -14,15 +14,20 @@ import {
   timelineFromEvents,
 } from '../../../scripts/bench/model.ts';
 
-// captured from `ferry migrate --events ndjson` on the lab (bench smoke: 2 x 16 MB, podman, pipelined)
-const fixture = readFileSync(new URL('../../fixtures/bench/pipelined-2x16.ndjson', import.meta.url), 'utf8');
+// captured from `ferry migrate --events ndjson` on the lab (the 4-stage workflow, 64-256 MB, podman, pipelined, 1 Gbit/s; byte-progress events left out, as the bench stores them)
+const fixture = readFileSync(new URL('../../fixtures/bench/pipelined-wf4.ndjson', import.meta.url), 'utf8');
 
 describe('metrics from the engine events', () => {
   const events = parseNdjson(fixture);
   const tl = timelineFromEvents(events);
 
   it('has one timeline per container, with every stage it went through', () => {
-    expect(tl.map((c) => c.name).sort()).toEqual(['bp-smoke-s1-16mb', 'bp-smoke-s2-16mb']);
+    expect(tl.map((c) => c.name).sort()).toEqual([
+      'bp-wf4-producer',
+      'bp-wf4-sink',
+      'bp-wf4-stage1',
+      'bp-wf4-stage2',
+    ]);
     for (const c of tl) {
       expect(c.outcome).toBe('migrated');
       expect(c.stages.map((b) => b.stage)).toEqual([
@@ -41,8 +46,8 @@ describe('metrics from the engine events', () => {
     const d = downtimesOf(tl);
     for (const e of events.filter((x) => x.type === 'container-done')) {
       const name = (e.id ?? '').split('/')[2] as string;
-      // the engine measures with performance.now, the events are stamped in whole ms
-      expect(Math.abs((d[name] ?? 0) - (e.downtimeMs ?? 0))).toBeLessThanOrEqual(2);
+      // the engine measures with performance.now, around its awaits; the events are stamped in whole ms as emitted
+      expect(Math.abs((d[name] ?? 0) - (e.downtimeMs ?? 0))).toBeLessThanOrEqual(20);
     }
   });
 
@@ -60,17 +65,20 @@ describe('metrics from the engine events', () => {
     const restores = events.filter((e) => e.type === 'stage-finished' && e.stage === 'restore');
     for (const e of restores) {
       const name = (e.id ?? '').split('/')[2] as string;
-      expect(Math.abs((s[name]?.restore ?? 0) - (e.ms ?? 0))).toBeLessThanOrEqual(2);
+      expect(Math.abs((s[name]?.restore ?? 0) - (e.ms ?? 0))).toBeLessThanOrEqual(20);
     }
-    expect(payloadBytesOf(events)).toBeGreaterThan(2 * 16 * 2 ** 20);
+    expect(payloadBytesOf(events)).toBeGreaterThan(640 * 2 ** 20);
   });
 
   it('a container without a restore has no downtime figure and does not end the makespan', () => {
+    const last = [...tl].sort((a, b) => (b.runningAt ?? 0) - (a.runningAt ?? 0))[0]?.name as string;
     const cut = events.filter(
-      (e) => !(e.type === 'stage-finished' && e.stage === 'restore' && e.id?.endsWith('s2-16mb')),
+      (e) => !(e.type === 'stage-finished' && e.stage === 'restore' && e.id?.endsWith(`/${last}`)),
     );
     const t = timelineFromEvents(cut);
-    expect(Object.keys(downtimesOf(t))).toEqual(['bp-smoke-s1-16mb']);
+    expect(Object.keys(downtimesOf(t))).not.toContain(last);
+    expect(Object.keys(downtimesOf(t))).toHaveLength(3);
+    expect(makespanOf(t)).toBeLessThan(makespanOf(tl) as number);
   });
 });
 
@@ -104,7 +112,8 @@ describe('flow-shop lower bound', () => {
     const b = flowShopBound(jobs);
     expect(b).toBeLessThanOrEqual(3 + 7 + 2 + 1 + 2 + 9);
     expect(b).toBeGreaterThanOrEqual(11);
-    expect(b).toBe(Math.max(1 + 9 + 0 + 9, 3 + 9 + 2, 4 + 11));
+    // checkpoint 4 + drain 9 = 13; transfer 1 + 9 + 2 = 12; restore: fill 3 + load 11 = 14
+    expect(b).toBe(14);
   });
 });
 
