@@ -12,7 +12,7 @@
 // OUT/results/part-*.json on its own, so a long bench can run in slots and
 // be merged at the end. Needs root and the lab (brought up here).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,6 +68,8 @@ const { positionals, values: v } = parseArgs({
     out: { type: 'string', default: 'bench' },
     'no-restore': { type: 'boolean', default: false },
     'no-merge': { type: 'boolean', default: false },
+    /** skip the single binary's budgets (bench-budgets.ts) and issue 12's ratios (bench-fast.ts) after a run */
+    'no-budgets': { type: 'boolean', default: false },
     /** a suffix for the part's file, so one part can be run in several slots and merged */
     tag: { type: 'string' },
   },
@@ -423,6 +425,12 @@ function writeReadme(summary: Summary, parts: Part[], charts: Map<string, string
       '',
     );
   }
+  const fast = readdirSync(RESULTS).filter((f) => /^fast-.*\.json$/.test(f));
+  if (fast.length)
+    lines.push(
+      `Issue 12's ratios (start-up, inventory, plan, link; \`scripts/bench-fast.ts\`): ${fast.map((f) => `[${f}](results/${f})`).join(', ')}.`,
+      '',
+    );
   lines.push(END);
   const file = join(OUT, 'README.md');
   let text = '';
@@ -467,6 +475,13 @@ if (command === 'list') {
   // a sanity check that the lab is left as the next user expects
   const left = await sh('alpha', 'podman ps -q --filter label=io.ferry.bench=1 | wc -l');
   if (left.stdout.trim() !== '0') log('warning: bench containers left on alpha');
+  if (!v['no-budgets']) {
+    // the binary's start-up budgets, then issue 12's ratios (its own script and JSON) when present
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build-bin.mjs')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [join(ROOT, 'scripts/bench-budgets.ts')], { stdio: 'inherit' });
+    if (existsSync(join(ROOT, 'scripts/bench-fast.ts')))
+      execFileSync(process.execPath, [join(ROOT, 'scripts/bench-fast.ts')], { stdio: 'inherit' });
+  }
 } else {
   throw new Error(`unknown command '${command}' (run, restore, merge, list)`);
 }
