@@ -11,7 +11,7 @@
 // Each (workload, runtime, link, idle|busy) is a part: it writes
 // OUT/results/part-*.json on its own, so a long bench can run in slots and
 // be merged at the end. Needs root and the lab (brought up here).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -477,10 +477,15 @@ if (command === 'list') {
   if (left.stdout.trim() !== '0') log('warning: bench containers left on alpha');
   if (!v['no-budgets']) {
     // the binary's start-up budgets, then issue 12's ratios (its own script and JSON) when present
-    execFileSync(process.execPath, [join(ROOT, 'scripts/build-bin.mjs')], { stdio: 'inherit' });
-    execFileSync(process.execPath, [join(ROOT, 'scripts/bench-budgets.ts')], { stdio: 'inherit' });
-    if (existsSync(join(ROOT, 'scripts/bench-fast.ts')))
-      execFileSync(process.execPath, [join(ROOT, 'scripts/bench-fast.ts')], { stdio: 'inherit' });
+    const after = ['scripts/build-bin.mjs', 'scripts/bench-budgets.ts', 'scripts/bench-fast.ts'];
+    for (const script of after.filter((f) => existsSync(join(ROOT, f)))) {
+      const r = spawnSync(process.execPath, [join(ROOT, script)], { stdio: 'inherit' });
+      // a budget over its limit exits 1: reported, and the bench's exit status says so
+      if (r.status !== 0) {
+        log(`${script} exited ${r.status}`);
+        process.exitCode = 1;
+      }
+    }
   }
 } else {
   throw new Error(`unknown command '${command}' (run, restore, merge, list)`);

@@ -35,6 +35,7 @@ describe('npm run bench (smoke)', () => {
         '--methods',
         'manual,auto',
         '--no-restore',
+        '--no-budgets',
         '--out',
         out,
       ],
