@@ -475,7 +475,8 @@ if (command === 'list') {
   // a sanity check that the lab is left as the next user expects
   const left = await sh('alpha', 'podman ps -q --filter label=io.ferry.bench=1 | wc -l');
   if (left.stdout.trim() !== '0') log('warning: bench containers left on alpha');
-  if (!v['no-budgets']) {
+  // a part run in a lab slot (--no-merge) leaves the budgets to the final run
+  if (!v['no-budgets'] && !v['no-merge']) {
     // the binary's start-up budgets, then issue 12's ratios (its own script and JSON) when present
     const after = ['scripts/build-bin.mjs', 'scripts/bench-budgets.ts', 'scripts/bench-fast.ts'];
     for (const script of after.filter((f) => existsSync(join(ROOT, f)))) {
