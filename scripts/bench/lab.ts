@@ -149,7 +149,9 @@ export async function clearBench(rt: BenchRuntime) {
     [SOURCE, DEST].map((h) =>
       sh(
         h,
-        `ids=$(${rt} ps -aq --filter label=io.ferry.bench=1); [ -z "$ids" ] || ${rm} $ids >/dev/null 2>&1; rm -rf /tmp/bench-manual-*; true`,
+        // docker start --checkpoint leaves containerd's copy of the checkpoint in /tmp
+        // (ctrd-checkpoint*): on the lab's 4 GB tmpfs a few 640 MB groups fill it
+        `ids=$(${rt} ps -aq --filter label=io.ferry.bench=1); [ -z "$ids" ] || ${rm} $ids >/dev/null 2>&1; rm -rf /tmp/bench-manual-* /tmp/ctrd-checkpoint*; true`,
       ),
     ),
   );
