@@ -385,7 +385,7 @@ function writeReadme(summary: Summary, parts: Part[], charts: Map<string, string
     lines.push(
       `### ${groupTitle(first)}`,
       '',
-      `Flow-shop bound ${first.boundMs === null ? '-' : `${(first.boundMs / 1000).toFixed(1)} s`} (from sequential's stages); load average ${first.loadavg.min}-${Math.max(...rows.map((r) => r.loadavg.max))}.`,
+      `Flow-shop bound ${first.boundMs === null ? '-' : `${(first.boundMs / 1000).toFixed(1)} s`} (from sequential's stages); load average ${Math.min(...rows.map((r) => r.loadavg.min))}-${Math.max(...rows.map((r) => r.loadavg.max))} (2 cores).`,
       '',
       markdownTable(rows),
       '',

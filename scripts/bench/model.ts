@@ -320,8 +320,8 @@ export function aggregate(part: Pick<Part, 'runtime' | 'link' | 'workload' | 'bu
       boundMs: bound,
       efficiency: bound !== null && makespan ? bound / makespan.median : null,
       loadavg: {
-        min: Math.min(...all.map((r) => r.loadBefore[0] ?? 0)),
-        max: Math.max(...all.map((r) => r.loadAfter[0] ?? 0)),
+        min: Math.min(...all.flatMap((r) => [r.loadBefore[0] ?? 0, r.loadAfter[0] ?? 0])),
+        max: Math.max(...all.flatMap((r) => [r.loadBefore[0] ?? 0, r.loadAfter[0] ?? 0])),
       },
     };
   });

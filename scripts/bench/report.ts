@@ -52,7 +52,7 @@ export function textSummary(summary: Summary): string {
     const first = rows[0] as Aggregate;
     out.push(
       '',
-      `${groupTitle(first)}; loadavg ${first.loadavg.min}-${Math.max(...rows.map((r) => r.loadavg.max))}; bound ${first.boundMs === null ? '-' : `${s(first.boundMs)} s`}`,
+      `${groupTitle(first)}; loadavg ${Math.min(...rows.map((r) => r.loadavg.min))}-${Math.max(...rows.map((r) => r.loadavg.max))}; bound ${first.boundMs === null ? '-' : `${s(first.boundMs)} s`}`,
     );
     const cells = [HEADER, ...rows.map(rowCells)];
     const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
