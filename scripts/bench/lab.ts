@@ -345,7 +345,10 @@ export async function wireCounters(): Promise<Record<string, { rx: number; tx: n
  * Runs argv on the operator through sh, which reads its own cutime/cstime
  * after the command: the CPU of the command and every child it reaped.
  */
-export async function timedLocal(argv: string[], opts: { input?: string; timeoutMs?: number } = {}) {
+export async function timedLocal(
+  argv: string[],
+  opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+) {
   const statFile = join(tmpdir(), `bench-cpu-${process.pid}-${Date.now()}`);
   const r = await execa(
     'sh',
@@ -354,6 +357,7 @@ export async function timedLocal(argv: string[], opts: { input?: string; timeout
       reject: false,
       timeout: opts.timeoutMs ?? 900_000,
       ...(opts.input === undefined ? {} : { input: opts.input }),
+      ...(opts.env ? { env: opts.env } : {}),
     },
   );
   let cpu = 0;
@@ -450,25 +454,29 @@ export async function runFerry(
   strategy: Exclude<Method, 'manual'>,
   extra: string[] = [],
 ): Promise<MethodResult> {
-  const r = await timedLocal([
-    process.execPath,
-    FERRY,
-    'migrate',
-    '-F',
-    SSH_CONFIG,
-    '--compose-project',
-    projectOf(rt, w),
-    '--host',
-    SOURCE,
-    '--to',
-    DEST,
-    '--strategy',
-    strategy,
-    '--events',
-    'ndjson',
-    '--yes',
-    ...extra,
-  ]);
+  const r = await timedLocal(
+    [
+      process.execPath,
+      FERRY,
+      'migrate',
+      '-F',
+      SSH_CONFIG,
+      '--compose-project',
+      projectOf(rt, w),
+      '--host',
+      SOURCE,
+      '--to',
+      DEST,
+      '--strategy',
+      strategy,
+      '--events',
+      'ndjson',
+      '--yes',
+      ...extra,
+    ],
+    // the workloads use the host's network, as the lab's sample workflow does
+    { env: { FERRY_ALLOW: 'host-network' } },
+  );
   const events = parseNdjson(r.stdout);
   const timeline = timelineFromEvents(events);
   const notMigrated = timeline.filter((c) => c.outcome !== 'migrated').map((c) => `${c.name} ${c.outcome}`);
