@@ -733,7 +733,7 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
     else
       block(
         'escape',
-        `${c.name} would get ${e.what} on ${dst.host}, which reaches beyond the container: refused unless allowed with --allow ${e.allow}`,
+        `${c.name} would get ${e.what} on ${dst.host}, which reaches beyond the container: refused unless allowed with --allow ${e.allow} (or FERRY_ALLOW, also for the TUI)`,
         { host: dst.host, options: [{ code: `allow:${e.allow}`, message: `--allow ${e.allow}` }] },
       );
   }

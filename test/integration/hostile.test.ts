@@ -58,7 +58,7 @@ describe.skipIf(SKIP_LAB)('a hostile source host, on the lab', () => {
     const escapes = plan.findings.filter((f) => f.code === 'escape');
     expect(escapes.map((f) => f.severity)).toEqual(['blocker']);
     expect(escapes[0]?.message).toMatch(
-      /hostile-priv would get privileged mode on beta.*--allow privileged$/,
+      /hostile-priv would get privileged mode on beta.*--allow privileged \(or FERRY_ALLOW/,
     );
     const migrate = await ferry(['migrate', ...args, '--yes']);
     expect(migrate.exitCode).toBe(2);

@@ -455,8 +455,8 @@ describe('a hostile source host', () => {
     const c: Container = { ...staticC, privileged: true, networkMode: 'host' };
     const refused = evaluatePreflight(input({ container: c })).filter((x) => x.code === 'escape');
     expect(refused.map((x) => `${x.severity}: ${x.message}`)).toEqual([
-      'blocker: t5-static would get privileged mode on alpha, which reaches beyond the container: refused unless allowed with --allow privileged',
-      "blocker: t5-static would get the host's network on alpha, which reaches beyond the container: refused unless allowed with --allow host-network",
+      'blocker: t5-static would get privileged mode on alpha, which reaches beyond the container: refused unless allowed with --allow privileged (or FERRY_ALLOW, also for the TUI)',
+      "blocker: t5-static would get the host's network on alpha, which reaches beyond the container: refused unless allowed with --allow host-network (or FERRY_ALLOW, also for the TUI)",
     ]);
     const allowed = evaluatePreflight(input({ container: c, allow: ['privileged', 'host-network'] })).filter(
       (x) => x.code === 'escape',
