@@ -27,7 +27,8 @@ async function cleanup() {
   for (const h of ['alpha', 'beta'])
     await ssh(
       h,
-      `podman rm -f -t 0 ${BIND} ${PRIV} >/dev/null 2>&1; rm -rf /tmp/ferry-hostile ${PWNED}; true`,
+      // one rm per container: podman 4.3 stops at the first name it does not have
+      `for c in ${BIND} ${PRIV}; do podman rm -f -t 0 $c >/dev/null 2>&1; done; rm -rf /tmp/ferry-hostile ${PWNED}; true`,
     );
 }
 
