@@ -27,7 +27,7 @@ async function cleanup() {
   for (const h of ['alpha', 'beta'])
     await ssh(
       h,
-      // one rm per container: podman 4.3 stops at the first name it does not have
+      // one rm per container: a missing one must not keep the other (hostile-priv once stayed behind)
       `for c in ${BIND} ${PRIV}; do podman rm -f -t 0 $c >/dev/null 2>&1; done; rm -rf /tmp/ferry-hostile ${PWNED}; true`,
     );
 }
