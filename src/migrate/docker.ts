@@ -164,6 +164,8 @@ export class DockerDriver implements MigrationDriver {
       if (m.Type !== 'volume' || !m.Name || !m.Source) continue;
       const to = d.Mounts?.find((x) => x.Type === 'volume' && x.Name === m.Name)?.Source;
       if (!to) throw new StageError(`${ctx.dst.host}: volume ${m.Name} was not created for ${name}`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(m.Name))
+        throw new StageError(`${ctx.src.host} reports volume name ${JSON.stringify(m.Name)} for ${name}`);
       plainPaths(ctx.src.host, { [`volume ${m.Name}`]: m.Source });
       plainPaths(ctx.dst.host, { [`volume ${m.Name}`]: to });
       ctx.state[`vol:${m.Name}`] = `${m.Source}|${to}`;
