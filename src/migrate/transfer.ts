@@ -37,6 +37,11 @@ export interface RelayOptions {
   tmpTo: string;
   zstd: boolean;
   signal?: AbortSignal;
+  /**
+   * ends the sending command's stdin when aborted: a `send` that reads its stdin
+   * can end the stream early and cleanly (the link measurement, once steady)
+   */
+  endInput?: AbortSignal;
   onProgress?: (bytes: number, rateBytesPerSec: number) => void;
 }
 
@@ -86,6 +91,12 @@ function receiveScript(o: RelayOptions): string {
     `rm -f ${d}/recv.fifo`,
     'exit $rc',
   ].join('\n');
+}
+
+function endInputOn(signal: AbortSignal | undefined, p: { stdin: NodeJS.WritableStream }): void {
+  if (!signal) return;
+  if (signal.aborted) p.stdin.end();
+  else signal.addEventListener('abort', () => p.stdin.end(), { once: true });
 }
 
 export async function relay(o: RelayOptions): Promise<RelayResult> {
@@ -158,6 +169,7 @@ async function relayInner(
   };
   dst.done.then(markEnded, markEnded);
   const src = await o.from.spawn(['sh', '-c', sendScript(o)], spawnOpts);
+  endInputOn(o.endInput, src);
   progress.kill = () => {
     src.kill('KILL');
     dst.kill('KILL');
@@ -312,6 +324,7 @@ export async function direct(o: RelayOptions & { route: DirectRoute }): Promise<
   ].join('\n');
   const started = performance.now();
   const src = await o.from.spawn(['sh', '-c', script], o.signal ? { signal: o.signal } : {});
+  endInputOn(o.endInput, src);
   const err: Buffer[] = [];
   src.stderr.on('data', (b: Buffer) => err.push(b));
   src.stdout.resume();
@@ -395,7 +408,7 @@ export interface LinkMeasure {
 }
 
 /** Bounds of one measurement: it stops earlier once a steady window is seen. */
-export const LINK_SAMPLE = { maxBytes: 1024 * 1024 * 1024, maxMs: 4000 };
+export const LINK_SAMPLE = { maxBytes: 2 * 1024 * 1024 * 1024, maxMs: 4000 };
 
 /**
  * The link's steady rate and the compression that follows from it. A rate
@@ -433,27 +446,25 @@ export async function measureLink(
     const relayOptions: RelayOptions = {
       from,
       to,
-      send: `head -c ${bounds.maxBytes} /dev/zero`,
+      // zeros until ferry ends this stdin: the rate is steady, or maxMs or maxBytes passed
+      send: `head -c ${bounds.maxBytes} /dev/zero & p=$!; cat >/dev/null; kill $p 2>/dev/null; exit 0`,
       receive: 'cat >/dev/null',
       tmpFrom,
       tmpTo,
       zstd: false,
-      signal: enough.signal,
+      endInput: enough.signal,
       onProgress: (bytes) => {
         const now = performance.now();
         t0 ??= now;
         samples.push({ ms: now - t0, bytes });
         steady ??= steadyRate(samples);
-        if (steady !== null || now - t0 > bounds.maxMs) enough.abort();
+        if (steady !== null || now - t0 > bounds.maxMs || bytes >= bounds.maxBytes / 2) enough.abort();
       },
     };
-    try {
-      const r = route ? await direct({ ...relayOptions, route }) : await relay(relayOptions);
-      // it ended by itself (a slow link that never settled is cut by maxMs, a fast one by maxBytes)
-      if (t0 !== undefined) samples.push({ ms: performance.now() - t0, bytes: r.bytes });
-    } catch (err) {
-      if (!enough.signal.aborted) throw err;
-    }
+    const r = route ? await direct({ ...relayOptions, route }) : await relay(relayOptions);
+    // the stream's end: it was asked to stop (steady, or maxMs), or it reached maxBytes
+    if (t0 !== undefined && !enough.signal.aborted)
+      samples.push({ ms: performance.now() - t0, bytes: r.bytes });
     const last = samples.at(-1);
     const bytesPerSec = Math.round(steady ?? steadyRate(samples) ?? fallbackRate(samples));
     if (!last || !(bytesPerSec > 0))
