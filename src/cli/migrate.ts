@@ -28,6 +28,9 @@ export interface MigrateArgs {
   /** --allow names (src/plan/escapes.ts) */
   allow?: string[];
   consistentCut: boolean;
+  tcpEstablished?: boolean;
+  tcpClose?: boolean;
+  newAddress?: boolean;
   restorePath: string | undefined;
   transfer?: string | undefined;
 }
@@ -54,6 +57,8 @@ export function optionsFrom(a: MigrateArgs): MigrateOptions {
   const transfer = (a.transfer ?? 'relay') as MigrateOptions['transfer'];
   if (!['relay', 'direct', 'auto'].includes(transfer))
     throw new UsageError('--transfer must be relay, direct or auto');
+  if (a.tcpEstablished && a.tcpClose)
+    throw new UsageError('--tcp-established and --tcp-close exclude each other');
   const restorePath = (a.restorePath ?? 'auto') as MigrateOptions['restorePath'];
   if (!['auto', 'precreate', 'import'].includes(restorePath))
     throw new UsageError('--restore-path must be auto, precreate or import');
@@ -66,6 +71,9 @@ export function optionsFrom(a: MigrateArgs): MigrateOptions {
     keepSource: a.keepSource,
     allow: allowFrom(a.allow ?? []),
     consistentCut: a.consistentCut,
+    tcpEstablished: a.tcpEstablished ?? false,
+    tcpClose: a.tcpClose ?? false,
+    newAddress: a.newAddress ?? false,
   };
 }
 

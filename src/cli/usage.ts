@@ -34,6 +34,9 @@ Options:
                              host-userns, devices, hooks, unconfined, cap:NAME or caps,
                              bind:/PATH or binds (host system paths), option:NAME (e.g. option:env-file)
   --consistent-cut           pause every member before checkpointing any (more downtime, no item in flight lost)
+  --tcp-established          keep TCP connections to peers outside the group (they must still reach the address)
+  --tcp-close                close TCP connections to peers outside the group on restore (the application reconnects)
+  --new-address              a member whose address is taken on the destination takes a new one
   --events ndjson            migrate: every engine event as a JSON line on stdout
   --json                     machine-readable output (--plan, hosts, ps, ssh-config)
   --yes                      migrate: do it (refused without)

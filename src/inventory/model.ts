@@ -132,6 +132,13 @@ export interface Image {
   sizeBytes: number | null;
 }
 
+export interface NetworkSubnet {
+  subnet: string;
+  gateway: string | null;
+  /** the range addresses are allocated from, as CIDR */
+  range: string | null;
+}
+
 export interface Network {
   name: string;
   id: string;
@@ -139,6 +146,14 @@ export interface Network {
   subnets: string[];
   /** not one the runtime creates by itself (podman, bridge, host, none) */
   userDefined: boolean;
+  /** what it takes to create the same network elsewhere (absent in older captures) */
+  ipam?: NetworkSubnet[];
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+  internal?: boolean;
+  ipv6?: boolean;
+  /** podman: names resolve on it (dnsname/aardvark); docker: always */
+  dns?: boolean;
 }
 
 export interface Volume {

@@ -24,6 +24,7 @@ import {
   tarDir,
   untarInto,
 } from './driver.ts';
+import { attachedNetworks, ensureNetworks, removeCreatedNetworks } from './networks.ts';
 
 interface DockerInspect {
   Id: string;
@@ -52,14 +53,27 @@ interface DockerInspect {
   };
   GraphDriver?: { Data?: { UpperDir?: string } };
   Mounts?: { Type?: string; Name?: string; Source?: string; Destination?: string }[];
+  NetworkSettings?: {
+    Networks?: Record<
+      string,
+      { IPAddress?: string; GlobalIPv6Address?: string; Aliases?: string[] | null }
+    > | null;
+  };
 }
 
-/** `docker create` argv that rebuilds a container from its inspect output. */
-export function createArgvFromInspect(c: DockerInspect): string[] {
+/** `docker create` argv that rebuilds a container from its inspect output, on the same address unless told otherwise. */
+export function createArgvFromInspect(c: DockerInspect, opts: { newAddress?: boolean } = {}): string[] {
   const name = c.Name.replace(/^\//, '');
   const a = ['docker', 'create', '--name', name];
   const h = c.HostConfig;
   if (h.NetworkMode && h.NetworkMode !== 'default') a.push('--network', h.NetworkMode);
+  const net = c.NetworkSettings?.Networks?.[h.NetworkMode ?? ''];
+  if (net) {
+    // the names it answers to on the network (compose: the service); docker adds the short id itself
+    for (const alias of net.Aliases ?? []) if (!c.Id.startsWith(alias)) a.push('--network-alias', alias);
+    if (!opts.newAddress && net.IPAddress) a.push('--ip', net.IPAddress);
+    if (!opts.newAddress && net.GlobalIPv6Address) a.push('--ip6', net.GlobalIPv6Address);
+  }
   const rp = h.RestartPolicy;
   if (rp?.Name && rp.Name !== 'no')
     a.push(
@@ -151,7 +165,14 @@ export class DockerDriver implements MigrationDriver {
       ctx.warn(`${ctx.dst.host} has no image ${c.Config.Image}: copying it`);
       ctx.state.imageBytes = await copyImage(ctx, 'docker', c.Config.Image);
     }
-    const dstId = (await createCopy(ctx, createArgvFromInspect(c), `docker create ${name}`)).trim();
+    await ensureNetworks(ctx, 'docker', attachedNetworks(c));
+    const dstId = (
+      await createCopy(
+        ctx,
+        createArgvFromInspect(c, { newAddress: ctx.options.newAddress ?? false }),
+        `docker create ${name}`,
+      )
+    ).trim();
     ctx.state.dstId = dstId;
     const d = await inspect(ctx.dst, dstId);
     const dstUpper = d.GraphDriver?.Data?.UpperDir;
@@ -247,6 +268,7 @@ export class DockerDriver implements MigrationDriver {
   async rollback(ctx: MigrationContext): Promise<void> {
     const name = ctx.item.container.name;
     if (ctx.state.dstId) await ctx.dst.exec(['docker', 'rm', '-f', '-v', String(ctx.state.dstId)]);
+    await removeCreatedNetworks(ctx, 'docker');
     await bringSourceBack(ctx, 'docker', [
       'docker',
       'start',

@@ -265,6 +265,19 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
   // preflight of every member at once; then each link alone, so that the
   // probes' CPU load does not skew the measurement (and the compression choice)
   const session = sessionsFor(pool);
+  const peers = containers.map((c, i) => ({
+    name: c.name,
+    ips: c.networks.flatMap((n) => (n.ip ? [n.ip] : [])),
+    destination: (items[i] as MigrationItem).destination,
+  }));
+  const choices = {
+    ...(options.tcpEstablished
+      ? { tcp: 'established' as const }
+      : options.tcpClose
+        ? { tcp: 'close' as const }
+        : {}),
+    ...(options.newAddress ? { newAddress: true } : {}),
+  };
   const reports = await preflightGroup(
     containers.map((c, i) => {
       const sourceProbe = probes.get(c.host);
@@ -273,6 +286,8 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
         source: target(c.host),
         destination: target((items[i] as MigrationItem).destination),
         allow: options.allow,
+        group: peers.filter((_, j) => j !== i),
+        choices,
         ...(sourceProbe ? { sourceProbe } : {}),
         ...signal,
       };
@@ -332,18 +347,23 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
     estimates[it.id] = estimateStages(memoryBytes[it.id] as number, models[modelKey]);
   });
 
-  const input = scheduleInput(items, estimates, edges, options);
+  // connections between members survive only when both ends are frozen at
+  // the same moment and restored with --tcp-established
+  const runOptions = findings.some((f) => f.code === 'tcp-kept')
+    ? { ...options, tcpEstablished: true, consistentCut: true }
+    : options;
+  const input = scheduleInput(items, estimates, edges, runOptions);
   // streams sharing a link share its bandwidth: the fixed-time model prices
   // that only by letting one transfer run at a time
   if (options.strategy === 'parallel') input.caps = { ...input.caps, transferPerLink: 1 };
-  const schedule = schedulePlan(options.strategy, input);
+  const schedule = schedulePlan(runOptions.strategy, input);
   const byId = new Map(items.map((i) => [i.id, i]));
   const ordered = schedule.order.map((id) => byId.get(id) as MigrationItem);
   const sequential = simulate(schedule.order, 'sequential', input);
 
   return {
     items: ordered,
-    options,
+    options: runOptions,
     edges,
     memoryBytes,
     estimates,

@@ -35,6 +35,7 @@ import {
   tarDir,
   untarInto,
 } from './driver.ts';
+import { attachedNetworks, ensureNetworks, removeCreatedNetworks } from './networks.ts';
 
 const USERDATA_FILES = ['checkpoint', 'config.json', 'devshm-checkpoint.tar', 'network.status', 'stats-dump'];
 /** podman 4's default capabilities, for a host whose `podman info` does not list them */
@@ -55,6 +56,8 @@ interface PodmanInspect {
   Config?: { CreateCommand?: string[] | null };
   GraphDriver?: { Data?: { UpperDir?: string } };
   Mounts?: { Type?: string; Name?: string; Source?: string; Destination?: string }[];
+  HostConfig?: { NetworkMode?: string };
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> | null };
 }
 
 interface PodmanInfo {
@@ -100,6 +103,20 @@ export function createArgvFrom(createCommand: readonly string[]): string[] | und
   if (argv[i] !== 'run' && argv[i] !== 'create') return undefined;
   argv[i] = 'create';
   return argv.filter((a) => a !== '-d' && a !== '--detach' && a !== '--detach=true');
+}
+
+/** The create argv with the container's address on its only network (podman allocates one at start otherwise). */
+export function withAddress(argv: readonly string[], ip: string | undefined): string[] {
+  if (!ip) return [...argv];
+  const out: string[] = [];
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k] as string;
+    if (a === '--ip') k++;
+    else if (!a.startsWith('--ip=')) out.push(a);
+  }
+  const at = out.indexOf('create') + 1;
+  out.splice(at, 0, '--ip', ip);
+  return out;
 }
 
 const status = (host: MigrationContext['src'], name: string) => containerState(host, 'podman', name);
@@ -190,11 +207,20 @@ export class PodmanDriver implements MigrationDriver {
       specCaps: security?.capabilities ?? DEFAULT_CAPS,
       specSeccomp: security?.seccompEnabled !== false,
     });
+    const nets = attachedNetworks(c);
+    await ensureNetworks(ctx, 'podman', nets);
     if (path === 'import') return;
 
-    // the copy, created now while the source still runs
+    // the copy, created now while the source still runs, with the source's address
+    const ip =
+      nets.length === 1 && !ctx.options.newAddress
+        ? c.NetworkSettings?.Networks?.[nets[0] as string]?.IPAddress
+        : undefined;
     const id =
-      (await createCopy(ctx, createArgv as string[], `podman create ${name}`)).trim().split('\n').pop() ?? '';
+      (await createCopy(ctx, withAddress(createArgv as string[], ip), `podman create ${name}`))
+        .trim()
+        .split('\n')
+        .pop() ?? '';
     if (!/^[0-9a-f]{12,64}$/.test(id))
       throw new StageError(`${ctx.dst.host}: podman create printed ${JSON.stringify(id)}, not an id`);
     ctx.state.dstId = id;
@@ -229,7 +255,7 @@ export class PodmanDriver implements MigrationDriver {
 
   async checkpoint(ctx: MigrationContext): Promise<void> {
     const argv = ['podman', 'container', 'checkpoint', '--keep'];
-    if (ctx.options.tcpEstablished) argv.push('--tcp-established');
+    if (ctx.options.tcpEstablished || ctx.options.tcpClose) argv.push('--tcp-established');
     if (ctx.options.fileLocks) argv.push('--file-locks');
     if (ctx.state.path === 'import')
       argv.push('--export', `${ctx.state.tmpSrc}/checkpoint.tar`, '--compress', 'none');
@@ -265,7 +291,9 @@ export class PodmanDriver implements MigrationDriver {
   async restore(ctx: MigrationContext): Promise<Record<string, number>> {
     const name = ctx.item.container.name;
     const opts: string[] = [];
-    if (ctx.options.tcpEstablished) opts.push('--tcp-established');
+    // podman 4 has no --tcp-close: restored, the connection is reset by the peer, which has none
+    if (ctx.options.tcpEstablished || ctx.options.tcpClose) opts.push('--tcp-established');
+    if (ctx.options.newAddress) opts.push('--ignore-static-ip', '--ignore-static-mac');
     if (ctx.options.fileLocks) opts.push('--file-locks');
     if (ctx.state.path === 'import') {
       const t = performance.now();
@@ -393,6 +421,7 @@ export class PodmanDriver implements MigrationDriver {
       if (r.code === 0 && r.stdout.trim() === ctx.state.srcId)
         await ctx.dst.exec(['podman', 'rm', '-f', r.stdout.trim()]);
     }
+    await removeCreatedNetworks(ctx, 'podman');
     await bringSourceBack(ctx, 'podman', ['podman', 'container', 'restore', name]);
   }
 

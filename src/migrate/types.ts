@@ -27,7 +27,12 @@ export type RestorePath = 'auto' | 'precreate' | 'import';
 export interface MigrateOptions {
   strategy: Strategy;
   compress: Compression;
+  /** checkpoint and restore established TCP connections (--tcp-established) */
   tcpEstablished: boolean;
+  /** dump established connections but restore them closed (--tcp-close) */
+  tcpClose?: boolean;
+  /** a member whose address is taken on the destination takes a new one */
+  newAddress?: boolean;
   fileLocks: boolean;
   keepSource: boolean;
   /** pause every member first, then checkpoint them: no item in flight between members is lost */

@@ -15,6 +15,7 @@ import type {
   RuntimeInventory,
 } from '../inventory/model.ts';
 import { containerKey } from '../inventory/model.ts';
+import { cidrHolds, cidrsOverlap, parseCidr } from '../runtime/cidr.ts';
 import { excerpt, shQuote } from '../runtime/exec.ts';
 import { type HostProbe, type HostTarget, probeHost, runtimesOf } from '../runtime/probe.ts';
 import {
@@ -61,6 +62,10 @@ export type FindingCode =
   | 'image-differs'
   | 'name-conflict'
   | 'network-missing'
+  | 'network-create'
+  | 'subnet-conflict'
+  | 'address-taken'
+  | 'address-unavailable'
   | 'static-ip-conflict'
   | 'static-mac-conflict'
   | 'port-in-use'
@@ -71,6 +76,7 @@ export type FindingCode =
   | 'memory-unknown'
   | 'disk-space'
   | 'tcp-established'
+  | 'tcp-kept'
   | 'device'
   | 'gpu'
   | 'external-unix-socket'
@@ -120,9 +126,31 @@ export interface DestinationEvidence {
   /** `criu cpuinfo check` result; null when it could not run */
   cpuCheck: { ok: boolean; output: string } | null;
   listeners: Listener[] | null;
+  /** the destination's routes (ip route), null when unknown */
+  routes?: Route[] | null;
   /** host path -> exists */
   paths: Map<string, boolean>;
   failures: string[];
+}
+
+export interface Route {
+  subnet: string;
+  dev: string;
+}
+
+/** Another member of the group: its addresses and where it goes. */
+export interface GroupPeer {
+  name: string;
+  ips: string[];
+  destination: string;
+}
+
+/** What the user chose for what ferry cannot decide alone. */
+export interface PreflightChoices {
+  /** connections to peers outside the group: keep (--tcp-established) or close (--tcp-close) */
+  tcp?: 'established' | 'close';
+  /** an address taken on the destination: take a new one (--new-address) */
+  newAddress?: boolean;
 }
 
 export interface PreflightInput {
@@ -133,6 +161,9 @@ export interface PreflightInput {
   destinationEvidence: DestinationEvidence;
   /** escaping settings the operator allows by name (--allow) */
   allow?: readonly string[];
+  /** the other members of the group, for connections between members */
+  group?: GroupPeer[];
+  choices?: PreflightChoices;
 }
 
 export interface PreflightReport {
@@ -161,6 +192,8 @@ export interface PreflightRequest {
    * source's inventory a second time
    */
   sourceProbe?: HostProbe;
+  group?: GroupPeer[];
+  choices?: PreflightChoices;
 }
 
 // ------------------------------------------------------------------ probes
@@ -236,6 +269,11 @@ export function destinationSections(c: Container): Section[] {
       name: 'pf.listen',
       display: 'ss -ltnH; ss -lunH',
       script: 'echo "== tcp"; ss -ltnH || exit $?; echo "== udp"; ss -lunH',
+    },
+    {
+      name: 'pf.routes',
+      display: 'ip route',
+      script: 'ip -o route show || exit $?; ip -o -6 route show 2>/dev/null; exit 0',
     },
   ];
   if (binds.length > 0) {
@@ -361,7 +399,27 @@ export function parseDestinationEvidence(
     );
     for (const p of binds) paths.set(p, found.has(p));
   }
-  return { cpuCheck, listeners, paths, failures };
+  const rr = results.get('pf.routes');
+  const routes = rr?.code === 0 ? parseRoutes(rr.stdout) : null;
+  return { cpuCheck, listeners, routes, paths, failures };
+}
+
+/** `ip -o route` lines with a prefix and a device ("10.89.0.0/24 dev cni-podman1 proto kernel ..."). */
+export function parseRoutes(text: string): Route[] {
+  const out: Route[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // a type word may come first: unicast, local, unreachable, ...
+    const i = parseCidr(f[0] ?? '') ? 0 : parseCidr(f[1] ?? '') ? 1 : -1;
+    if (i < 0) continue;
+    const d = f.indexOf('dev');
+    const subnet = f[i] as string;
+    out.push({
+      subnet: subnet.includes('/') ? subnet : `${subnet}/${subnet.includes(':') ? 128 : 32}`,
+      dev: d > 0 ? (f[d + 1] ?? '') : '',
+    });
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ verdict
@@ -513,24 +571,10 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
           options: [{ code: 'rename', message: `restore under another name` }],
         },
       );
-    for (const n of c.networks) {
-      if (
-        c.networkMode !== 'host' &&
-        !dstRt.stale &&
-        dstRt.facts.status === 'ok' &&
-        !dstRt.networks.some((x) => x.name === n.name)
-      )
-        block(
-          'network-missing',
-          `network ${n.name} of ${c.name} does not exist in ${c.runtime} on ${dst.host}`,
-          {
-            host: dst.host,
-            options: [{ code: 'create-network', message: `create network ${n.name} on ${dst.host} first` }],
-          },
-        );
-    }
+    if (c.networkMode !== 'host' && !dstRt.stale && dstRt.facts.status === 'ok')
+      networkFindings(c, srcRt, dst, de, block, warn);
   }
-  addressFindings(c, dst, block, warn);
+  addressFindings(c, dst, input.choices ?? {}, block, warn);
 
   // --- ports
   const listeners = de.listeners;
@@ -663,39 +707,7 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
   }
 
   // --- what CRIU cannot move
-  if (se.established.length > 0) {
-    const list = se.established
-      .slice(0, 5)
-      .map((s) => `${s.localIp}:${s.localPort} -> ${s.remoteIp}:${s.remotePort}`)
-      .join(', ');
-    // both ends inside the container, over loopback: restored together, whatever the host
-    const internal = se.established.every(
-      (s) =>
-        isLoopback(s.localIp) &&
-        se.established.some(
-          (o) => o.localPort === s.remotePort && o.remotePort === s.localPort && o.localIp === s.remoteIp,
-        ),
-    );
-    const survives = internal || c.networks.some((n) => n.ipStatic === true && n.ip !== null);
-    const text = `${c.name} has ${se.established.length} established TCP connection(s) (${list}): the checkpoint needs --tcp-established`;
-    const options = [
-      { code: 'tcp-established', message: 'checkpoint and restore with --tcp-established' },
-      {
-        code: 'tcp-close',
-        message: 'restore with --tcp-close: the connections are closed and the peers must reconnect',
-      },
-    ];
-    if (survives)
-      warn('tcp-established', `${text}; its address moves with it, so they can be restored`, { options });
-    else
-      block(
-        'tcp-established',
-        `${text}, and restoring them only works when the addresses survive, which they do not (${c.networkMode === 'host' ? 'host network' : 'no static IP'})`,
-        {
-          options,
-        },
-      );
-  }
+  tcpFindings(input, block, warn);
   for (const d of c.devices)
     block(
       'device',
@@ -786,9 +798,82 @@ function imageFindings(
     );
 }
 
+/** A member's networks on the destination: there already, or created by ferry if nothing clashes. */
+function networkFindings(
+  c: Container,
+  srcRt: RuntimeInventory | undefined,
+  dst: HostInventory,
+  de: DestinationEvidence,
+  block: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+  warn: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+) {
+  const dstRt = dst.runtimes.find((r) => r.kind === c.runtime);
+  for (const n of c.networks) {
+    const there = dstRt?.networks.find((x) => x.name === n.name);
+    if (there) {
+      if (n.ip && there.subnets.length > 0 && !there.subnets.some((sn) => cidrHolds(sn, n.ip as string)))
+        block(
+          'address-unavailable',
+          `${c.name}'s address ${n.ip} is outside network ${n.name} on ${dst.host} (${there.subnets.join(', ')}): it cannot keep it`,
+          {
+            host: dst.host,
+            options: [{ code: 'new-address', message: 'take a new address (--new-address)' }],
+          },
+        );
+      continue;
+    }
+    const def = srcRt?.networks.find((x) => x.name === n.name);
+    if (!def?.userDefined) {
+      block(
+        'network-missing',
+        `network ${n.name} of ${c.name} does not exist in ${c.runtime} on ${dst.host}`,
+        {
+          host: dst.host,
+          options: [{ code: 'create-network', message: `create network ${n.name} on ${dst.host} first` }],
+        },
+      );
+      continue;
+    }
+    const subnets = def.ipam?.map((x) => x.subnet) ?? def.subnets;
+    let clash = false;
+    for (const sn of subnets) {
+      for (const rt of dst.runtimes)
+        for (const other of rt.networks)
+          for (const osn of other.subnets)
+            if (cidrsOverlap(sn, osn)) {
+              clash = true;
+              block(
+                'subnet-conflict',
+                `network ${n.name} (${sn}) of ${c.name} clashes on ${dst.host} with ${rt.kind} network ${other.name} (${osn})`,
+                { host: dst.host },
+              );
+            }
+      for (const r of de.routes ?? [])
+        if (
+          cidrsOverlap(sn, r.subnet) &&
+          !dst.runtimes.some((rt) => rt.networks.some((o) => o.subnets.includes(r.subnet)))
+        ) {
+          clash = true;
+          block(
+            'subnet-conflict',
+            `network ${n.name} (${sn}) of ${c.name} clashes on ${dst.host} with route ${r.subnet}${r.dev ? ` dev ${r.dev}` : ''}`,
+            { host: dst.host },
+          );
+        }
+    }
+    if (!clash)
+      warn(
+        'network-create',
+        `will create network ${n.name} (${subnets.join(', ') || 'no subnet'}, ${def.driver || 'bridge'}) on ${dst.host}`,
+        { host: dst.host },
+      );
+  }
+}
+
 function addressFindings(
   c: Container,
   dst: HostInventory,
+  choices: PreflightChoices,
   block: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
   warn: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
 ) {
@@ -797,8 +882,8 @@ function addressFindings(
     .flatMap((r) => r.containers)
     .filter((x) => x.name !== c.name || x.runtime !== c.runtime);
   for (const n of c.networks) {
-    // a dynamic address is allocated afresh on restore: only asked-for (or unknown) ones can clash
-    if (n.ip && n.ipStatic !== false) {
+    // ferry keeps every member's address: one in use on that network there is a blocker
+    if (n.ip) {
       const taken = others.find((x) => x.networks.some((m) => m.name === n.name && m.ip === n.ip));
       if (taken) {
         const opt = [
@@ -813,13 +898,24 @@ function addressFindings(
               options: opt,
             },
           );
-        else
+        else if (choices.newAddress)
           warn(
-            'static-ip-conflict',
-            `${c.name} has IP ${n.ip} on ${n.name}, which ${taken.name} already uses on ${dst.host} (whether it is static is unknown)`,
+            'address-taken',
+            `${taken.name} already uses ${c.name}'s address ${n.ip} on ${n.name} on ${dst.host}: it gets a new one (--new-address), so its established connections cannot be kept`,
+            { host: dst.host },
+          );
+        else
+          block(
+            'address-taken',
+            `${c.name}'s address ${n.ip} on ${n.name} is taken on ${dst.host} by ${taken.name}`,
             {
               host: dst.host,
-              options: opt,
+              options: [
+                {
+                  code: 'new-address',
+                  message: 'take a new address (--new-address); established connections cannot be kept then',
+                },
+              ],
             },
           );
       }
@@ -837,6 +933,70 @@ function addressFindings(
         );
     }
   }
+}
+
+const TCP_OPTIONS = [
+  {
+    code: 'tcp-established',
+    message: 'keep them (--tcp-established): works only if the peer still reaches the address',
+  },
+  { code: 'tcp-close', message: 'close them (--tcp-close): the application must reconnect' },
+];
+
+/**
+ * Established TCP connections. Between two members that move to the same
+ * destination and keep their addresses they are kept, without asking: both
+ * are checkpointed at the same moment and restored with --tcp-established.
+ * To anyone else the user chooses: keep or close.
+ */
+function tcpFindings(
+  input: PreflightInput,
+  block: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+  warn: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+) {
+  const { container: c, destination: dst, sourceEvidence: se } = input;
+  if (se.established.length === 0) return;
+  const ownIps = new Set(c.networks.flatMap((n) => (n.ip ? [n.ip] : [])));
+  const keepsAddress = c.networkMode !== 'host' && ownIps.size > 0 && !input.choices?.newAddress;
+  const text = (s: InetSocket) => `${s.localIp}:${s.localPort} -> ${s.remoteIp}:${s.remotePort}`;
+  const members: string[] = [];
+  const outside: InetSocket[] = [];
+  for (const s of se.established) {
+    // both ends inside the container (loopback): restored together wherever it goes
+    const internal =
+      isLoopback(s.localIp) &&
+      se.established.some(
+        (o) => o.localPort === s.remotePort && o.remotePort === s.localPort && o.localIp === s.remoteIp,
+      );
+    if (internal || ownIps.has(s.remoteIp)) continue;
+    const peer = input.group?.find((m) => m.ips.includes(s.remoteIp));
+    if (peer && peer.destination === dst.host && keepsAddress) {
+      if (!members.includes(peer.name)) members.push(`${peer.name} (${text(s)})`);
+    } else outside.push(s);
+  }
+  if (members.length > 0)
+    warn(
+      'tcp-kept',
+      `${c.name}'s connections to ${members.slice(0, 3).join(', ')} are kept: both ends move to ${dst.host} with their addresses, checkpointed at the same moment and restored with --tcp-established`,
+    );
+  if (outside.length === 0) return;
+  const list = outside.slice(0, 5).map(text).join(', ');
+  const what = `${c.name} has ${outside.length} established TCP connection(s) to peers outside the group (${list})`;
+  const choice = input.choices?.tcp;
+  const addr = keepsAddress ? [...ownIps].join(', ') : null;
+  if (choice === 'established')
+    warn(
+      'tcp-established',
+      `${what}: kept (--tcp-established)${addr ? `; it works only if the peers still reach ${addr} on ${dst.host}` : ', but its address does not move with it: they will break'}`,
+    );
+  else if (choice === 'close')
+    warn('tcp-established', `${what}: closed on restore (--tcp-close); the application must reconnect`);
+  else
+    block(
+      'tcp-established',
+      `${what}: keep them with --tcp-established (the peers must still reach ${addr ?? 'its address'}) or close them with --tcp-close`,
+      { options: TCP_OPTIONS },
+    );
 }
 
 function addressesOverlap(a: string, b: string): boolean {
@@ -892,7 +1052,7 @@ function memberResults(results: ReadonlyMap<string, SectionResult>, k: number): 
 }
 
 const SHARED_SOURCE = new Set(['pf.cpuinfo']);
-const SHARED_DESTINATION = new Set(['pf.cpucheck', 'pf.listen']);
+const SHARED_DESTINATION = new Set(['pf.cpucheck', 'pf.listen', 'pf.routes']);
 
 /**
  * Preflight of a group: still two round trips, whatever its size. Members
@@ -984,6 +1144,8 @@ export async function preflightGroup(reqs: readonly PreflightRequest[]): Promise
           destinationEvidence: parseDestinationEvidence(memberResults(dstProbe.extra, k), container),
           // the operator's standing allow list (FERRY_ALLOW) holds for every preflight
           allow: withStandingAllow(m.req.allow),
+          ...(m.req.group ? { group: m.req.group } : {}),
+          ...(m.req.choices ? { choices: m.req.choices } : {}),
         };
         const findings = evaluatePreflight(input);
         if (srcProbe.reached && !fresh[k]) {

@@ -357,5 +357,17 @@ function toNetwork(n: JsonObject): Network {
       .map((c) => str(obj(c).Subnet))
       .filter((s) => s !== ''),
     userDefined: !DOCKER_DEFAULT_NETWORKS.has(name),
+    ipam: arr(obj(n.IPAM).Config)
+      .map((c) => ({
+        subnet: str(obj(c).Subnet),
+        gateway: optStr(obj(c).Gateway),
+        range: optStr(obj(c).IPRange),
+      }))
+      .filter((x) => x.subnet !== ''),
+    labels: strRecord(n.Labels),
+    options: strRecord(n.Options),
+    internal: bool(n.Internal) ?? false,
+    ipv6: bool(n.EnableIPv6) ?? false,
+    dns: true,
   };
 }

@@ -3,6 +3,7 @@
 // networks and volumes, all as sections of the host's one probe script.
 import { composeFromLabels } from '../inventory/compose.ts';
 import type { Container, Image, Network, NetworkAttachment, Pod, RuntimeFacts } from '../inventory/model.ts';
+import { ipv4ToInt } from './cidr.ts';
 import { shQuote } from './exec.ts';
 import {
   lookupById,
@@ -353,5 +354,41 @@ function toNetwork(n: JsonObject): Network {
       .map((s) => str(obj(s).subnet))
       .filter((s) => s !== ''),
     userDefined: !PODMAN_DEFAULT_NETWORKS.has(name),
+    ...podmanNetworkDetails(n),
   };
+}
+
+/** Subnets with gateway and range, labels, options, flags: what `podman network create` takes. */
+export function podmanNetworkDetails(
+  n: JsonObject,
+): Required<Pick<Network, 'ipam' | 'labels' | 'options' | 'internal' | 'ipv6' | 'dns'>> {
+  return {
+    ipam: arr(n.subnets)
+      .map((x) => {
+        const o = obj(x);
+        const lease = obj(o.lease_range);
+        return {
+          subnet: str(o.subnet),
+          gateway: optStr(o.gateway),
+          range: rangeCidr(str(lease.start_ip), str(lease.end_ip)),
+        };
+      })
+      .filter((x) => x.subnet !== ''),
+    labels: strRecord(n.labels),
+    options: strRecord(n.options),
+    internal: bool(n.internal) ?? false,
+    ipv6: bool(n.ipv6_enabled) ?? false,
+    dns: bool(n.dns_enabled) ?? false,
+  };
+}
+
+/** podman's lease range start..end as the CIDR `--ip-range` takes, or null when it is none. */
+export function rangeCidr(start: string, end: string): string | null {
+  const a = ipv4ToInt(start);
+  const b = ipv4ToInt(end);
+  if (a === null || b === null || b < a) return null;
+  const size = b - a + 1;
+  const bits = Math.log2(size);
+  if (!Number.isInteger(bits) || a % size !== 0) return null;
+  return `${start}/${32 - bits}`;
 }

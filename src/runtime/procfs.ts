@@ -63,9 +63,11 @@ export function parseHexAddr(text: string, family: 4 | 6): { ip: string; port: n
     const word = hex.slice(w * 8, w * 8 + 8);
     for (const i of [6, 4, 2, 0]) bytes.push(Number.parseInt(word.slice(i, i + 2), 16));
   }
+  // an IPv4 peer of a dual-stack socket (::ffff:a.b.c.d) is written as people write it
+  if (bytes.slice(0, 10).every((x) => x === 0) && bytes[10] === 0xff && bytes[11] === 0xff)
+    return { ip: bytes.slice(12).join('.'), port };
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
-  // ::ffff:a.b.c.d and compressed forms are left to the reader: ports matter here
   return { ip: compressV6(groups), port };
 }
 

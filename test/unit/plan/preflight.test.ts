@@ -96,13 +96,16 @@ describe('evidence parsers on lab output', () => {
 });
 
 describe('preflight verdicts', () => {
-  it('t5-static beta -> alpha: network and bind path missing, volume carried', () => {
+  it('t5-static beta -> alpha: bind path missing, its network created there, volume carried', () => {
     const f = evaluatePreflight(input());
     expect(codes(f)).toEqual([
       'blocker:bind-source-missing',
-      'blocker:network-missing',
+      'warning:network-create',
       'warning:volume-carried',
     ]);
+    expect(find(f, 'network-create')?.message).toBe(
+      'will create network t5-net (10.89.50.0/24, bridge) on alpha',
+    );
     expect(find(f, 'bind-source-missing')?.message).toBe(
       'bind mount /tmp/t5-bind (-> /data) does not exist on alpha',
     );
@@ -116,8 +119,8 @@ describe('preflight verdicts', () => {
     expect(codes(f)).toEqual([
       'blocker:bind-source-missing',
       'blocker:criu-broken',
-      'blocker:network-missing',
       'warning:image-missing',
+      'warning:network-create',
       'warning:volume-carried',
     ]);
     expect(find(f, 'criu-broken')).toMatchObject({
@@ -172,7 +175,7 @@ describe('preflight verdicts', () => {
     expect(find(f, 'network-missing')).toBeUndefined();
   });
 
-  it('an address taken on the destination matters only when static (or not known to be dynamic)', () => {
+  it('an address taken on the destination is a blocker, unless the user allows a new address', () => {
     const dst = edit(alpha, (h) => {
       const p = h.runtimes.find((r) => r.kind === 'podman');
       p?.containers.push({ ...staticC, host: 'alpha', name: 'other', id: 'e'.repeat(64) });
@@ -188,17 +191,21 @@ describe('preflight verdicts', () => {
       ...staticC,
       networks: staticC.networks.map((n) => ({ ...n, ipStatic, macStatic: false })),
     });
-    expect(
-      find(
-        evaluatePreflight(input({ container: withStatic(false), destination: dst })),
-        'static-ip-conflict',
-      ),
-    ).toBeUndefined();
-    expect(
-      find(evaluatePreflight(input({ container: withStatic(null), destination: dst })), 'static-ip-conflict'),
-    ).toMatchObject({
+    for (const ipStatic of [false, null]) {
+      const f = evaluatePreflight(input({ container: withStatic(ipStatic), destination: dst }));
+      expect(find(f, 'static-ip-conflict')).toBeUndefined();
+      expect(find(f, 'address-taken')).toMatchObject({
+        severity: 'blocker',
+        message: "t5-static's address 10.89.50.10 on t5-net is taken on alpha by other",
+        options: [expect.objectContaining({ code: 'new-address' })],
+      });
+    }
+    const allowed = evaluatePreflight(
+      input({ container: withStatic(false), destination: dst, choices: { newAddress: true } }),
+    );
+    expect(find(allowed, 'address-taken')).toMatchObject({
       severity: 'warning',
-      message: expect.stringContaining('whether it is static is unknown'),
+      message: expect.stringContaining('its established connections cannot be kept'),
     });
   });
 
@@ -307,14 +314,29 @@ describe('preflight verdicts', () => {
       ],
     });
     expect(find(f, 'tcp-established')?.message).toMatch(
-      /established TCP connection\(s\) \(10\.99\.0\.12:\d+ -> 10\.99\.0\.12:22\): the checkpoint needs --tcp-established, and restoring them only works when the addresses survive, which they do not \(host network\)/,
+      /^t5-dev has 1 established TCP connection\(s\) to peers outside the group \(10\.99\.0\.12:\d+ -> 10\.99\.0\.12:22\): keep them with --tcp-established .* or close them with --tcp-close$/,
     );
-    // with a static address that moves along, the same connections are only a warning
-    const moving = { ...staticC, networks: staticC.networks.map((n) => ({ ...n, ipStatic: true })) };
-    const w = evaluatePreflight(
-      input({ container: moving, sourceEvidence: { ...srcStatic, established: srcDev.established } }),
+    // the user's choice turns it into a warning
+    const ev = { ...srcStatic, established: srcDev.established };
+    for (const tcp of ['established', 'close'] as const) {
+      const w = evaluatePreflight(input({ sourceEvidence: ev, choices: { tcp } }));
+      expect(find(w, 'tcp-established')?.severity).toBe('warning');
+    }
+    // a peer that is a member going to the same destination: kept without asking
+    const group = [{ name: 'sshd-peer', ips: ['10.99.0.12'], destination: 'alpha' }];
+    const kept = evaluatePreflight(input({ sourceEvidence: ev, group }));
+    expect(find(kept, 'tcp-established')).toBeUndefined();
+    expect(find(kept, 'tcp-kept')?.message).toMatch(
+      /^t5-static's connections to sshd-peer \(10\.99\.0\.12:\d+ -> 10\.99\.0\.12:22\) are kept/,
     );
-    expect(find(w, 'tcp-established')?.severity).toBe('warning');
+    // ... but not when it goes elsewhere
+    const apart = evaluatePreflight(
+      input({
+        sourceEvidence: ev,
+        group: [{ ...(group[0] as (typeof group)[number]), destination: 'gamma' }],
+      }),
+    );
+    expect(find(apart, 'tcp-established')?.severity).toBe('blocker');
     const gpu = evaluatePreflight(
       input({
         sourceEvidence: {
@@ -385,7 +407,7 @@ describe('preflight()', () => {
     expect(r.ok).toBe(false);
     expect(codes(r.findings)).toEqual([
       'blocker:bind-source-missing',
-      'blocker:network-missing',
+      'warning:network-create',
       'warning:volume-carried',
     ]);
   });

@@ -103,7 +103,7 @@ describe('/proc and ss parsers (properties)', () => {
   it('IPv6 addresses: :: and ::1 as the kernel prints them', () => {
     expect(parseHexAddr('00000000000000000000000000000000:1DB2', 6)).toEqual({ ip: '::', port: 7602 });
     expect(parseHexAddr('00000000000000000000000001000000:0035', 6)).toEqual({ ip: '::1', port: 53 });
-    expect(parseHexAddr('0000000000000000FFFF00000100007F:0016', 6)?.ip).toBe('::ffff:7f00:1');
+    expect(parseHexAddr('0000000000000000FFFF00000100007F:0016', 6)?.ip).toBe('127.0.0.1');
   });
 
   it('ss listener lines round-trip, with or without a Netid column', () => {
