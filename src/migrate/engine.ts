@@ -200,6 +200,23 @@ export class MigrationRun {
     const contexts = items.map((item) => this.context(item, drivers));
     const prestaged = items.map(() => deferred<boolean>());
     const paused = items.map(() => deferred<boolean>());
+    // settled true once restored, false if it never will be
+    const restored = items.map(() => deferred<boolean>());
+    const restoredAt = new Map<string, number>();
+    /**
+     * Waits for the ends to restore before this one, then until the window
+     * probe each sent on leaving TCP repair mode has been given up (the
+     * neighbour lookup of this end's address fails after ~3 s): delivered to
+     * this end's new network namespace before its socket is restored, it
+     * would be answered with a reset.
+     */
+    const restoreFirst = async (id: string) => {
+      const firsts = (this.plan.restoreAfter ?? []).filter(([, then]) => then === id).map(([first]) => first);
+      await Promise.all(firsts.map((f) => restored[items.findIndex((i) => i.id === f)]?.promise));
+      const last = Math.max(0, ...firsts.map((f) => restoredAt.get(f) ?? 0));
+      const wait = last > 0 ? last + PROBE_GIVEN_UP_MS - performance.now() : 0;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    };
     // sequential with a consistent cut: every member is prestaged and paused
     // first, so "one after another" is kept by holding the turn until done
     const holdTurn = options.strategy === 'sequential' && options.consistentCut;
@@ -333,6 +350,9 @@ export class MigrationRun {
             this.flows.delete(item.id);
           }
         });
+        // the server end of a kept connection first: a packet from a restored
+        // client to a restarting server would be answered with a reset
+        await restoreFirst(item.id);
         await limitFor(
           `restore:${item.destination}`,
           caps.restore,
@@ -341,6 +361,8 @@ export class MigrationRun {
           await this.stage(ctx, 'restore', () => driver.restore(ctx));
           this.learn(item, { restoreMs: performance.now() - t });
         });
+        restoredAt.set(item.id, performance.now());
+        restored[k]?.resolve(true);
         // downtime: from the freeze until the copy runs (verify only confirms it)
         runningAt = performance.now();
         await this.stage(ctx, 'verify', () => driver.verify(ctx));
@@ -364,15 +386,17 @@ export class MigrationRun {
     // one() settles its container on every path; should it ever throw, the
     // others still finish, and that container is reported, not forgotten
     const guarded = (k: number) =>
-      one(k).catch((err: unknown) => {
-        leaveLine(k);
-        const id = (items[k] as MigrationItem).id;
-        if (!results.has(id))
-          results.set(id, {
-            outcome: 'failed',
-            message: `ferry failed on it: ${errorText(err)}; run ferry recover`,
-          });
-      });
+      one(k)
+        .finally(() => restored[k]?.resolve(false))
+        .catch((err: unknown) => {
+          leaveLine(k);
+          const id = (items[k] as MigrationItem).id;
+          if (!results.has(id))
+            results.set(id, {
+              outcome: 'failed',
+              message: `ferry failed on it: ${errorText(err)}; run ferry recover`,
+            });
+        });
     await Promise.all(
       items.map((_, k) =>
         holdTurn || options.strategy !== 'sequential' ? guarded(k) : whole(() => guarded(k)),
@@ -655,6 +679,9 @@ class StopRequested extends StageError {
     super('stopped before this container was frozen');
   }
 }
+
+/** neighbour resolution gives up after 3 probes 1 s apart (Linux defaults), and its queue with it */
+const PROBE_GIVEN_UP_MS = 3500;
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;

@@ -116,6 +116,37 @@ const hostMessage = (host: string, message: string) =>
 /** A checkpoint is about the memory in use; 32 MB when stats could not say. */
 const UNKNOWN_MEMORY = 32 * 1024 * 1024;
 
+/**
+ * [server, client] for each connection kept between members going to the same
+ * host, the server being the end whose port listens: it is frozen first and
+ * restored first, so that neither end ever sends to the other's address while
+ * that one is being restored (it would answer with a reset).
+ */
+export function serverFirst(
+  items: readonly MigrationItem[],
+  containers: readonly Container[],
+  reports: readonly PreflightReport[],
+): [string, string][] {
+  const byIp = new Map<string, MigrationItem>();
+  containers.forEach((c, i) => {
+    for (const n of c.networks) if (n.ip) byIp.set(n.ip, items[i] as MigrationItem);
+  });
+  const out: [string, string][] = [];
+  reports.forEach((r, i) => {
+    const me = items[i] as MigrationItem;
+    const ev = r.input?.sourceEvidence;
+    if (!ev) return;
+    const listens = new Set(ev.listening.filter((l) => l.proto === 'tcp').map((l) => l.port));
+    for (const s of ev.established) {
+      const peer = byIp.get(s.remoteIp);
+      if (!peer || peer.id === me.id || peer.destination !== me.destination || !listens.has(s.localPort))
+        continue;
+      if (!out.some(([a, b]) => a === me.id && b === peer.id)) out.push([me.id, peer.id]);
+    }
+  });
+  return out;
+}
+
 export async function planMigration(pool: SshPool, req: PlanRequest): Promise<MigrationPlan> {
   const t0 = performance.now();
   // the operator's standing allow list (FERRY_ALLOW) holds for every plan
@@ -349,9 +380,10 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
 
   // connections between members survive only when both ends are frozen at
   // the same moment and restored with --tcp-established
-  const runOptions = findings.some((f) => f.code === 'tcp-kept')
-    ? { ...options, tcpEstablished: true, consistentCut: true }
-    : options;
+  const keepsTcp = findings.some((f) => f.code === 'tcp-kept');
+  const runOptions = keepsTcp ? { ...options, tcpEstablished: true, consistentCut: true } : options;
+  const restoreAfter = keepsTcp ? serverFirst(items, containers, reports) : [];
+  for (const e of restoreAfter) if (!edges.some(([a, b]) => a === e[0] && b === e[1])) edges.push(e);
   const input = scheduleInput(items, estimates, edges, runOptions);
   // streams sharing a link share its bandwidth: the fixed-time model prices
   // that only by letting one transfer run at a time
@@ -365,6 +397,7 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
     items: ordered,
     options: runOptions,
     edges,
+    restoreAfter,
     memoryBytes,
     estimates,
     links,

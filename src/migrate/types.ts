@@ -69,6 +69,8 @@ export interface Plan {
   options: MigrateOptions;
   /** [before, after]: `after` is not frozen before `before` has been */
   edges?: [string, string][];
+  /** [first, then]: `then` is restored only once `first` runs (the server end of a kept TCP connection first) */
+  restoreAfter?: [string, string][];
   memoryBytes?: Record<string, number>;
   estimates?: Record<string, StageEstimate>;
   /** by "runtime:src->dst": the throughput model the estimates came from, refined as stages are measured */

@@ -1,0 +1,220 @@
+// Issue 11 on the lab: a compose stack as users run it (lab stack up:
+// podman-compose project fs, docker-compose project fsd) moves whole through
+// the built CLI, alpha -> beta, then beta -> gamma through the bastion, to
+// hosts that have never seen its network. Its client's one TCP connection to
+// the store survives, the store's data is there, the published port answers
+// on the destination only, the web front still finds the store by name, and
+// compose on the destination lists the project. The refusals come first:
+// each exits 2 and touches nothing.
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
+
+const FERRY = new URL('../../dist/ferry.mjs', import.meta.url).pathname;
+const COMPOSE = new URL('../../scripts/labkit/stack/compose.yaml', import.meta.url).pathname;
+const WORKLOAD_IMAGE = 'localhost/ferry-workload:latest';
+
+const ferry = (args: string[]) =>
+  execa(process.execPath, [FERRY, '-F', SSH_CONFIG, ...args], {
+    reject: false,
+    env: { XDG_CONFIG_HOME: '/nonexistent' },
+  });
+
+const STACKS = [
+  { runtime: 'podman', project: 'fs', port: 8380, compose: 'podman-compose' },
+  { runtime: 'docker', project: 'fsd', port: 8381, compose: 'docker-compose' },
+] as const;
+type Stack = (typeof STACKS)[number];
+const SERVICES = ['store', 'client', 'web'] as const;
+const cname = (s: Stack, svc: string) => `${s.project}_${svc}_1`;
+
+function keyValues(text: string): Map<string, string> {
+  const kv = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) kv.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  return kv;
+}
+
+async function client(host: string, s: Stack) {
+  const kv = keyValues(await sshOk(host, `${s.runtime} exec ${cname(s, 'client')} stackkit status`));
+  const n = (k: string) => Number(kv.get(k));
+  return {
+    runId: kv.get('run_id'),
+    state: kv.get('state'),
+    reason: kv.get('reason'),
+    connects: n('connects'),
+    local: kv.get('local'),
+    peer: kv.get('peer'),
+    acked: n('acked'),
+    lastValue: n('last_value'),
+    gaps: n('gaps'),
+  };
+}
+
+const redis = (host: string, s: Stack, cmd: string) =>
+  sshOk(host, `${s.runtime} exec ${cname(s, 'store')} redis-cli ${cmd}`).then((x) => x.trim());
+
+async function ipOf(host: string, s: Stack, svc: string): Promise<string> {
+  const out = await sshOk(
+    host,
+    `${s.runtime} inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' ${cname(s, svc)}`,
+  );
+  return out.trim();
+}
+
+async function network(host: string, s: Stack) {
+  const r = await ssh(host, `${s.runtime} network inspect ${s.project}_default`);
+  if (r.exitCode !== 0) return null;
+  const n = JSON.parse(r.stdout)[0];
+  return s.runtime === 'podman'
+    ? { subnet: n.subnets?.[0]?.subnet as string, labels: (n.labels ?? {}) as Record<string, string> }
+    : { subnet: n.IPAM?.Config?.[0]?.Subnet as string, labels: (n.Labels ?? {}) as Record<string, string> };
+}
+
+/** GET / on the host's published port, from the host itself. */
+const http = (host: string, port: number) =>
+  ssh(
+    host,
+    `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3 && timeout 5 cat <&3'`,
+  );
+
+const running = async (host: string, s: Stack) =>
+  (
+    await ssh(
+      host,
+      `${s.runtime} ps --filter label=com.docker.compose.project=${s.project} --format '{{.Names}}'`,
+    )
+  ).stdout
+    .split('\n')
+    .filter(Boolean)
+    .sort();
+
+describe.skipIf(SKIP_LAB).each(STACKS)('the $runtime compose stack', (s) => {
+  const all = SERVICES.map((x) => cname(s, x)).sort();
+  beforeAll(async () => {
+    const r = await lab(['stack', 'up', '--runtime', s.runtime]);
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await lab(['stack', 'down', '--runtime', s.runtime]);
+  });
+
+  it('refuses with exit 2 and touches nothing: a peer outside the group, a subnet clash, an address taken', async () => {
+    const store = await ipOf('alpha', s, 'store');
+    // the client alone: its connection goes to the store, which stays
+    const alone = await ferry([
+      '--plan',
+      '--containers',
+      `alpha:${s.runtime}/${cname(s, 'client')}`,
+      '--to',
+      'beta',
+      '--json',
+    ]);
+    expect(alone.exitCode, alone.stderr).toBe(2);
+    const tcp = JSON.parse(alone.stdout).findings.find((f: { code: string }) => f.code === 'tcp-established');
+    expect(tcp?.severity).toBe('blocker');
+    expect(tcp?.message).toContain(`-> ${store}:6379`);
+    expect(tcp?.message).toMatch(/--tcp-established.*--tcp-close/);
+
+    // a network on beta with the project's subnet
+    const subnet = (await network('alpha', s))?.subnet as string;
+    expect(subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    await sshOk('beta', `${s.runtime} network create --subnet ${subnet} ferry-clash >/dev/null`);
+    try {
+      const r = await ferry([
+        'migrate',
+        '--compose-project',
+        s.project,
+        '--host',
+        'alpha',
+        '--to',
+        'beta',
+        '--yes',
+      ]);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(`${r.stdout}${r.stderr}`.replace(/\s+/g, ' ')).toContain(
+        `network ${s.project}_default (${subnet}) of ${cname(s, 'store')} clashes on beta with ${s.runtime} network ferry-clash (${subnet})`,
+      );
+    } finally {
+      await ssh('beta', `${s.runtime} network rm ferry-clash`);
+    }
+    expect(await running('alpha', s)).toEqual(all);
+    expect(await network('beta', s)).toBeNull();
+
+    // the project's network on beta, and the store's address taken on it
+    await sshOk(
+      'beta',
+      `${s.runtime} network create --subnet ${subnet} ${s.project}_default >/dev/null && ${s.runtime} run -d --name ferry-squatter --network ${s.project}_default --ip ${store} --entrypoint /bin/sleep ${WORKLOAD_IMAGE} 600 >/dev/null`,
+    );
+    try {
+      const r = await ferry(['--plan', '--compose-project', s.project, '--host', 'alpha', '--to', 'beta']);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stdout.replace(/\s+/g, ' ')).toContain(
+        `${cname(s, 'store')}'s address ${store} on ${s.project}_default is taken on beta by ferry-squatter`,
+      );
+    } finally {
+      await ssh('beta', `${s.runtime} rm -f ferry-squatter; ${s.runtime} network rm ${s.project}_default`);
+    }
+    expect(await running('alpha', s)).toEqual(all);
+  });
+
+  it('moves alpha -> beta -> gamma whole: network, addresses, the TCP session, data, port, names', async (t) => {
+    // docker 20.10 passes no --tcp-established to CRIU: without tcp-established in
+    // /etc/criu/runc.conf on both hosts the plan refuses the store and client
+    if (s.runtime === 'docker' && !process.env.FERRY_DOCKER_TCP) t.skip();
+    const before = await client('alpha', s);
+    expect(before.state).toBe('connected');
+    const ips = Object.fromEntries(
+      await Promise.all(SERVICES.map(async (x) => [x, await ipOf('alpha', s, x)])),
+    );
+    const net = await network('alpha', s);
+    await redis('alpha', s, 'set before-move kept');
+    let last = before;
+    for (const [from, to] of [
+      ['alpha', 'beta'],
+      ['beta', 'gamma'],
+    ] as const) {
+      expect(await network(to, s), `${to} has never seen the network`).toBeNull();
+      const r = await ferry(['migrate', '--compose-project', s.project, '--host', from, '--to', to, '--yes']);
+      expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+
+      // the network, as the source had it (compose labels included), and the addresses on it
+      expect(await network(to, s)).toEqual(net);
+      for (const x of SERVICES) expect(await ipOf(to, s, x), `${x} on ${to}`).toBe(ips[x]);
+      expect(await running(to, s)).toEqual(all);
+      expect(await running(from, s)).toEqual([]);
+
+      // the same TCP session: same run, one connection ever, counting on without a gap
+      let now = await client(to, s);
+      for (let i = 0; i < 50 && now.acked < last.acked + 10 && now.state === 'connected'; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        now = await client(to, s);
+      }
+      expect({ ...now, acked: 0, lastValue: 0 }).toEqual({
+        ...before,
+        acked: 0,
+        lastValue: 0,
+        gaps: 0,
+      });
+      expect(now.acked).toBeGreaterThan(last.acked + 10);
+      // no acknowledged write lost: the store holds at least what it acknowledged
+      expect(Number(await redis(to, s, 'get counter'))).toBeGreaterThanOrEqual(now.lastValue);
+      expect(await redis(to, s, 'get before-move')).toBe('kept');
+      last = now;
+
+      // the published port answers on the destination (the front finds the store by name) and not on the source
+      const page = await http(to, s.port);
+      expect(page.stdout, page.stderr).toMatch(/ferry-stack counter=\d+/);
+      expect((await http(from, s.port)).exitCode).not.toBe(0);
+
+      // compose on the destination sees its project
+      const ps = await sshOk(
+        to,
+        `FERRY_STACK_PORT=${s.port} ${s.compose} -p ${s.project} -f ${COMPOSE} ps 2>/dev/null`,
+      );
+      for (const x of all) expect(ps).toContain(x);
+    }
+  });
+});
