@@ -98,6 +98,8 @@ export interface Container {
   ports: PortBinding[];
   /** host, bridge, none, container:<id>, or a network name */
   networkMode: string;
+  /** started with --rm: the runtime removes it when it stops (absent in older captures) */
+  autoRemove?: boolean;
   networks: NetworkAttachment[];
   mounts: Mount[];
   devices: DeviceMapping[];

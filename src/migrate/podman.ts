@@ -56,7 +56,7 @@ interface PodmanInspect {
   Config?: { CreateCommand?: string[] | null };
   GraphDriver?: { Data?: { UpperDir?: string } };
   Mounts?: { Type?: string; Name?: string; Source?: string; Destination?: string }[];
-  HostConfig?: { NetworkMode?: string };
+  HostConfig?: { NetworkMode?: string; AutoRemove?: boolean };
   NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> | null };
 }
 
@@ -173,6 +173,17 @@ export class PodmanDriver implements MigrationDriver {
       PRECREATE_PROVEN.test(dstInfo.version?.Version ?? '');
     const volumes = (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name);
     let path = ctx.options.restorePath;
+    // --rm (quadlet, generate systemd --new): podman checkpoints it only with
+    // --export and then removes it; the exported checkpoint on the source is
+    // what brings it back if anything fails before the copy runs. The import
+    // path trusts the source's archive, so the operator asks for it.
+    if (c.HostConfig?.AutoRemove) {
+      ctx.state.autoRemove = true;
+      if (path !== 'import')
+        throw new StageError(
+          `${ctx.src.host}: ${name} was started with --rm: podman checkpoints it only by export, so it moves with --restore-path import`,
+        );
+    }
     if (path === 'auto') {
       if (!(createArgv && versionsOk && ctx.state.srcLayer && ctx.state.srcRun))
         // the import path creates the copy from the configuration inside the source's archive
@@ -422,6 +433,20 @@ export class PodmanDriver implements MigrationDriver {
         await ctx.dst.exec(['podman', 'rm', '-f', r.stdout.trim()]);
     }
     await removeCreatedNetworks(ctx, 'podman');
+    // a --rm container is gone once checkpointed: its exported checkpoint brings it back
+    if (ctx.state.autoRemove && ctx.state.frozen && (await status(ctx.src, name)) === 'missing') {
+      const r = await ctx.src.exec([
+        'podman',
+        'container',
+        'restore',
+        '--import',
+        `${ctx.state.tmpSrc}/checkpoint.tar`,
+      ]);
+      if (r.code !== 0)
+        throw new StageError(
+          `${ctx.src.host}: ${name} (--rm) could not be restored from its exported checkpoint: ${r.stderr.trim().split('\n').pop()}`,
+        );
+    }
     await bringSourceBack(ctx, 'podman', ['podman', 'container', 'restore', name]);
   }
 

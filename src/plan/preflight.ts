@@ -83,6 +83,7 @@ export type FindingCode =
   | 'privileged'
   | 'escape'
   | 'pod-member'
+  | 'auto-remove'
   | 'probe-failed';
 
 export interface FindingOption {
@@ -120,6 +121,8 @@ export interface SourceEvidence {
   volumeBytes: Map<string, number>;
   /** sections that failed, as sentences */
   failures: string[];
+  /** /etc/criu/runc.conf asks for tcp-established (runc reads it on every checkpoint: docker's only way) */
+  runcTcp?: boolean;
 }
 
 export interface DestinationEvidence {
@@ -128,6 +131,8 @@ export interface DestinationEvidence {
   listeners: Listener[] | null;
   /** the destination's routes (ip route), null when unknown */
   routes?: Route[] | null;
+  /** /etc/criu/runc.conf asks for tcp-established (runc reads it on every restore) */
+  runcTcp?: boolean;
   /** host path -> exists */
   paths: Map<string, boolean>;
   failures: string[];
@@ -207,10 +212,18 @@ export interface PreflightRequest {
 export function isHostPath(p: string): boolean {
   return p.startsWith('/') && !/[\0\n\r]/.test(p);
 }
+const RUNC_CONF: Section = {
+  name: 'pf.runcconf',
+  display: 'cat /etc/criu/runc.conf',
+  script: 'cat /etc/criu/runc.conf 2>/dev/null; exit 0',
+};
+const asksTcp = (r: SectionResult | undefined) =>
+  r?.code === 0 && r.stdout.split('\n').some((l) => /^\s*(--)?tcp-established\s*$/.test(l));
 
 export function sourceSections(c: Container, runtime: Runtime): Section[] {
   const volumes = c.mounts.filter((m) => m.type === 'volume' && isHostPath(m.source));
   const sections: Section[] = [
+    RUNC_CONF,
     {
       name: 'pf.cpuinfo',
       display: 'criu cpuinfo dump',
@@ -270,6 +283,7 @@ export function destinationSections(c: Container): Section[] {
       display: 'ss -ltnH; ss -lunH',
       script: 'echo "== tcp"; ss -ltnH || exit $?; echo "== udp"; ss -lunH',
     },
+    RUNC_CONF,
     {
       name: 'pf.routes',
       display: 'ip route',
@@ -306,6 +320,7 @@ export function parseSourceEvidence(results: ReadonlyMap<string, SectionResult>)
     volumeBytes: new Map(),
     failures,
   };
+  ev.runcTcp = asksTcp(results.get('pf.runcconf'));
   const cpu = results.get('pf.cpuinfo');
   if (cpu?.code === 0 && cpu.stdout.trim()) ev.cpuinfo = { image: cpu.stdout.replace(/\s+/g, '') };
   else {
@@ -401,7 +416,7 @@ export function parseDestinationEvidence(
   }
   const rr = results.get('pf.routes');
   const routes = rr?.code === 0 ? parseRoutes(rr.stdout) : null;
-  return { cpuCheck, listeners, routes, paths, failures };
+  return { cpuCheck, listeners, routes, runcTcp: asksTcp(results.get('pf.runcconf')), paths, failures };
 }
 
 /** `ip -o route` lines with a prefix and a device ("10.89.0.0/24 dev cni-podman1 proto kernel ..."). */
@@ -450,6 +465,16 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
   // --- the container itself
   if (c.state !== 'running' && c.state !== 'paused')
     block('not-running', `${c.name} is ${c.state}: only a running container can be checkpointed live`);
+  if (c.autoRemove && c.runtime === 'docker')
+    block(
+      'auto-remove',
+      `${c.name} was started with --rm: docker removes it when its checkpoint stops it, so a failure after the freeze could not bring it back; recreate it without --rm to move it`,
+    );
+  else if (c.autoRemove)
+    warn(
+      'auto-remove',
+      `${c.name} was started with --rm: it moves only by export/import (--restore-path import), and its exported checkpoint stays on ${source.host} until the copy runs, to bring it back if anything fails`,
+    );
   if (c.pod)
     warn(
       'pod-member',
@@ -956,6 +981,18 @@ function tcpFindings(
 ) {
   const { container: c, destination: dst, sourceEvidence: se } = input;
   if (se.established.length === 0) return;
+  if (c.runtime === 'docker' && !(se.runcTcp && input.destinationEvidence.runcTcp)) {
+    const hosts = [
+      ...(se.runcTcp ? [] : [input.source.host]),
+      ...(input.destinationEvidence.runcTcp ? [] : [dst.host]),
+    ].join(' and ');
+    block(
+      'tcp-established',
+      `${c.name} has ${se.established.length} established TCP connection(s), and docker passes no --tcp-established to CRIU: add the line tcp-established to /etc/criu/runc.conf on ${hosts} (runc reads it on every checkpoint and restore)`,
+      { options: TCP_OPTIONS },
+    );
+    return;
+  }
   const ownIps = new Set(c.networks.flatMap((n) => (n.ip ? [n.ip] : [])));
   const keepsAddress = c.networkMode !== 'host' && ownIps.size > 0 && !input.choices?.newAddress;
   const text = (s: InetSocket) => `${s.localIp}:${s.localPort} -> ${s.remoteIp}:${s.remotePort}`;
@@ -1051,8 +1088,8 @@ function memberResults(results: ReadonlyMap<string, SectionResult>, k: number): 
   return out;
 }
 
-const SHARED_SOURCE = new Set(['pf.cpuinfo']);
-const SHARED_DESTINATION = new Set(['pf.cpucheck', 'pf.listen', 'pf.routes']);
+const SHARED_SOURCE = new Set(['pf.cpuinfo', 'pf.runcconf']);
+const SHARED_DESTINATION = new Set(['pf.cpucheck', 'pf.listen', 'pf.routes', 'pf.runcconf']);
 
 /**
  * Preflight of a group: still two round trips, whatever its size. Members

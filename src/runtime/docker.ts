@@ -305,6 +305,7 @@ export function toContainer(
     restartPolicy: { name: str(restart.Name) || 'no', maxRetries: num(restart.MaximumRetryCount) ?? 0 },
     ports: parsePorts(c),
     networkMode: str(hostConfig.NetworkMode),
+    autoRemove: bool(hostConfig.AutoRemove) ?? false,
     networks,
     mounts: parseMounts(c.Mounts),
     devices: parseDevices(hostConfig.Devices),

@@ -9,6 +9,7 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
+import { migrate } from '../support/migrate.ts';
 
 const FERRY = new URL('../../dist/ferry.mjs', import.meta.url).pathname;
 const COMPOSE = new URL('../../scripts/labkit/stack/compose.yaml', import.meta.url).pathname;
@@ -216,5 +217,58 @@ describe.skipIf(SKIP_LAB).each(STACKS)('the $runtime compose stack', (s) => {
       );
       for (const x of all) expect(ps).toContain(x);
     }
+  });
+});
+
+describe.skipIf(SKIP_LAB)('--rm containers (quadlet, generate systemd --new)', () => {
+  const NAME = 'ferry-rm';
+  afterAll(async () => {
+    for (const h of ['alpha', 'beta']) await ssh(h, `podman rm -f -t 0 ${NAME}; docker rm -f ${NAME}`);
+  });
+
+  it('podman: the transfer killed midway, it runs again on its source; docker: refused in the plan', async () => {
+    await sshOk(
+      'alpha',
+      `podman run -d --rm --name ${NAME} -e BALLAST_MB=48 -e OUT_PORT=7999 ${WORKLOAD_IMAGE} producer >/dev/null`,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const runId = async (host: string) =>
+      keyValues(await sshOk(host, `podman exec ${NAME} /workload status`)).get('run_id');
+    const before = await runId('alpha');
+    expect(before).toMatch(/^[0-9a-f]{16}$/);
+    let killer: Promise<{ exitCode: number }> | undefined;
+    const { summary } = await migrate(
+      [
+        {
+          id: `alpha/podman/${NAME}`,
+          container: { host: 'alpha', runtime: 'podman', name: NAME },
+          destination: 'beta',
+        },
+      ],
+      { restorePath: 'import' },
+      (run) =>
+        run.on((e) => {
+          if (e.type === 'stage-started' && e.stage === 'transfer' && !killer)
+            killer = ssh(
+              'alpha',
+              "for i in $(seq 300); do pkill -KILL -f '^cat /tmp/ferry[.][^ ]*/checkpoint[.]tar' && exit 0; sleep 0.01; done; exit 1",
+            );
+        }),
+    );
+    expect((await killer)?.exitCode).toBe(0);
+    expect(summary.results.map((r) => r.outcome)).toEqual(['rolled-back']);
+    expect((await sshOk('alpha', `podman inspect --format '{{.State.Status}}' ${NAME}`)).trim()).toBe(
+      'running',
+    );
+    expect(await runId('alpha')).toBe(before);
+    expect((await ssh('beta', `podman container exists ${NAME}`)).exitCode).toBe(1);
+
+    await sshOk(
+      'alpha',
+      `docker run -d --rm --name ${NAME} -e BALLAST_MB=8 -e OUT_PORT=7999 ${WORKLOAD_IMAGE} producer >/dev/null`,
+    );
+    const plan = await ferry(['--plan', '--containers', `alpha:docker/${NAME}`, '--to', 'beta']);
+    expect(plan.exitCode, plan.stderr).toBe(2);
+    expect(plan.stdout.replace(/\s+/g, ' ')).toContain(`${NAME} was started with --rm: docker removes it`);
   });
 });

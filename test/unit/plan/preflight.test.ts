@@ -329,6 +329,22 @@ describe('preflight verdicts', () => {
     expect(find(kept, 'tcp-kept')?.message).toMatch(
       /^t5-static's connections to sshd-peer \(10\.99\.0\.12:\d+ -> 10\.99\.0\.12:22\) are kept/,
     );
+    // docker passes no CRIU options: only runc.conf on both hosts lets it keep them
+    const dockerC = { ...staticC, runtime: 'docker' as const };
+    const noConf = evaluatePreflight(input({ container: dockerC, sourceEvidence: ev, group }));
+    expect(find(noConf, 'tcp-established')?.message).toContain(
+      'add the line tcp-established to /etc/criu/runc.conf on beta and alpha',
+    );
+    const conf = evaluatePreflight(
+      input({
+        container: dockerC,
+        sourceEvidence: { ...ev, runcTcp: true },
+        destinationEvidence: { ...dstAlpha, runcTcp: true },
+        group,
+      }),
+    );
+    expect(find(conf, 'tcp-established')).toBeUndefined();
+    expect(find(conf, 'tcp-kept')?.severity).toBe('warning');
     // ... but not when it goes elsewhere
     const apart = evaluatePreflight(
       input({
@@ -460,9 +476,9 @@ describe('a hostile source host', () => {
     // only the absolute paths are asked about, each as one word
     expect(out).toBe(`yes ${dir}\n`);
     expect(section.script).not.toContain("'-exec'");
-    expect(destinationSections(hostile(['/srv/-exec x;$(touch y)|z']))[2]?.script).toContain(
-      "find -- '/srv/-exec x;$(touch y)|z' -maxdepth 0",
-    );
+    expect(
+      destinationSections(hostile(['/srv/-exec x;$(touch y)|z'])).find((x) => x.name === 'pf.paths')?.script,
+    ).toContain("find -- '/srv/-exec x;$(touch y)|z' -maxdepth 0");
     // and the plan refuses the relative ones by name, at --plan time
     const f = evaluatePreflight(input({ container: hostile([dir, '-exec', 'touch', marker, ';']) }));
     const invalid = f.filter((x) => x.code === 'invalid-path');
