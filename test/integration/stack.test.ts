@@ -180,6 +180,14 @@ describe.skipIf(SKIP_LAB).each(STACKS)('the $runtime compose stack', (s) => {
       expect(await network(to, s), `${to} has never seen the network`).toBeNull();
       const r = await ferry(['migrate', '--compose-project', s.project, '--host', from, '--to', to, '--yes']);
       expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+      // the downtimes, for the record
+      console.log(
+        `${s.runtime} ${from} -> ${to}: ${r.stderr
+          .split('\n')
+          .filter((l) => /migrated \(downtime/.test(l))
+          .map((l) => l.trim())
+          .join('; ')}`,
+      );
 
       // the network, as the source had it (compose labels included), and the addresses on it
       expect(await network(to, s)).toEqual(net);
