@@ -144,27 +144,29 @@ describe.skipIf(SKIP_LAB).each(STACKS)('the $runtime compose stack', (s) => {
     expect(await running('alpha', s)).toEqual(all);
     expect(await network('beta', s)).toBeNull();
 
-    // the project's network on beta, and the store's address taken on it
-    await sshOk(
-      'beta',
-      `${s.runtime} network create --subnet ${subnet} ${s.project}_default >/dev/null && ${s.runtime} run -d --name ferry-squatter --network ${s.project}_default --ip ${store} --entrypoint /bin/sleep ${WORKLOAD_IMAGE} 600 >/dev/null`,
-    );
-    try {
-      const r = await ferry(['--plan', '--compose-project', s.project, '--host', 'alpha', '--to', 'beta']);
-      expect(r.exitCode, r.stderr).toBe(2);
-      expect(r.stdout.replace(/\s+/g, ' ')).toContain(
-        `${cname(s, 'store')}'s address ${store} on ${s.project}_default is taken on beta by ferry-squatter`,
-      );
-    } finally {
-      await ssh('beta', `${s.runtime} rm -f ferry-squatter; ${s.runtime} network rm ${s.project}_default`);
+    // the project's network on beta, and the store's address taken on it. Not for
+    // podman here: the lab's hosts share CNI's host-local state (/var/lib/cni), so
+    // beta cannot hold an address alpha holds (the verdict is the same code as docker's)
+    if (s.runtime === 'docker') {
+      try {
+        await sshOk(
+          'beta',
+          `${s.runtime} network create --subnet ${subnet} ${s.project}_default >/dev/null && ${s.runtime} run -d --name ferry-squatter --network ${s.project}_default --ip ${store} --entrypoint /bin/sleep ${WORKLOAD_IMAGE} 600 >/dev/null`,
+        );
+        const r = await ferry(['--plan', '--compose-project', s.project, '--host', 'alpha', '--to', 'beta']);
+        expect(r.exitCode, r.stderr).toBe(2);
+        expect(r.stdout.replace(/\s+/g, ' ')).toContain(
+          `${cname(s, 'store')}'s address ${store} on ${s.project}_default is taken on beta by ferry-squatter`,
+        );
+      } finally {
+        await ssh('beta', `${s.runtime} rm -f ferry-squatter; ${s.runtime} network rm ${s.project}_default`);
+      }
     }
     expect(await running('alpha', s)).toEqual(all);
   });
 
-  it('moves alpha -> beta -> gamma whole: network, addresses, the TCP session, data, port, names', async (t) => {
-    // docker 20.10 passes no --tcp-established to CRIU: without tcp-established in
-    // /etc/criu/runc.conf on both hosts the plan refuses the store and client
-    if (s.runtime === 'docker' && !process.env.FERRY_DOCKER_TCP) t.skip();
+  // docker 20.10 passes no --tcp-established to CRIU: the lab's hosts have it in /etc/criu/runc.conf
+  it('moves alpha -> beta -> gamma whole: network, addresses, the TCP session, data, port, names', async () => {
     const before = await client('alpha', s);
     expect(before.state).toBe('connected');
     const ips = Object.fromEntries(
