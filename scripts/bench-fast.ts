@@ -301,6 +301,8 @@ if (parts.has('link') && labUp) {
         if (e.type === 'stage-finished' && e.stage === 'transfer') transferMs = e.ms ?? Number.NaN;
         if (e.type === 'bytes') bytes = Math.max(bytes, e.bytes ?? 0);
       }
+      if (Number.isNaN(transferMs))
+        throw new Error(`migrate ${from} -> ${to} moved nothing: ${m.stderr.slice(-1500)}`);
       const reached = (bytes * 1000) / transferMs;
       rows.push({ estimate, reached, bytes, transferMs });
       console.log(
@@ -351,7 +353,8 @@ if (parts.has('downtime') && labUp) {
   try {
     ssh(
       'alpha',
-      `podman run -d --name ${names.podman} -e BALLAST_MB=64 -e IN_PORT=7392 ${img} sink >/dev/null && docker run -d --name ${names.docker} -e BALLAST_MB=64 -e IN_PORT=7393 ${img} sink >/dev/null`,
+      // the host network, as the sample workflow: the lab's docker has no default bridge network on every host
+      `podman run -d --name ${names.podman} --network host -e BALLAST_MB=64 -e IN_PORT=7392 ${img} sink >/dev/null && docker run -d --name ${names.docker} --network host -e BALLAST_MB=64 -e IN_PORT=7393 ${img} sink >/dev/null`,
     );
     run(['sleep', '3']);
     for (const [from, to] of [
@@ -399,7 +402,7 @@ if (parts.has('downtime') && labUp) {
           if (e.type === 'container-done' && e.downtimeMs !== undefined) downtimeMs = e.downtimeMs;
         }
         if (Number.isNaN(downtimeMs))
-          throw new Error(`${rt} ${from} -> ${to}: no downtime reported: ${m.stderr.slice(-400)}`);
+          throw new Error(`${rt} ${from} -> ${to}: no downtime reported: ${m.stderr.slice(-1500)}`);
         rows[rt]?.push({ downtimeMs, stages, detail });
         console.log(
           `     ${rt.padEnd(6)} ${from} -> ${to}: downtime ${downtimeMs} ms; ${Object.entries(stages)
