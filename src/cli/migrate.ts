@@ -1,10 +1,11 @@
 // Headless runs: `ferry migrate ... --yes` and `ferry recover`.
 
+import { resolve } from 'node:path';
 import { parseAllow, standingAllow } from '../config/allow.ts';
-import { runMigration } from '../migrate/engine.ts';
+import { errorText, runMigration } from '../migrate/engine.ts';
 import { unfinishedRuns } from '../migrate/journal.ts';
 import { type MigrationPlan, planMigration } from '../migrate/planner.ts';
-import { recoverRun } from '../migrate/recover.ts';
+import { inspectRun, recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
 import {
   DEFAULT_OPTIONS,
@@ -103,6 +104,7 @@ export function formatEvent(e: EngineEvent): string | undefined {
 }
 
 export function exitCodeFor(summary: RunSummary): number {
+  if (summary.refused !== undefined) return 1;
   if (summary.results.every((r) => r.outcome === 'migrated')) return 0;
   if (summary.results.some((r) => r.outcome === 'failed')) return 5;
   return 4;
@@ -134,7 +136,8 @@ export async function migrateCommand(
     }
     const run = runMigration(plan, {
       session: sessionsFor(pool),
-      ...(a.configFile ? { configFile: a.configFile } : {}),
+      ...(a.configFile ? { configFile: resolve(a.configFile) } : {}),
+      ...(a.jump ? { jump: a.jump } : {}),
     });
     // Ctrl-C, kill, or the operator's own ssh session dropping: a safe stop
     const stop = () => run.cancel();
@@ -158,7 +161,10 @@ export async function migrateCommand(
       }
     });
     try {
-      return exitCodeFor(await run.done);
+      const summary = await run.done;
+      if (summary.refused !== undefined)
+        err.write(`ferry: refused, nothing was touched: ${summary.refused}\n`);
+      return exitCodeFor(summary);
     } finally {
       for (const s of signals) process.off(s, stop);
       out.off('error', lost);
@@ -179,18 +185,77 @@ export async function recoverCommand(
     out.write('ferry: no interrupted run to recover\n');
     return 0;
   }
-  const pool = poolFor(a);
   let failed = false;
-  try {
-    for (const path of runs) {
-      out.write(`recovering ${path}\n`);
+  // one run's damaged journal or unreachable host does not keep the others from recovery
+  for (const path of runs) {
+    let info: ReturnType<typeof inspectRun>;
+    try {
+      info = inspectRun(path);
+    } catch (err) {
+      out.write(`ferry: warning: ${path}: skipped: ${errorText(err)}\n`);
+      failed = true;
+      continue;
+    }
+    for (const line of info.damaged) out.write(`ferry: warning: ${path}:${line}: unreadable line skipped\n`);
+    if (info.alive) {
+      out.write(
+        `${path}: run ${info.runId} is in flight (pid ${info.owner?.pid} on this machine): left alone\n`,
+      );
+      continue;
+    }
+    const ssh = sshFor(info, a);
+    if ('error' in ssh) {
+      out.write(`ferry: ${path}: ${ssh.error}\n`);
+      failed = true;
+      continue;
+    }
+    out.write(`recovering ${path}\n`);
+    const pool = poolFor(ssh);
+    try {
       for (const r of await recoverRun(path, { session: sessionsFor(pool) })) {
         if (r.action === 'failed') failed = true;
         out.write(`  ${r.id}: ${r.action}: ${r.message}\n`);
       }
+    } catch (err) {
+      out.write(`ferry: warning: ${path}: skipped: ${errorText(err)}\n`);
+      failed = true;
+    } finally {
+      await pool.close();
     }
-  } finally {
-    await pool.close();
   }
   return failed ? 5 : 0;
+}
+
+/**
+ * The run's own -F and -J: a host name must resolve to the machine the run
+ * used. Given again on the command line, they must be the same.
+ */
+export function sshFor(
+  info: {
+    ssh?: { configFile: string | null; jump: string | null } | undefined;
+    configFile?: string | undefined;
+  },
+  given: { configFile: string | undefined; jump: string | undefined },
+): { configFile?: string; jump?: string } | { error: string } {
+  const recorded = info.ssh ?? (info.configFile ? { configFile: info.configFile, jump: null } : undefined);
+  if (!recorded) {
+    // a journal from before ferry recorded them: what the command line says
+    return {
+      ...(given.configFile ? { configFile: given.configFile } : {}),
+      ...(given.jump ? { jump: given.jump } : {}),
+    };
+  }
+  const file = given.configFile === undefined ? undefined : resolve(given.configFile);
+  if (file !== undefined && file !== (recorded.configFile ?? undefined))
+    return {
+      error: `the run used ${recorded.configFile ? `-F ${recorded.configFile}` : 'no -F'}, not -F ${file}: run recover with the run's own -F (or none)`,
+    };
+  if (given.jump !== undefined && given.jump !== (recorded.jump ?? undefined))
+    return {
+      error: `the run used ${recorded.jump ? `-J ${recorded.jump}` : 'no -J'}, not -J ${given.jump}: run recover with the run's own -J (or none)`,
+    };
+  return {
+    ...(recorded.configFile ? { configFile: recorded.configFile } : {}),
+    ...(recorded.jump ? { jump: recorded.jump } : {}),
+  };
 }

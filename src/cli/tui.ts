@@ -1,6 +1,7 @@
 // `ferry` with no command: the terminal UI. Builds the real backend (SSH pool,
 // inventory, planner, engine, saved groups), the store, and renders the App.
 
+import { resolve } from 'node:path';
 import { render } from 'ink';
 import { createElement } from 'react';
 import { formatGroupError, type GroupFileError, loadGroups, saveGroup } from '../config/groups.ts';
@@ -61,7 +62,7 @@ export function fileGroups(path?: string): GroupStore {
 export function sshBackend(
   pool: SshPool,
   hosts: readonly string[],
-  opts: { configFile?: string | undefined; groups?: GroupStore } = {},
+  opts: { configFile?: string | undefined; jump?: string | undefined; groups?: GroupStore } = {},
 ): Backend {
   // the SSH layer's own error for a host's last attempt: its message names a changed host key exactly
   const failures = new Map<string, TransportFailure>();
@@ -100,7 +101,8 @@ export function sshBackend(
       // the planner's own object: its estimates, models and links go to the engine too
       return runMigration(plan, {
         session: sessionsFor(pool),
-        ...(opts.configFile ? { configFile: opts.configFile } : {}),
+        ...(opts.configFile ? { configFile: resolve(opts.configFile) } : {}),
+        ...(opts.jump ? { jump: opts.jump } : {}),
       });
     },
     loadGroups: () => groups.load(),
@@ -133,7 +135,7 @@ export async function startTui(opts: TuiOptions): Promise<number> {
     ...(opts.configFile ? { configFile: opts.configFile } : {}),
     ...(opts.jump ? { jump: opts.jump } : {}),
   });
-  const backend = sshBackend(pool, list.hosts, { configFile: opts.configFile });
+  const backend = sshBackend(pool, list.hosts, { configFile: opts.configFile, jump: opts.jump });
   const store = createAppStore(backend, { version: VERSION });
   const unsubscribe = store.subscribe((s) => {
     if (inventoryMs === null && s.refreshes > 0) inventoryMs = performance.now();

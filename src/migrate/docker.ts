@@ -18,6 +18,7 @@ import {
   must,
   pauseFor,
   plainPaths,
+  removeCopy,
   removeTempDirs,
   StageError,
   stream,
@@ -119,6 +120,13 @@ async function inspect(host: MigrationContext['src'], ref: string): Promise<Dock
 }
 
 const status = (host: MigrationContext['src'], ref: string) => containerState(host, 'docker', ref);
+
+/** The run's checkpoint on the source (named ferry-RUN): a leftover once the source runs again. */
+export async function removeRunCheckpoint(ctx: MigrationContext): Promise<void> {
+  const cp = ctx.state.checkpointName;
+  if (typeof cp !== 'string' || cp !== `ferry-${ctx.runId}`) return;
+  await ctx.src.exec(['docker', 'checkpoint', 'rm', ctx.item.container.name, cp]).catch(() => undefined);
+}
 
 export class DockerDriver implements MigrationDriver {
   readonly kind = 'docker' as const;
@@ -267,8 +275,13 @@ export class DockerDriver implements MigrationDriver {
 
   async rollback(ctx: MigrationContext): Promise<void> {
     const name = ctx.item.container.name;
-    if (ctx.state.dstId) await ctx.dst.exec(['docker', 'rm', '-f', '-v', String(ctx.state.dstId)]);
-    await removeCreatedNetworks(ctx, 'docker');
+    if (ctx.state.dstId) await removeCopy(ctx, 'docker', String(ctx.state.dstId));
+    // a network left behind is no loss; the source must come back even if the destination is gone
+    await removeCreatedNetworks(ctx, 'docker').catch((err: unknown) =>
+      ctx.warn(
+        `networks ferry created on ${ctx.dst.host} not removed: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
     await bringSourceBack(ctx, 'docker', [
       'docker',
       'start',
@@ -276,6 +289,7 @@ export class DockerDriver implements MigrationDriver {
       String(ctx.state.checkpointName),
       name,
     ]);
+    await removeRunCheckpoint(ctx);
   }
 
   async locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }> {

@@ -182,7 +182,8 @@ export async function bringSourceBack(
   const problems: string[] = [];
   const st = await containerState(ctx.src, binary, name);
   if (st === 'paused') await must(ctx.src, [binary, 'unpause', name], `${binary} unpause`);
-  if (st === 'stopped' && ctx.state.frozen) {
+  // freezing: the checkpoint started; it may have stopped the process and then failed
+  if (st === 'stopped' && (ctx.state.frozen || ctx.state.freezing)) {
     const r = await ctx.src.exec(restoreArgv);
     if (r.code !== 0)
       problems.push(`restore on ${ctx.src.host} failed: ${r.stderr.trim().split('\n').pop()}`);
@@ -191,6 +192,54 @@ export async function bringSourceBack(
   if (after !== 'running') problems.push(`${name} is ${after} on ${ctx.src.host}`);
   await removeTempDirs(ctx).catch(() => undefined);
   if (problems.length > 0) throw new StageError(problems.join('; '));
+}
+
+/** A rollback that must not go on: the source stays as it is, and a person checks what it says. */
+export class NeedsAttention extends StageError {
+  override name = 'NeedsAttention';
+}
+
+/**
+ * The partial copy on the destination goes, or the rollback stops before the
+ * source is restored: a copy that may run and a restored source would be two.
+ * `ref` is the copy ferry made (its id); `how` tells a person how to check.
+ * A copy whose restore never started cannot run: if the destination cannot
+ * be reached it is left behind, with a warning, and the source comes back.
+ */
+export async function removeCopy(ctx: MigrationContext, binary: string, ref: string): Promise<void> {
+  const name = ctx.item.container.name;
+  const dst = ctx.dst.host;
+  const started = Boolean(ctx.state.restoring || ctx.state.restored);
+  const check = `on ${dst}: \`${binary} ps -a --filter id=${ref}\`; if it is not running, remove it and restore ${name} on ${ctx.src.host} with \`${binary} container restore ${name}\` (podman) or \`docker start --checkpoint ferry-${ctx.runId} ${name}\``;
+  let state: HostState | 'unknown';
+  let why = '';
+  try {
+    const rm = await ctx.dst.exec([binary, 'rm', '-f', ref]);
+    const r = await ctx.dst.exec([binary, 'container', 'inspect', '--format', '{{.State.Status}}', ref]);
+    if (r.code === 0) {
+      const s = r.stdout.trim();
+      state = s === 'running' ? 'running' : s === 'paused' ? 'paused' : 'stopped';
+      why = rm.stderr.trim().split('\n').pop() ?? '';
+    } else if (/no such (container|object)/i.test(r.stderr)) state = 'missing';
+    else {
+      state = 'unknown';
+      why = r.stderr.trim().split('\n').pop() ?? '';
+    }
+  } catch (err) {
+    state = 'unknown';
+    why = err instanceof Error ? err.message : String(err);
+  }
+  if (state === 'missing') return;
+  if (state === 'stopped' || !started) {
+    // it does not run (or never could): the source may come back
+    ctx.warn(
+      `${dst}: the ${state === 'stopped' ? 'stopped' : 'unstarted'} copy of ${name} (${ref.slice(0, 12)}) could not be removed (${why}); remove it by hand`,
+    );
+    return;
+  }
+  throw new NeedsAttention(
+    `the copy of ${name} on ${dst} could not be removed (${state}${why ? `: ${why}` : ''}), so ${name} was NOT restored on ${ctx.src.host}; check ${check}`,
+  );
 }
 
 /** Where a container stands on a host, for either runtime (both print .State.Status). */

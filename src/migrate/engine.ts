@@ -16,7 +16,8 @@ import {
 } from '../plan/schedule.ts';
 import { DockerDriver } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, StageError } from './driver.ts';
-import { Journal } from './journal.ts';
+import { currentOwner, Journal } from './journal.ts';
+import { acquireLock, LockHeld, releaseLock } from './locks.ts';
 import { PodmanDriver } from './podman.ts';
 import { capsFor, linkKey, scheduleInput } from './scheduling.ts';
 import { measureLink } from './transfer.ts';
@@ -38,6 +39,49 @@ export interface EngineDeps {
   journalDir?: string;
   /** recorded in the journal so that recover can reconnect the same way */
   configFile?: string;
+  jump?: string;
+  /** per remote command of each step; default: deadlinesFor(memory) */
+  deadlines?: Partial<StepDeadlines>;
+  /** take a lock per container on its source host (default true) */
+  locks?: boolean;
+}
+
+/** The longest one remote command of a step may take before it is killed and the container rolled back. */
+export interface StepDeadlines {
+  prestage: number;
+  checkpoint: number;
+  restore: number;
+  verify: number;
+  finalize: number;
+  rollback: number;
+}
+
+/**
+ * Generous on a busy machine, yet finite: a hung podman, CRIU or storage lock
+ * must not keep a container frozen forever. Checkpoint, restore and rollback
+ * grow with the memory to dump (8 MB/s is far below CRIU's slowest here).
+ * FERRY_STEP_DEADLINE_MS sets them all (tests of a hung host).
+ */
+export function deadlinesFor(memoryBytes = 0, env: NodeJS.ProcessEnv = process.env): StepDeadlines {
+  const forced = Number(env.FERRY_STEP_DEADLINE_MS);
+  if (Number.isFinite(forced) && forced > 0)
+    return {
+      prestage: forced,
+      checkpoint: forced,
+      restore: forced,
+      verify: forced,
+      finalize: forced,
+      rollback: forced,
+    };
+  const byMemory = 60_000 + Math.round(memoryBytes / 8_000);
+  return {
+    prestage: 120_000,
+    checkpoint: byMemory,
+    restore: byMemory,
+    verify: 60_000,
+    finalize: 60_000,
+    rollback: byMemory,
+  };
 }
 
 export type { Plan } from './types.ts';
@@ -90,6 +134,10 @@ export class MigrationRun {
   private readonly touched = new Set<string>();
   private readonly plan: Plan;
   private readonly deps: EngineDeps;
+  /** the step each container is in, for the deadline of its remote commands */
+  private readonly step = new Map<string, keyof StepDeadlines | 'transfer'>();
+  /** rollbacks that failed: their containers need a person, their locks stay */
+  private readonly needsAttention = new Set<string>();
 
   constructor(plan: Plan, deps: EngineDeps) {
     // estimates and models are refined during the run: the caller's plan stays as it was
@@ -109,6 +157,8 @@ export class MigrationRun {
       items: plan.items,
       options: plan.options,
       ...(deps.configFile ? { configFile: deps.configFile } : {}),
+      ssh: { configFile: deps.configFile ?? null, jump: deps.jump ?? null },
+      owner: currentOwner(),
     });
     // listeners subscribe synchronously after construction; start on the next tick
     this.done = new Promise<void>((r) => setImmediate(r)).then(() => this.execute());
@@ -159,6 +209,16 @@ export class MigrationRun {
       items,
     });
     const results: Results = new Map();
+
+    const refused = await this.lockAll(items);
+    if (refused !== undefined) {
+      for (const item of items)
+        this.settle(this.context(item, drivers).ctx, results, {
+          outcome: 'skipped',
+          message: `not touched: ${refused}`,
+        });
+      return this.finish(items, results, refused);
+    }
 
     const caps = capsFor(options);
     const limits = new Map<string, LimitFunction>();
@@ -403,29 +463,94 @@ export class MigrationRun {
       ),
     );
 
+    await this.releaseLocks(items);
+    return this.finish(items, results);
+  }
+
+  private finish(items: MigrationItem[], results: Results, refused?: string): RunSummary {
     const summary: RunSummary = {
       runId: this.runId,
-      strategy: options.strategy,
+      strategy: this.plan.options.strategy,
       makespanMs: Math.round(performance.now() - this.started),
       results: items.map((i) => ({
         id: i.id,
         ...(results.get(i.id) ?? { outcome: 'failed' as Outcome, message: 'no result' }),
       })),
+      ...(refused === undefined ? {} : { refused }),
     };
-    this.record({ kind: 'end', runId: this.runId, at: Date.now() });
+    // a container whose rollback failed keeps the run open: ferry recover finds it
+    if (this.needsAttention.size === 0) this.record({ kind: 'end', runId: this.runId, at: Date.now() });
     this.journal.close();
     this.emit({ type: 'run-finished', summary });
     return summary;
   }
 
+  /** Every member's lock on its source host, or why the run must not start (nothing is touched). */
+  private async lockAll(items: MigrationItem[]): Promise<string | undefined> {
+    if (this.deps.locks === false) return undefined;
+    const tries = await Promise.allSettled(
+      items.map((item) =>
+        acquireLock(this.deps.session(item.container.host), item, this.runId, {
+          ...(this.deps.journalDir ? { journalDir: this.deps.journalDir } : {}),
+          onStale: (message) => this.emit({ type: 'warning', id: item.id, message }),
+        }),
+      ),
+    );
+    const why = tries.flatMap((t, k) =>
+      t.status === 'fulfilled'
+        ? []
+        : [
+            t.reason instanceof LockHeld
+              ? t.reason.message
+              : `${items[k]?.id}: cannot take its lock: ${errorText(t.reason)}`,
+          ],
+    );
+    if (why.length === 0) return undefined;
+    await this.releaseLocks(items.filter((_, k) => tries[k]?.status === 'fulfilled'));
+    for (const message of why) this.emit({ type: 'warning', message });
+    return why.join('; ');
+  }
+
+  /** Locks of the containers settled; one that needs attention keeps its lock until recover. */
+  private async releaseLocks(items: MigrationItem[]): Promise<void> {
+    if (this.deps.locks === false) return;
+    await Promise.all(
+      items
+        .filter((i) => !this.needsAttention.has(i.id))
+        .map((i) =>
+          releaseLock(this.deps.session(i.container.host), i, this.runId).catch((err: unknown) =>
+            this.emit({ type: 'warning', id: i.id, message: `lock not released: ${errorText(err)}` }),
+          ),
+        ),
+    );
+  }
+
+  /** A host session whose commands end at the deadline of the container's step. */
+  private bounded(session: HostSession, ctx: () => MigrationContext): HostSession {
+    return {
+      host: session.host,
+      exec: (argv, opts = {}) => {
+        if (opts.timeoutMs !== undefined) return session.exec(argv, opts);
+        const c = ctx();
+        const step = this.step.get(c.item.id);
+        if (!step || step === 'transfer') return session.exec(argv, opts);
+        const mem = typeof c.state.memBytes === 'number' ? c.state.memBytes : 0;
+        const timeoutMs = { ...deadlinesFor(mem), ...this.deps.deadlines }[step];
+        return session.exec(argv, { ...opts, timeoutMs });
+      },
+      spawn: (argv, opts) => session.spawn(argv, opts),
+    };
+  }
+
   private context(item: MigrationItem, drivers: Record<RuntimeKind, MigrationDriver>) {
     const driver = drivers[item.container.runtime];
     const state: DriverState = {};
+    const self = () => ctx;
     const ctx: MigrationContext = {
       item,
       runId: this.runId,
-      src: this.deps.session(item.container.host),
-      dst: this.deps.session(item.destination),
+      src: this.bounded(this.deps.session(item.container.host), self),
+      dst: this.bounded(this.deps.session(item.destination), self),
       // the operator's standing allow list (FERRY_ALLOW) holds for every run, as for every plan
       options: { ...this.plan.options, allow: withStandingAllow(this.plan.options.allow) },
       state,
@@ -463,6 +588,11 @@ export class MigrationRun {
     fn: () => Promise<T>,
   ): Promise<void> {
     const id = ctx.item.id;
+    this.step.set(id, stage);
+    // journaled before the command runs: a checkpoint that fails (or ferry
+    // killed) after CRIU stopped the process is still rolled back
+    if (stage === 'checkpoint') ctx.state.freezing = true;
+    if (stage === 'restore') ctx.state.restoring = true;
     this.recordStage(ctx, stage, 'started');
     this.emit({ type: 'stage-started', id, stage });
     const t = performance.now();
@@ -536,8 +666,10 @@ export class MigrationRun {
     const id = ctx.item.id;
     const why = errorText(cause);
     // a container never frozen did not move: its migration failed (or was skipped)
-    let outcome: Outcome = ctx.state.frozen || outcomeIfOk === 'skipped' ? outcomeIfOk : 'failed';
+    let outcome: Outcome =
+      ctx.state.frozen || ctx.state.freezing || outcomeIfOk === 'skipped' ? outcomeIfOk : 'failed';
     let message = why;
+    this.step.set(id, 'rollback');
     try {
       await driver.rollback(ctx);
       this.emit({
@@ -548,6 +680,7 @@ export class MigrationRun {
       });
     } catch (err) {
       outcome = 'failed';
+      this.needsAttention.add(id);
       message = `${why}; ROLLBACK FAILED: ${errorText(err)}`;
       this.emit({ type: 'rollback', id, ok: false, message });
     }

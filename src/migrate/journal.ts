@@ -1,7 +1,19 @@
 // The run journal: one JSON line per step, fsynced, on the operator's
 // machine (XDG state dir, 0600), so that `ferry recover` can finish or undo
 // a run after ferry was killed, the link dropped or the machine rebooted.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ferryDir } from '../config/paths.ts';
 import type { DriverState, MigrateOptions, MigrationItem, Stage } from './types.ts';
@@ -13,7 +25,11 @@ export type JournalRecord =
       at: number;
       items: MigrationItem[];
       options: MigrateOptions;
+      /** the run's -F and -J (null: none given), so that recover reaches the same machines */
       configFile?: string;
+      ssh?: { configFile: string | null; jump: string | null };
+      /** who runs it: recover leaves a live run alone */
+      owner?: RunOwner;
     }
   | {
       kind: 'stage';
@@ -36,6 +52,63 @@ export type JournalRecord =
     }
   | { kind: 'end'; runId: string; at: number };
 
+/** A process on the operator's machine: its pid and start time (pids are reused). */
+export interface RunOwner {
+  operator: string;
+  pid: number;
+  /** /proc/PID/stat's start time, in clock ticks since boot */
+  pidStart: string | null;
+}
+
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name may hold spaces and parentheses: count from the last ')'
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function currentOwner(): RunOwner {
+  return { operator: hostname(), pid: process.pid, pidStart: startTimeOf(process.pid) };
+}
+
+/** The owner still runs on this machine (same pid, same start time); false when it is another machine's. */
+export function ownerAlive(owner: RunOwner | undefined): boolean {
+  if (!owner || owner.operator !== hostname()) return false;
+  const start = startTimeOf(owner.pid);
+  return start !== null && (owner.pidStart === null || start === owner.pidStart);
+}
+
+/**
+ * Test hook: FERRY_TEST_KILL_AT=POINT makes ferry SIGKILL itself right after
+ * writing that record (POINT: run, STAGE:started|finished|failed, done, end),
+ * so the crash-point tests kill it at a real, journaled step.
+ */
+function testKillAt(record: JournalRecord): void {
+  const at = process.env.FERRY_TEST_KILL_AT;
+  if (!at) return;
+  const point = record.kind === 'stage' ? `${record.stage}:${record.status}` : record.kind;
+  if (point === at) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * Test hook: FERRY_TEST_PAUSE_AT=POINT holds ferry right after that record
+ * while the file FERRY_TEST_PAUSE_FILE exists (at most a minute), so a test
+ * can act while a run is in flight at a known step.
+ */
+function testPauseAt(record: JournalRecord): void {
+  const at = process.env.FERRY_TEST_PAUSE_AT;
+  const file = process.env.FERRY_TEST_PAUSE_FILE;
+  if (!at || !file) return;
+  const point = record.kind === 'stage' ? `${record.stage}:${record.status}` : record.kind;
+  if (point !== at) return;
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const until = Date.now() + 60_000;
+  while (existsSync(file) && Date.now() < until) Atomics.wait(cell, 0, 0, 100);
+}
+
 export function journalDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(ferryDir('state', env), 'runs');
 }
@@ -48,12 +121,26 @@ export class Journal {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, `${runId}.jsonl`);
     this.fd = openSync(this.path, 'a', 0o600);
+    // a line torn by a crash must not swallow the next record
+    const size = fstatSync(this.fd).size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      const r = openSync(this.path, 'r');
+      try {
+        readSync(r, last, 0, 1, size - 1);
+      } finally {
+        closeSync(r);
+      }
+      if (last.toString() !== '\n') writeSync(this.fd, '\n');
+    }
   }
 
   write(record: JournalRecord): void {
     writeSync(this.fd, `${JSON.stringify(record)}\n`);
     // durable before the next remote step runs
     fsyncSync(this.fd);
+    testKillAt(record);
+    testPauseAt(record);
   }
 
   close(): void {
@@ -61,19 +148,35 @@ export class Journal {
   }
 }
 
-export function readJournal(path: string): JournalRecord[] {
-  const out: JournalRecord[] = [];
-  const lines = readFileSync(path, 'utf8').split('\n');
-  for (const [i, line] of lines.entries()) {
+/**
+ * The records of a journal, and the lines that could not be read: a line cut
+ * short by a crash (recover appends after it) is skipped, not fatal.
+ */
+export function readJournalLines(path: string): { records: JournalRecord[]; damaged: number[] } {
+  const records: JournalRecord[] = [];
+  const damaged: number[] = [];
+  for (const [i, line] of readFileSync(path, 'utf8').split('\n').entries()) {
     if (!line.trim()) continue;
     try {
-      out.push(JSON.parse(line) as JournalRecord);
+      const r = JSON.parse(line) as JournalRecord;
+      if (r && typeof r === 'object' && typeof r.kind === 'string') records.push(r);
+      else damaged.push(i + 1);
     } catch {
-      // a line cut short by a crash is the last one; anything else is damage
-      if (i < lines.length - 2) throw new Error(`${path}:${i + 1}: unreadable journal line`);
+      damaged.push(i + 1);
     }
   }
-  return out;
+  return { records, damaged };
+}
+
+export function readJournal(path: string): JournalRecord[] {
+  return readJournalLines(path).records;
+}
+
+/** The journal of a run id in dir, if there is one. */
+export function journalOf(runId: string, dir = journalDir()): string | undefined {
+  if (!/^[A-Za-z0-9-]+$/.test(runId)) return undefined;
+  const p = join(dir, `${runId}.jsonl`);
+  return existsSync(p) ? p : undefined;
 }
 
 /** Runs that have no 'end' record: what `ferry recover` looks at. */

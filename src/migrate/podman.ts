@@ -29,6 +29,7 @@ import {
   pauseFor,
   plainPaths,
   q,
+  removeCopy,
   removeTempDirs,
   StageError,
   stream,
@@ -426,13 +427,17 @@ export class PodmanDriver implements MigrationDriver {
     const name = ctx.item.container.name;
     // the partial copy: only ever one we made
     if (ctx.state.dstId) {
-      await ctx.dst.exec(['podman', 'rm', '-f', String(ctx.state.dstId)]);
-    } else if (ctx.state.path === 'import' && ctx.state.frozen) {
-      const r = await ctx.dst.exec(['podman', 'container', 'inspect', '--format', '{{.Id}}', name]);
-      if (r.code === 0 && r.stdout.trim() === ctx.state.srcId)
-        await ctx.dst.exec(['podman', 'rm', '-f', r.stdout.trim()]);
+      await removeCopy(ctx, 'podman', String(ctx.state.dstId));
+    } else if (ctx.state.path === 'import' && (ctx.state.restoring || ctx.state.restored)) {
+      // restore --import makes the copy with the source's id
+      await removeCopy(ctx, 'podman', String(ctx.state.srcId));
     }
-    await removeCreatedNetworks(ctx, 'podman');
+    // a network left behind is no loss; the source must come back even if the destination is gone
+    await removeCreatedNetworks(ctx, 'podman').catch((err: unknown) =>
+      ctx.warn(
+        `networks ferry created on ${ctx.dst.host} not removed: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
     // a --rm container is gone once checkpointed: its exported checkpoint brings it back
     if (ctx.state.autoRemove && ctx.state.frozen && (await status(ctx.src, name)) === 'missing') {
       const r = await ctx.src.exec([

@@ -1,9 +1,13 @@
 // `ferry recover`: settles an interrupted run from its journal, so that every
 // container of the group runs on exactly one host with its state, or says
 // precisely what could not be done and why.
-import type { MigrationContext, MigrationDriver } from './driver.ts';
+
+import { SshError } from '../ssh/errors.ts';
+import { removeRunCheckpoint } from './docker.ts';
+import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
 import { defaultDrivers, errorText } from './engine.ts';
-import { Journal, readJournal } from './journal.ts';
+import { Journal, type JournalRecord, ownerAlive, type RunOwner, readJournalLines } from './journal.ts';
+import { releaseLock } from './locks.ts';
 import type { DriverState, HostSession, MigrationItem, RuntimeKind } from './types.ts';
 
 export type RecoverAction = 'already-done' | 'finished' | 'rolled-back' | 'nothing-to-do' | 'failed';
@@ -19,34 +23,75 @@ export interface RecoverResult {
 export interface RecoverDeps {
   session(host: string): HostSession;
   drivers?: Partial<Record<RuntimeKind, MigrationDriver>>;
+  /** between the two readings of a running copy (tests shorten it) */
+  stillRunningMs?: number;
+}
+
+/** how long the copy must keep running before the source goes */
+export const STILL_RUNNING_MS = 1500;
+
+/** What a journal says about its run, before anything is touched. */
+export function inspectRun(path: string): {
+  runId: string;
+  owner: RunOwner | undefined;
+  alive: boolean;
+  ssh: { configFile: string | null; jump: string | null } | undefined;
+  configFile: string | undefined;
+  damaged: number[];
+} {
+  const { records, damaged } = readJournalLines(path);
+  const run = records.find((r) => r.kind === 'run');
+  if (run?.kind !== 'run')
+    throw new Error(records.length === 0 ? 'empty journal' : 'no run record; not a ferry journal');
+  return {
+    runId: run.runId,
+    owner: run.owner,
+    alive: ownerAlive(run.owner),
+    ssh: run.ssh,
+    configFile: run.configFile,
+    damaged,
+  };
+}
+
+/** Each container's state as the journal last knew it: later records add to it, never wipe it. */
+export function statesFrom(records: JournalRecord[]): Map<string, DriverState> {
+  const m = new Map<string, DriverState>();
+  for (const r of records) {
+    if (r.kind !== 'stage' && r.kind !== 'done') continue;
+    m.set(r.id, { ...m.get(r.id), ...(r.state ?? {}) });
+  }
+  return m;
 }
 
 export async function recoverRun(journalPath: string, deps: RecoverDeps): Promise<RecoverResult[]> {
-  const records = readJournal(journalPath);
+  const { records } = readJournalLines(journalPath);
   const run = records.find((r) => r.kind === 'run');
-  if (run?.kind !== 'run') throw new Error(`${journalPath}: no run record; not a ferry journal`);
+  if (run?.kind !== 'run')
+    throw new Error(
+      `${journalPath}: ${records.length === 0 ? 'empty journal' : 'no run record; not a ferry journal'}`,
+    );
+  if (ownerAlive(run.owner))
+    throw new Error(`${journalPath}: run ${run.runId} is in flight (pid ${run.owner?.pid}): left alone`);
   const drivers = { ...defaultDrivers(), ...deps.drivers };
-  const lastState = new Map<string, DriverState>();
-  for (const r of records) {
-    if (r.kind === 'stage' || r.kind === 'done') lastState.set(r.id, r.state);
-  }
-  const results = await Promise.all(
+  const lastState = statesFrom(records);
+  const settled = await Promise.all(
     run.items.map((item) =>
       recoverItem(item, lastState.get(item.id) ?? {}, run.runId, run.options, drivers, deps),
     ),
   );
   // the run is settled: recover will not look at it again
   const journal = new Journal(run.runId, journalPath.slice(0, journalPath.lastIndexOf('/')));
-  for (const r of results)
+  for (const { result: r, state } of settled)
     journal.write({
       kind: 'done',
       runId: run.runId,
       at: Date.now(),
       id: r.id,
       outcome: `recover:${r.action}`,
-      state: {},
+      state,
       message: r.message,
     });
+  const results = settled.map((x) => x.result);
   if (results.every((r) => r.action !== 'failed'))
     journal.write({ kind: 'end', runId: run.runId, at: Date.now() });
   journal.close();
@@ -60,8 +105,7 @@ async function recoverItem(
   options: MigrationContext['options'],
   drivers: Record<RuntimeKind, MigrationDriver>,
   deps: RecoverDeps,
-): Promise<RecoverResult> {
-  const driver = drivers[item.container.runtime];
+): Promise<{ result: RecoverResult; state: DriverState }> {
   const ctx: MigrationContext = {
     item,
     runId,
@@ -74,10 +118,55 @@ async function recoverItem(
     warn: () => undefined,
     once: (_key, fn) => fn(),
   };
+  const result = await settleItem(ctx, drivers[item.container.runtime], deps);
+  if (result.action !== 'failed') {
+    // this run's leftovers: temp dirs, the docker checkpoint named after it, the lock
+    await removeTempDirs(ctx).catch(() => undefined);
+    if (item.container.runtime === 'docker' && result.runningOn === item.container.host)
+      await removeRunCheckpoint(ctx);
+    await releaseLock(ctx.src, item, runId).catch(() => undefined);
+  }
+  return { result, state: ctx.state };
+}
+
+/** The copy on the destination is the one this run made (not a namesake). */
+async function copyIsOurs(ctx: MigrationContext): Promise<boolean> {
+  const s = ctx.state;
+  const expected = s.dstId ?? (s.path === 'import' ? s.srcId : undefined);
+  if (typeof expected !== 'string' || !expected) return false;
+  const r = await ctx.dst.exec([
+    ctx.item.container.runtime,
+    'container',
+    'inspect',
+    '--format',
+    '{{.Id}}',
+    ctx.item.container.name,
+  ]);
+  return r.code === 0 && r.stdout.trim() === expected;
+}
+
+async function settleItem(
+  ctx: MigrationContext,
+  driver: MigrationDriver,
+  deps: RecoverDeps,
+): Promise<RecoverResult> {
+  const { item } = ctx;
   const src = item.container.host;
   const dst = item.destination;
+  const name = item.container.name;
   try {
-    const where = await driver.locate(ctx);
+    let where = await driver.locate(ctx);
+    if (where.destination === 'running' && where.source !== 'running') {
+      // before the source goes: the copy is the one this run made, and it keeps running
+      if (!(await copyIsOurs(ctx)))
+        return {
+          id: item.id,
+          action: 'failed',
+          message: `a container ${name} runs on ${dst} that this run did not make, and ${name} is ${where.source} on ${src}: left as is, decide which to keep`,
+        };
+      await new Promise((r) => setTimeout(r, deps.stillRunningMs ?? STILL_RUNNING_MS));
+      where = await driver.locate(ctx);
+    }
     // a copy that runs was restored from the final checkpoint and may have moved on
     // since: it wins over the stopped source, whatever the journal got to record
     if (where.destination === 'running') {
@@ -100,7 +189,7 @@ async function recoverItem(
       }
       return { id: item.id, action: 'already-done', runningOn: dst, message: `runs on ${dst}` };
     }
-    if (where.source === 'running' && !ctx.state.dstId && !ctx.state.restored) {
+    if (where.source === 'running' && !ctx.state.dstId && !ctx.state.restoring && !ctx.state.restored) {
       return {
         id: item.id,
         action: 'nothing-to-do',
@@ -118,6 +207,18 @@ async function recoverItem(
       message: `runs on ${src} again; the partial copy on ${dst} was removed`,
     };
   } catch (err) {
-    return { id: item.id, action: 'failed', message: errorText(err) };
+    return { id: item.id, action: 'failed', message: recoverError(err, src, dst) };
   }
+}
+
+/** Says what recover is waiting for when a host cannot be reached. */
+function recoverError(err: unknown, src: string, dst: string): string {
+  const text = errorText(err);
+  const host =
+    err instanceof SshError && ['UNREACHABLE', 'REFUSED', 'TIMEOUT', 'CONNECTION_LOST'].includes(err.code)
+      ? err.host
+      : undefined;
+  if (host === src || host === dst)
+    return `waiting for ${host} (${host === src ? 'the source' : 'the destination'}), which cannot be reached: ${text}; run ferry recover again once ${host} answers`;
+  return text;
 }

@@ -117,6 +117,8 @@ export interface RunSummary {
   strategy: Strategy;
   makespanMs: number;
   results: { id: string; outcome: Outcome; downtimeMs?: number; message?: string }[];
+  /** the run did not start: a member is locked by another run (nothing was touched) */
+  refused?: string;
 }
 
 /** A host as the drivers use it: exec and spawn, with privilege handled below. */

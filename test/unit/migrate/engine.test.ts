@@ -101,7 +101,7 @@ async function run(
       // known links: no measurement over the (absent) network
       links: { 'alpha->beta': { bytesPerSec: 100e6, zstd: false } },
     },
-    { session: host, drivers: { podman: driver }, journalDir },
+    { session: host, drivers: { podman: driver }, journalDir, locks: false },
   );
   const events: EngineEvent[] = [];
   r.on((e) => events.push(e));

@@ -1,0 +1,545 @@
+// Nothing lost, nothing duplicated: the journal, recover, rollback, locks and
+// deadlines with scripted drivers and hosts. The same promises on the real
+// lab: test/integration/crash-points.test.ts.
+import { execFile } from 'node:child_process';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { exitCodeFor, recoverCommand, sshFor } from '../../../src/cli/migrate.ts';
+import {
+  bringSourceBack,
+  type HostState,
+  type MigrationContext,
+  type MigrationDriver,
+  NeedsAttention,
+} from '../../../src/migrate/driver.ts';
+import { MigrationRun } from '../../../src/migrate/engine.ts';
+import { currentOwner, Journal, type JournalRecord, readJournal } from '../../../src/migrate/journal.ts';
+import { acquireLock, LockHeld, releaseLock } from '../../../src/migrate/locks.ts';
+import { PodmanDriver } from '../../../src/migrate/podman.ts';
+import { recoverRun, statesFrom } from '../../../src/migrate/recover.ts';
+import {
+  DEFAULT_OPTIONS,
+  type DriverState,
+  type HostSession,
+  type MigrationItem,
+} from '../../../src/migrate/types.ts';
+import type { ExecOptions, ExecResult } from '../../../src/ssh/index.ts';
+
+const run = promisify(execFile);
+const tmp = () => mkdtempSync(join(tmpdir(), 'ferry-safety-'));
+const item = (name: string, runtime: 'podman' | 'docker' = 'podman'): MigrationItem => ({
+  id: `alpha/${runtime}/${name}`,
+  container: { host: 'alpha', runtime, name },
+  destination: 'beta',
+});
+
+type Script = (argv: string[], opts: ExecOptions) => Promise<ExecResult> | ExecResult;
+
+/** A host whose answers a test writes; every command is recorded. */
+function scriptedHost(name: string, script: Script = () => ok('')) {
+  const calls: string[] = [];
+  const session: HostSession = {
+    host: name,
+    exec: async (argv, opts = {}) => {
+      calls.push(argv.join(' '));
+      return script(argv, opts);
+    },
+    spawn: async () => {
+      throw new Error('no streams here');
+    },
+  };
+  return { session, calls };
+}
+const ok = (stdout: string): ExecResult => ({ stdout, stderr: '', code: 0, signal: null });
+const fail = (stderr: string, code = 125): ExecResult => ({ stdout: '', stderr, code, signal: null });
+
+/** A host that runs commands on this machine: the lock scripts for real. */
+const localHost = (name: string): HostSession => ({
+  host: name,
+  exec: async (argv) => {
+    try {
+      const r = await run(argv[0] as string, argv.slice(1));
+      return { stdout: r.stdout, stderr: r.stderr, code: 0, signal: null };
+    } catch (e) {
+      const x = e as { stdout?: string; stderr?: string; code?: number };
+      return { stdout: x.stdout ?? '', stderr: x.stderr ?? '', code: x.code ?? 1, signal: null };
+    }
+  },
+  spawn: async () => {
+    throw new Error('no streams here');
+  },
+});
+
+function ctxFor(
+  src: HostSession,
+  dst: HostSession,
+  state: DriverState,
+  warnings: string[] = [],
+): MigrationContext {
+  return {
+    item: item('web'),
+    runId: '20260101T000000-abcdef',
+    src,
+    dst,
+    options: DEFAULT_OPTIONS,
+    state,
+    zstd: false,
+    onProgress: () => undefined,
+    warn: (m) => warnings.push(m),
+    once: (_k, fn) => fn(),
+  };
+}
+
+function writeJournal(dir: string, runId: string, records: JournalRecord[], tail = ''): string {
+  const path = join(dir, `${runId}.jsonl`);
+  writeFileSync(path, records.map((r) => `${JSON.stringify(r)}\n`).join('') + tail);
+  return path;
+}
+
+const runRecord = (runId: string, items: MigrationItem[], extra: object = {}): JournalRecord => ({
+  kind: 'run',
+  runId,
+  at: Date.now(),
+  items,
+  options: DEFAULT_OPTIONS,
+  ...extra,
+});
+
+/** A driver that reports where the container is, reading by reading, and records what it is asked. */
+class LocatingDriver implements MigrationDriver {
+  readonly kind = 'podman' as const;
+  readonly calls: string[] = [];
+  readonly states: DriverState[] = [];
+  private readonly readings: { source: HostState; destination: HostState }[];
+  constructor(readings: { source: HostState; destination: HostState }[]) {
+    this.readings = readings;
+  }
+  async prestage() {}
+  async pause() {}
+  async checkpoint() {}
+  async transfer() {
+    return { bytes: 0 };
+  }
+  async restore() {
+    return {};
+  }
+  async verify() {}
+  async finalize(ctx: MigrationContext) {
+    this.calls.push('finalize');
+    this.states.push({ ...ctx.state });
+  }
+  async rollback(ctx: MigrationContext) {
+    this.calls.push('rollback');
+    this.states.push({ ...ctx.state });
+  }
+  async locate() {
+    const r = this.readings.length > 1 ? this.readings.shift() : this.readings[0];
+    return r ?? { source: 'running', destination: 'missing' };
+  }
+}
+
+describe('the journal', () => {
+  it('a line torn by a crash neither swallows the next record nor makes the journal unreadable', () => {
+    const dir = tmp();
+    const path = writeJournal(dir, 'r1', [runRecord('r1', [])], '{"kind":"stage","runId":"r1","at":1,"id');
+    const j = new Journal('r1', dir);
+    j.write({ kind: 'end', runId: 'r1', at: 2 });
+    j.close();
+    expect(readJournal(path).map((r) => r.kind)).toEqual(['run', 'end']);
+  });
+
+  it('a done record with an empty state does not wipe what the stages recorded', () => {
+    const states = statesFrom([
+      {
+        kind: 'stage',
+        runId: 'r',
+        at: 1,
+        id: 'a',
+        stage: 'prestage',
+        status: 'finished',
+        state: { dstId: 'x' },
+      },
+      { kind: 'done', runId: 'r', at: 2, id: 'a', outcome: 'recover:failed', state: {} },
+    ]);
+    expect(states.get('a')).toEqual({ dstId: 'x' });
+  });
+});
+
+describe('ferry recover', () => {
+  it('an empty journal is skipped with a warning naming it; the other runs are recovered', async () => {
+    const state = tmp();
+    const dir = join(state, 'ferry', 'runs');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'a-empty.jsonl'), '');
+    const good = writeJournal(dir, 'b-good', [runRecord('b-good', [])]);
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    const saved = process.env.XDG_STATE_HOME;
+    process.env.XDG_STATE_HOME = state;
+    try {
+      const code = await recoverCommand({ configFile: undefined, jump: undefined, journal: undefined }, out);
+      expect(code).toBe(5);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_STATE_HOME;
+      else process.env.XDG_STATE_HOME = saved;
+    }
+    expect(text).toMatch(/warning: .*a-empty\.jsonl: skipped: empty journal/);
+    expect(text).toContain(`recovering ${good}`);
+    expect(readJournal(good).some((r) => r.kind === 'end')).toBe(true);
+  });
+
+  it('a run that is still alive is left alone, and said so', async () => {
+    const dir = tmp();
+    const path = writeJournal(dir, 'live', [runRecord('live', [item('web')], { owner: currentOwner() })]);
+    const d = new LocatingDriver([{ source: 'stopped', destination: 'stopped' }]);
+    await expect(
+      recoverRun(path, { session: (h) => scriptedHost(h).session, drivers: { podman: d } }),
+    ).rejects.toThrow(/in flight .*left alone/);
+    expect(d.calls).toEqual([]);
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (b: Buffer) => {
+      text += b.toString();
+    });
+    expect(await recoverCommand({ configFile: undefined, jump: undefined, journal: path }, out)).toBe(0);
+    expect(text).toMatch(/run live is in flight \(pid \d+ on this machine\): left alone/);
+  });
+
+  it('uses the state the stages recorded even after an earlier recover wrote an empty one', async () => {
+    const dir = tmp();
+    const path = writeJournal(dir, 'r2', [
+      runRecord('r2', [item('web')]),
+      {
+        kind: 'stage',
+        runId: 'r2',
+        at: 1,
+        id: item('web').id,
+        stage: 'checkpoint',
+        status: 'finished',
+        state: { dstId: 'copy1', frozen: true },
+      },
+      { kind: 'done', runId: 'r2', at: 2, id: item('web').id, outcome: 'recover:failed', state: {} },
+    ]);
+    const d = new LocatingDriver([{ source: 'stopped', destination: 'stopped' }]);
+    const r = await recoverRun(path, { session: (h) => scriptedHost(h).session, drivers: { podman: d } });
+    expect(r.map((x) => x.action)).toEqual(['rolled-back']);
+    expect(d.states[0]?.dstId).toBe('copy1');
+  });
+
+  it('does not remove the source after one "running" reading of the copy: it must still run a moment later', async () => {
+    const dir = tmp();
+    const path = writeJournal(dir, 'r3', [
+      runRecord('r3', [item('web')]),
+      {
+        kind: 'stage',
+        runId: 'r3',
+        at: 1,
+        id: item('web').id,
+        stage: 'restore',
+        status: 'started',
+        state: { dstId: 'copy1', frozen: true, restoring: true },
+      },
+    ]);
+    // the copy runs, then dies (a restore that crashes right after start)
+    const d = new LocatingDriver([
+      { source: 'stopped', destination: 'running' },
+      { source: 'stopped', destination: 'stopped' },
+    ]);
+    const dst = scriptedHost('beta', (argv) => ok(argv.includes('{{.Id}}') ? 'copy1\n' : ''));
+    const r = await recoverRun(path, {
+      session: (h) => (h === 'beta' ? dst.session : scriptedHost(h).session),
+      drivers: { podman: d },
+      stillRunningMs: 10,
+    });
+    expect(d.calls).toEqual(['rollback']);
+    expect(r.map((x) => x.action)).toEqual(['rolled-back']);
+  });
+
+  it('does not remove the source for a copy it did not make', async () => {
+    const dir = tmp();
+    const path = writeJournal(dir, 'r4', [
+      runRecord('r4', [item('web')]),
+      {
+        kind: 'stage',
+        runId: 'r4',
+        at: 1,
+        id: item('web').id,
+        stage: 'restore',
+        status: 'started',
+        state: { dstId: 'copy1', frozen: true, restoring: true },
+      },
+    ]);
+    const d = new LocatingDriver([{ source: 'stopped', destination: 'running' }]);
+    const dst = scriptedHost('beta', (argv) => ok(argv.includes('{{.Id}}') ? 'someone-else\n' : ''));
+    const r = await recoverRun(path, {
+      session: (h) => (h === 'beta' ? dst.session : scriptedHost(h).session),
+      drivers: { podman: d },
+      stillRunningMs: 10,
+    });
+    expect(d.calls).toEqual([]);
+    expect(r[0]?.action).toBe('failed');
+    expect(r[0]?.message).toMatch(/did not make/);
+  });
+
+  it("honours the run's -F and -J, and refuses others", () => {
+    const info = { ssh: { configFile: '/etc/ferry/lab_config', jump: 'bastion' } };
+    expect(sshFor(info, { configFile: undefined, jump: undefined })).toEqual({
+      configFile: '/etc/ferry/lab_config',
+      jump: 'bastion',
+    });
+    expect(sshFor(info, { configFile: '/etc/ferry/lab_config', jump: 'bastion' })).toEqual({
+      configFile: '/etc/ferry/lab_config',
+      jump: 'bastion',
+    });
+    expect(sshFor(info, { configFile: '/home/me/.ssh/config', jump: undefined })).toEqual({
+      error: expect.stringMatching(
+        /the run used -F \/etc\/ferry\/lab_config, not -F \/home\/me\/.ssh\/config/,
+      ),
+    });
+    expect(sshFor(info, { configFile: undefined, jump: 'other' })).toEqual({
+      error: expect.stringMatching(/the run used -J bastion, not -J other/),
+    });
+    expect(sshFor({ ssh: { configFile: null, jump: null } }, { configFile: '/x', jump: undefined })).toEqual({
+      error: expect.stringMatching(/the run used no -F/),
+    });
+  });
+});
+
+describe('rollback', () => {
+  it('a checkpoint that fails after CRIU stopped the process: the source is restored (freezing, not frozen)', async () => {
+    const src = scriptedHost('alpha', (argv) => {
+      if (argv.includes('{{.State.Status}}'))
+        return ok(src.calls.some((c) => c.includes('restore')) ? 'running' : 'exited');
+      return ok('');
+    });
+    await bringSourceBack(ctxFor(src.session, scriptedHost('beta').session, { freezing: true }), 'podman', [
+      'podman',
+      'container',
+      'restore',
+      'web',
+    ]);
+    expect(src.calls).toContain('podman container restore web');
+  });
+
+  it('the copy cannot be removed and may run: the source is NOT restored, and the message says what to check', async () => {
+    const src = scriptedHost('alpha', (argv) => ok(argv.includes('{{.State.Status}}') ? 'exited' : ''));
+    const dst = scriptedHost('beta', (argv) =>
+      argv[1] === 'rm' ? fail('Error: container state improper') : ok('running'),
+    );
+    const ctx = ctxFor(src.session, dst.session, { dstId: 'copy1', frozen: true, restoring: true });
+    await expect(new PodmanDriver().rollback(ctx)).rejects.toThrow(NeedsAttention);
+    await expect(new PodmanDriver().rollback(ctx)).rejects.toThrow(
+      /was NOT restored on alpha; check on beta/,
+    );
+    expect(src.calls.some((c) => c.includes('restore'))).toBe(false);
+  });
+
+  it('the destination is unreachable after the freeze but its restore never started: the source is restored', async () => {
+    const src = scriptedHost('alpha', (argv) => {
+      if (argv.includes('{{.State.Status}}'))
+        return ok(src.calls.some((c) => c.includes('restore')) ? 'running' : 'exited');
+      return ok('');
+    });
+    const dst = scriptedHost('beta', () => {
+      throw new Error('beta: connection lost');
+    });
+    const warnings: string[] = [];
+    await new PodmanDriver().rollback(
+      ctxFor(src.session, dst.session, { dstId: 'copy1', frozen: true }, warnings),
+    );
+    expect(src.calls).toContain('podman container restore web');
+    expect(warnings.join('\n')).toMatch(/unstarted copy of web .* could not be removed/);
+  });
+
+  it('the destination is unreachable and its restore had started: needs attention, the source stays', async () => {
+    const src = scriptedHost('alpha', (argv) => ok(argv.includes('{{.State.Status}}') ? 'exited' : ''));
+    const dst = scriptedHost('beta', () => {
+      throw new Error('beta: connection lost');
+    });
+    await expect(
+      new PodmanDriver().rollback(
+        ctxFor(src.session, dst.session, { dstId: 'copy1', frozen: true, restoring: true }),
+      ),
+    ).rejects.toThrow(/could not be removed .*NOT restored/);
+    expect(src.calls.some((c) => c.includes('restore'))).toBe(false);
+  });
+});
+
+/** A driver whose every stage is one remote command: what the engine's deadlines bound. */
+class RemoteDriver implements MigrationDriver {
+  readonly kind = 'podman' as const;
+  readonly calls: string[] = [];
+  readonly states: DriverState[] = [];
+  private readonly failCheckpointAfterStop: boolean;
+  constructor(failCheckpointAfterStop = false) {
+    this.failCheckpointAfterStop = failCheckpointAfterStop;
+  }
+  async prestage(ctx: MigrationContext) {
+    await ctx.src.exec(['prestage']);
+  }
+  async pause() {}
+  async checkpoint(ctx: MigrationContext) {
+    this.calls.push('checkpoint');
+    const r = await ctx.src.exec(['checkpoint']);
+    if (this.failCheckpointAfterStop) throw new Error('criu: dump failed after the tasks were frozen');
+    if (r.code === 0) ctx.state.frozen = true;
+  }
+  async transfer() {
+    return { bytes: 0 };
+  }
+  async restore() {
+    return {};
+  }
+  async verify() {}
+  async finalize() {}
+  async rollback(ctx: MigrationContext) {
+    this.calls.push('rollback');
+    this.states.push({ ...ctx.state });
+    await ctx.src.exec(['rollback']);
+  }
+  async locate() {
+    return { source: 'running' as const, destination: 'missing' as const };
+  }
+}
+
+describe('the engine', () => {
+  const plan = (names: string[]) => ({
+    items: names.map((n) => item(n)),
+    options: { ...DEFAULT_OPTIONS, compress: 'none' as const },
+    links: { 'alpha->beta': { bytesPerSec: 100e6, zstd: false } },
+  });
+
+  it('a checkpoint that fails after the freeze started is rolled back, not left as a plain failure', async () => {
+    const d = new RemoteDriver(true);
+    const r = new MigrationRun(plan(['web']), {
+      session: (h) => scriptedHost(h).session,
+      drivers: { podman: d },
+      journalDir: tmp(),
+      locks: false,
+    });
+    const s = await r.done;
+    expect(s.results.map((x) => x.outcome)).toEqual(['rolled-back']);
+    expect(d.states[0]?.freezing).toBe(true);
+    // journaled before the command ran
+    const started = readJournal(r.journalPath).find(
+      (x) => x.kind === 'stage' && x.stage === 'checkpoint' && x.status === 'started',
+    );
+    expect(started?.kind === 'stage' && started.state.freezing).toBe(true);
+  });
+
+  it('every remote step has a deadline: a hung checkpoint ends, and the container is rolled back', async () => {
+    const d = new RemoteDriver();
+    const seen: { argv: string; timeoutMs: number | undefined }[] = [];
+    const session = (h: string) =>
+      scriptedHost(h, (argv, opts) => {
+        seen.push({ argv: argv.join(' '), timeoutMs: opts.timeoutMs });
+        if (argv[0] !== 'checkpoint') return ok('');
+        // a hung podman: answers only when its deadline kills it
+        return new Promise<ExecResult>((_, reject) => {
+          if (opts.timeoutMs !== undefined)
+            setTimeout(
+              () => reject(new Error(`${h}: did not finish within ${opts.timeoutMs} ms`)),
+              opts.timeoutMs,
+            );
+        });
+      }).session;
+    const r = new MigrationRun(plan(['web']), {
+      session,
+      drivers: { podman: d },
+      journalDir: tmp(),
+      locks: false,
+      deadlines: { checkpoint: 50, rollback: 70 },
+    });
+    const s = await r.done;
+    expect(s.results[0]?.outcome).toBe('rolled-back');
+    expect(s.results[0]?.message).toMatch(/did not finish within 50 ms/);
+    expect(seen.find((x) => x.argv === 'rollback')?.timeoutMs).toBe(70);
+    expect(seen.find((x) => x.argv === 'prestage')?.timeoutMs).toBeGreaterThan(0);
+  });
+
+  it('a container being migrated by another run: the second run refuses, naming it, and touches nothing', async () => {
+    const name = `ferry-unit-${process.pid}-${Date.now()}`;
+    const host = localHost('alpha');
+    const journalDir = tmp();
+    await acquireLock(host, item(name), 'other-run', { journalDir });
+    // the other run is alive: its journal names this process
+    writeJournal(journalDir, 'other-run', [runRecord('other-run', [item(name)], { owner: currentOwner() })]);
+    try {
+      const d = new RemoteDriver();
+      const r = new MigrationRun(plan([name]), { session: () => host, drivers: { podman: d }, journalDir });
+      const s = await r.done;
+      expect(s.refused).toMatch(
+        new RegExp(`${name} on alpha is being migrated by run other-run .*wait for it`),
+      );
+      expect(s.results.map((x) => x.outcome)).toEqual(['skipped']);
+      expect(exitCodeFor(s)).toBe(1);
+      expect(d.calls).toEqual([]);
+    } finally {
+      await releaseLock(host, item(name), 'other-run');
+    }
+  });
+
+  it('locks: one holder at a time; a stale lock (its run ended) is taken over; release leaves others alone', async () => {
+    const name = `ferry-unit-${process.pid}-${Date.now()}-b`;
+    const host = localHost('alpha');
+    const journalDir = tmp();
+    await acquireLock(host, item(name), 'run-a', { journalDir });
+    // run-a's journal: interrupted (no end), its process gone
+    const journal = writeJournal(journalDir, 'run-a', [
+      runRecord('run-a', [item(name)], {
+        owner: { operator: currentOwner().operator, pid: 999999999, pidStart: '1' },
+      }),
+    ]);
+    await expect(acquireLock(host, item(name), 'run-b', { journalDir })).rejects.toThrow(
+      /being migrated by run run-a .*interrupted: run ferry recover first/,
+    );
+    await expect(acquireLock(host, item(name), 'run-b', { journalDir })).rejects.toBeInstanceOf(LockHeld);
+    // another run's release does nothing
+    await releaseLock(host, item(name), 'run-b');
+    await expect(acquireLock(host, item(name), 'run-b', { journalDir })).rejects.toThrow(/run-a/);
+    // run-a ends (recover settled it): its lock is stale
+    appendFileSync(journal, `${JSON.stringify({ kind: 'end', runId: 'run-a', at: Date.now() })}\n`);
+    const stale: string[] = [];
+    await acquireLock(host, item(name), 'run-b', { journalDir, onStale: (m) => stale.push(m) });
+    expect(stale.join()).toMatch(/stale lock \(its run run-a has ended\)/);
+    await releaseLock(host, item(name), 'run-b');
+    // free again
+    await acquireLock(host, item(name), 'run-c', { journalDir });
+    await releaseLock(host, item(name), 'run-c');
+  });
+
+  it('a run ends by releasing its locks; a rollback that failed keeps the lock and leaves the run open for recover', async () => {
+    const name = `ferry-unit-${process.pid}-${Date.now()}-c`;
+    const host = localHost('alpha');
+    const journalDir = tmp();
+    const d = new RemoteDriver(true);
+    d.rollback = async () => {
+      throw new Error('alpha: connection lost');
+    };
+    // prestage, checkpoint and rollback go to a scripted alpha; the lock to this machine
+    const r = new MigrationRun(plan([name]), {
+      session: () => ({
+        ...host,
+        exec: (argv, opts) => (argv[0] === 'sh' ? host.exec(argv, opts) : Promise.resolve(ok(''))),
+      }),
+      drivers: { podman: d },
+      journalDir,
+    });
+    const s = await r.done;
+    expect(s.results[0]?.outcome).toBe('failed');
+    expect(readJournal(r.journalPath).some((x) => x.kind === 'end')).toBe(false);
+    // this process is the run's owner, still alive here: the lock is held
+    await expect(acquireLock(host, item(name), 'next', { journalDir })).rejects.toThrow(
+      new RegExp(`being migrated by run ${r.runId}`),
+    );
+    await releaseLock(host, item(name), r.runId);
+  });
+});
