@@ -121,11 +121,12 @@ async function inspect(host: MigrationContext['src'], ref: string): Promise<Dock
 
 const status = (host: MigrationContext['src'], ref: string) => containerState(host, 'docker', ref);
 
-/** The run's checkpoint on the source (named ferry-RUN): a leftover once the source runs again. */
-export async function removeRunCheckpoint(ctx: MigrationContext): Promise<void> {
+/** The run's checkpoint (named ferry-RUN) in the container that runs now: a leftover once it runs. */
+export async function removeRunCheckpoint(ctx: MigrationContext, side: 'src' | 'dst' = 'src'): Promise<void> {
   const cp = ctx.state.checkpointName;
   if (typeof cp !== 'string' || cp !== `ferry-${ctx.runId}`) return;
-  await ctx.src.exec(['docker', 'checkpoint', 'rm', ctx.item.container.name, cp]).catch(() => undefined);
+  const ref = side === 'src' ? ctx.item.container.name : String(ctx.state.dstId ?? ctx.item.container.name);
+  await ctx[side].exec(['docker', 'checkpoint', 'rm', ref, cp]).catch(() => undefined);
 }
 
 export class DockerDriver implements MigrationDriver {
@@ -270,6 +271,7 @@ export class DockerDriver implements MigrationDriver {
         'removing the source container',
       );
     }
+    await removeRunCheckpoint(ctx, 'dst');
     await removeTempDirs(ctx);
   }
 

@@ -106,6 +106,7 @@ async function recoverItem(
   drivers: Record<RuntimeKind, MigrationDriver>,
   deps: RecoverDeps,
 ): Promise<{ result: RecoverResult; state: DriverState }> {
+  const warnings: string[] = [];
   const ctx: MigrationContext = {
     item,
     runId,
@@ -115,15 +116,16 @@ async function recoverItem(
     state: { ...state },
     zstd: false,
     onProgress: () => undefined,
-    warn: () => undefined,
+    warn: (m) => warnings.push(m),
     once: (_key, fn) => fn(),
   };
   const result = await settleItem(ctx, drivers[item.container.runtime], deps);
+  if (warnings.length > 0) result.message += `; ${warnings.join('; ')}`;
   if (result.action !== 'failed') {
     // this run's leftovers: temp dirs, the docker checkpoint named after it, the lock
     await removeTempDirs(ctx).catch(() => undefined);
-    if (item.container.runtime === 'docker' && result.runningOn === item.container.host)
-      await removeRunCheckpoint(ctx);
+    if (item.container.runtime === 'docker' && result.runningOn)
+      await removeRunCheckpoint(ctx, result.runningOn === item.container.host ? 'src' : 'dst');
     await releaseLock(ctx.src, item, runId).catch(() => undefined);
   }
   return { result, state: ctx.state };
@@ -155,7 +157,21 @@ async function settleItem(
   const dst = item.destination;
   const name = item.container.name;
   try {
-    let where = await driver.locate(ctx);
+    let where: Awaited<ReturnType<MigrationDriver['locate']>>;
+    try {
+      where = await driver.locate(ctx);
+    } catch (err) {
+      // the destination is gone, but its restore never started: the copy
+      // cannot run, so the source comes back without waiting for it
+      if (unreachable(err) !== dst || ctx.state.restoring || ctx.state.restored) throw err;
+      await driver.rollback(ctx);
+      return {
+        id: item.id,
+        action: 'rolled-back',
+        runningOn: src,
+        message: `runs on ${src} again (${dst} cannot be reached; its copy was never started)`,
+      };
+    }
     if (where.destination === 'running' && where.source !== 'running') {
       // before the source goes: the copy is the one this run made, and it keeps running
       if (!(await copyIsOurs(ctx)))
@@ -214,11 +230,16 @@ async function settleItem(
 /** Says what recover is waiting for when a host cannot be reached. */
 function recoverError(err: unknown, src: string, dst: string): string {
   const text = errorText(err);
-  const host =
-    err instanceof SshError && ['UNREACHABLE', 'REFUSED', 'TIMEOUT', 'CONNECTION_LOST'].includes(err.code)
-      ? err.host
-      : undefined;
+  const host = unreachable(err);
   if (host === src || host === dst)
     return `waiting for ${host} (${host === src ? 'the source' : 'the destination'}), which cannot be reached: ${text}; run ferry recover again once ${host} answers`;
   return text;
+}
+
+/** The host an error says cannot be reached, if that is what it says. */
+function unreachable(err: unknown): string | undefined {
+  return err instanceof SshError &&
+    ['UNREACHABLE', 'REFUSED', 'TIMEOUT', 'CONNECTION_LOST'].includes(err.code)
+    ? err.host
+    : undefined;
 }
