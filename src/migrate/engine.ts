@@ -480,6 +480,13 @@ export class MigrationRun {
     };
     // a container whose rollback failed keeps the run open: ferry recover finds it
     if (this.needsAttention.size === 0) this.record({ kind: 'end', runId: this.runId, at: Date.now() });
+    else
+      this.record({
+        kind: 'stopped',
+        runId: this.runId,
+        at: Date.now(),
+        attention: [...this.needsAttention],
+      });
     this.journal.close();
     this.emit({ type: 'run-finished', summary });
     return summary;

@@ -50,7 +50,9 @@ export type JournalRecord =
       state: DriverState;
       message?: string;
     }
-  | { kind: 'end'; runId: string; at: number };
+  | { kind: 'end'; runId: string; at: number }
+  /** the run's process is done with it, but these containers need recover */
+  | { kind: 'stopped'; runId: string; at: number; attention: string[] };
 
 /** A process on the operator's machine: its pid and start time (pids are reused). */
 export interface RunOwner {
@@ -79,6 +81,13 @@ export function ownerAlive(owner: RunOwner | undefined): boolean {
   if (!owner || owner.operator !== hostname()) return false;
   const start = startTimeOf(owner.pid);
   return start !== null && (owner.pidStart === null || start === owner.pidStart);
+}
+
+/** The run is still being executed: its process lives and has not let go of it. */
+export function runInFlight(records: JournalRecord[]): boolean {
+  const run = records.find((r) => r.kind === 'run');
+  if (run?.kind !== 'run' || records.some((r) => r.kind === 'end' || r.kind === 'stopped')) return false;
+  return ownerAlive(run.owner);
 }
 
 /**

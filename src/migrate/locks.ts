@@ -3,7 +3,7 @@
 // when its run is over (its journal says so), its process is gone and no
 // journal is left to recover, or it is older than any run can be.
 import { hostname } from 'node:os';
-import { journalOf, ownerAlive, readJournal } from './journal.ts';
+import { journalOf, ownerAlive, readJournal, runInFlight } from './journal.ts';
 import type { HostSession, MigrationItem } from './types.ts';
 
 /** On the host: survives ferry, private per lab host (each has its own /var/tmp). */
@@ -71,9 +71,7 @@ export function heldMessage(
   let how = 'wait for it to finish';
   if (owner.operator === hostname()) {
     const path = journalOf(owner.runId, journalDir);
-    const run = path ? readJournal(path).find((r) => r.kind === 'run') : undefined;
-    const alive =
-      run?.kind === 'run' && run.owner ? ownerAlive(run.owner) : ownerAlive({ ...owner, pidStart: null });
+    const alive = path ? runInFlight(readJournal(path)) : ownerAlive({ ...owner, pidStart: null });
     if (!alive) how = 'it was interrupted: run ferry recover first';
   }
   return `${where} is being migrated by run ${owner.runId} (operator ${owner.operator}, pid ${owner.pid}, since ${since}): ${how}`;

@@ -6,7 +6,7 @@ import { SshError } from '../ssh/errors.ts';
 import { removeRunCheckpoint } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
 import { defaultDrivers, errorText } from './engine.ts';
-import { Journal, type JournalRecord, ownerAlive, type RunOwner, readJournalLines } from './journal.ts';
+import { Journal, type JournalRecord, type RunOwner, readJournalLines, runInFlight } from './journal.ts';
 import { releaseLock } from './locks.ts';
 import type { DriverState, HostSession, MigrationItem, RuntimeKind } from './types.ts';
 
@@ -46,7 +46,7 @@ export function inspectRun(path: string): {
   return {
     runId: run.runId,
     owner: run.owner,
-    alive: ownerAlive(run.owner),
+    alive: runInFlight(records),
     ssh: run.ssh,
     configFile: run.configFile,
     damaged,
@@ -70,7 +70,7 @@ export async function recoverRun(journalPath: string, deps: RecoverDeps): Promis
     throw new Error(
       `${journalPath}: ${records.length === 0 ? 'empty journal' : 'no run record; not a ferry journal'}`,
     );
-  if (ownerAlive(run.owner))
+  if (runInFlight(records))
     throw new Error(`${journalPath}: run ${run.runId} is in flight (pid ${run.owner?.pid}): left alone`);
   const drivers = { ...defaultDrivers(), ...deps.drivers };
   const lastState = statesFrom(records);

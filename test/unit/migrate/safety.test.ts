@@ -20,7 +20,7 @@ import { MigrationRun } from '../../../src/migrate/engine.ts';
 import { currentOwner, Journal, type JournalRecord, readJournal } from '../../../src/migrate/journal.ts';
 import { acquireLock, LockHeld, releaseLock } from '../../../src/migrate/locks.ts';
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
-import { recoverRun, statesFrom } from '../../../src/migrate/recover.ts';
+import { inspectRun, recoverRun, statesFrom } from '../../../src/migrate/recover.ts';
 import {
   DEFAULT_OPTIONS,
   type DriverState,
@@ -536,9 +536,10 @@ describe('the engine', () => {
     const s = await r.done;
     expect(s.results[0]?.outcome).toBe('failed');
     expect(readJournal(r.journalPath).some((x) => x.kind === 'end')).toBe(false);
-    // this process is the run's owner, still alive here: the lock is held
+    // the process lives on (a TUI stays open) but is done with the run: recover may take it
+    expect(inspectRun(r.journalPath).alive).toBe(false);
     await expect(acquireLock(host, item(name), 'next', { journalDir })).rejects.toThrow(
-      new RegExp(`being migrated by run ${r.runId}`),
+      new RegExp(`being migrated by run ${r.runId} .*interrupted: run ferry recover first`),
     );
     await releaseLock(host, item(name), r.runId);
   });
