@@ -98,11 +98,13 @@ function startContainer(runtime: Runtime) {
   );
 }
 
-async function removeEverywhere() {
+async function removeEverywhere(only?: Runtime) {
+  const podman = `podman rm -f -t 0 ${NAME.podman} >/dev/null 2>&1;`;
+  const docker = `docker rm -f ${NAME.docker} >/dev/null 2>&1;`;
   for (const h of HOSTS)
     await ssh(
       h,
-      `podman rm -f -t 0 ${NAME.podman} >/dev/null 2>&1; docker rm -f ${NAME.docker} >/dev/null 2>&1; rm -rf /tmp/ferry.* /var/tmp/ferry-locks; true`,
+      `${only !== 'docker' ? podman : ''} ${only !== 'podman' ? docker : ''} rm -rf /tmp/ferry.* /var/tmp/ferry-locks; true`,
     );
 }
 
@@ -146,9 +148,26 @@ const migrateArgs = (runtime: Runtime, from: string, transfer: 'relay' | 'direct
   transfer,
 ];
 
+/**
+ * Where the next move starts. A podman copy made by ferry cannot be moved
+ * again yet: its recorded create command holds the --env-file ferry created
+ * it with, which preflight refuses as an escape (and the file is gone). Until
+ * that is fixed, a podman container that ended on beta is started afresh on
+ * alpha; docker's moves back and forth, one process through the whole matrix.
+ */
+async function startOf(runtime: Runtime): Promise<string> {
+  const at = await whereItRuns(runtime);
+  if (runtime === 'docker' || at === 'alpha') return at;
+  await removeEverywhere(runtime);
+  await startContainer(runtime);
+  first[runtime] = await waitStatus('alpha', runtime, NAME[runtime], (s) => s.ticks >= 3);
+  last[runtime] = first[runtime];
+  return 'alpha';
+}
+
 /** Kills ferry at `point` of a move from wherever the container is; returns its state dir. */
 async function killAt(runtime: Runtime, point: string, transfer: 'relay' | 'direct') {
-  const from = await whereItRuns(runtime);
+  const from = await startOf(runtime);
   const state = await mkdtemp(join(tmpdir(), 'ferry-crash-'));
   const r = await ferry(migrateArgs(runtime, from, transfer), {
     XDG_STATE_HOME: state,
@@ -277,7 +296,7 @@ describe.skipIf(SKIP_LAB)('crash points: SIGKILL at every journaled step, then f
 
   it('recover during a live migration leaves it alone; a second migrate of the same container refuses', async () => {
     const runtime = 'podman';
-    const from = await whereItRuns(runtime);
+    const from = await startOf(runtime);
     const state = await mkdtemp(join(tmpdir(), 'ferry-crash-'));
     const pause = join(state, 'pause');
     writeFileSync(pause, '');
@@ -314,7 +333,7 @@ describe.skipIf(SKIP_LAB)('crash points: SIGKILL at every journaled step, then f
 
   it('a hung checkpoint (criu never answers) ends at its deadline and rolls back; Ctrl-C does not wait on it', async () => {
     const runtime = 'podman';
-    const from = await whereItRuns(runtime);
+    const from = await startOf(runtime);
     const state = await mkdtemp(join(tmpdir(), 'ferry-crash-'));
     const pause = join(state, 'pause');
     writeFileSync(pause, '');
