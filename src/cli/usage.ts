@@ -32,7 +32,7 @@ Options:
   --allow NAME,...           let the copy have settings that reach beyond the container (refused
                              otherwise): privileged, host-network, host-pid, host-ipc, host-uts,
                              host-userns, devices, hooks, unconfined, cap:NAME or caps,
-                             bind:/PATH or binds (host system paths), option:NAME (e.g. option:env-file)
+                             bind:/PATH or binds (host system paths), option:NAME (e.g. option:log-opt)
   --consistent-cut           pause every member before checkpointing any (more downtime, no item in flight lost)
   --tcp-established          keep TCP connections to peers outside the group (they must still reach the address)
   --tcp-close                close TCP connections to peers outside the group on restore (the application reconnects)

@@ -13,6 +13,7 @@ import {
   type OciSpec,
   type SpecBaseline,
   specEscapes,
+  withEnv,
 } from '../plan/escapes.ts';
 import {
   bringSourceBack,
@@ -54,7 +55,7 @@ interface PodmanInspect {
   Image?: string;
   StaticDir?: string;
   State?: { Status?: string };
-  Config?: { CreateCommand?: string[] | null };
+  Config?: { CreateCommand?: string[] | null; Env?: string[] | null };
   GraphDriver?: { Data?: { UpperDir?: string } };
   Mounts?: { Type?: string; Name?: string; Source?: string; Destination?: string }[];
   HostConfig?: { NetworkMode?: string; AutoRemove?: boolean };
@@ -168,7 +169,9 @@ export class PodmanDriver implements MigrationDriver {
       return copyImage(ctx, 'podman', image);
     });
 
-    const createArgv = c.Config?.CreateCommand ? createArgvFrom(c.Config.CreateCommand) : undefined;
+    const recorded = c.Config?.CreateCommand ? createArgvFrom(c.Config.CreateCommand) : undefined;
+    // the environment the container has, not the flags that gave it (an --env-file is not on the destination)
+    const createArgv = recorded ? withEnv(recorded, c.Config?.Env ?? []) : undefined;
     const versionsOk =
       PRECREATE_PROVEN.test(info.version?.Version ?? '') &&
       PRECREATE_PROVEN.test(dstInfo.version?.Version ?? '');

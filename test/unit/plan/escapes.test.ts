@@ -9,6 +9,7 @@ import {
   isAllowed,
   isSystemPath,
   splitEnv,
+  withEnv,
 } from '../../../src/plan/escapes.ts';
 import { mk } from '../support/containers.ts';
 
@@ -76,7 +77,6 @@ describe('escaping settings', () => {
       'host-pid',
       'devices',
       'unconfined',
-      'option:env-file',
       'option:log-opt',
       'option:hooks-dir',
       'bind:/var/run/docker.sock',
@@ -188,5 +188,39 @@ describe('escaping settings', () => {
       /cannot be passed in an env file/,
     );
     expect(() => splitEnv(['podman', 'create', '-e', '*=x', 'img'])).toThrow(/cannot be passed/);
+  });
+
+  it("a recorded command gets the container's environment instead of its -e and --env-file flags", () => {
+    // what podman recorded for a copy ferry made: its env file is gone with the temp dir
+    const recorded = [
+      'podman',
+      'create',
+      '--env-file',
+      '/tmp/ferry.a1/create.env',
+      '--name',
+      'web',
+      '-e',
+      'A=old',
+      '--env=B=x',
+      '-it',
+      'img',
+      '-e',
+      'cmd-arg',
+    ];
+    expect(withEnv(recorded, ['A=1', 'SECRET=s p'])).toEqual([
+      'podman',
+      'create',
+      '-e',
+      'A=1',
+      '-e',
+      'SECRET=s p',
+      '--name',
+      'web',
+      '-it',
+      'img',
+      '-e',
+      'cmd-arg',
+    ]);
+    expect(createEscapes(withEnv(recorded, []))).toEqual([]);
   });
 });
