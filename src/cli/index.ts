@@ -1,7 +1,8 @@
 // The entry: small on purpose. `--version` and `--help` are answered from
 // here; everything else is loaded only when needed (dist/ has it in chunks),
 // compiled once and then taken from V8's code cache (Node's compile cache).
-import { enableCompileCache } from 'node:module';
+// a namespace import: a Node without enableCompileCache still starts (and says it is too old)
+import * as nodeModule from 'node:module';
 import { drawSkeleton, leaveSkeleton, opensTui, stderrAfterSkeleton } from './skeleton.ts';
 import { quickAnswer } from './usage.ts';
 
@@ -11,7 +12,7 @@ if (quick !== null) {
   process.stdout.write(quick);
 } else {
   // the cache lives in Node's usual place (os.tmpdir()/node-compile-cache, or NODE_COMPILE_CACHE)
-  if (process.env.NODE_DISABLE_COMPILE_CACHE === undefined) enableCompileCache?.();
+  if (process.env.NODE_DISABLE_COMPILE_CACHE === undefined) nodeModule.enableCompileCache?.();
   // the TUI's first frame now, while ink and the rest load
   const tui = opensTui(argv) && process.stdout.isTTY && process.stdin.isTTY;
   if (tui) drawSkeleton(argv, process.stdout);
