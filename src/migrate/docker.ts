@@ -121,10 +121,36 @@ async function inspect(host: MigrationContext['src'], ref: string): Promise<Dock
 
 const status = (host: MigrationContext['src'], ref: string) => containerState(host, 'docker', ref);
 
+/**
+ * containerd unpacks the checkpoint of every `docker start --checkpoint` into
+ * /tmp/ctrd-checkpoint* and never removes it (one copy of the memory image
+ * per restore). The copy of this checkpoint is the one whose inventory.img
+ * (unique per dump) matches it; others may belong to a restore in progress.
+ */
+const CONTAINERD_LEFTOVER = [
+  '[ -f "$1/inventory.img" ] || exit 0',
+  'for d in /tmp/ctrd-checkpoint*; do',
+  '  [ -d "$d" ] && cmp -s "$d/inventory.img" "$1/inventory.img" && rm -rf -- "$d"',
+  'done',
+  'exit 0',
+].join('\n');
+
+/** containerd's unpacked copy of the run's checkpoint on one side, while that checkpoint is still there to compare with. */
+async function removeContainerdCopy(ctx: MigrationContext, side: 'src' | 'dst'): Promise<void> {
+  const s = ctx.state;
+  const cp = s.checkpointName;
+  const [root, id] = side === 'src' ? [s.srcRoot, s.srcId] : [s.dstRoot, s.dstId];
+  if (typeof cp !== 'string' || typeof root !== 'string' || typeof id !== 'string') return;
+  // the path is an argument of the script, never part of it
+  const dir = `${root}/containers/${id}/checkpoints/${cp}`;
+  await ctx[side].exec(['sh', '-c', CONTAINERD_LEFTOVER, 'sh', dir]).catch(() => undefined);
+}
+
 /** The run's checkpoint (named ferry-RUN) in the container that runs now: a leftover once it runs. */
 export async function removeRunCheckpoint(ctx: MigrationContext, side: 'src' | 'dst' = 'src'): Promise<void> {
   const cp = ctx.state.checkpointName;
   if (typeof cp !== 'string' || cp !== `ferry-${ctx.runId}`) return;
+  await removeContainerdCopy(ctx, side);
   const ref = side === 'src' ? ctx.item.container.name : String(ctx.state.dstId ?? ctx.item.container.name);
   await ctx[side].exec(['docker', 'checkpoint', 'rm', ref, cp]).catch(() => undefined);
 }
@@ -277,7 +303,11 @@ export class DockerDriver implements MigrationDriver {
 
   async rollback(ctx: MigrationContext): Promise<void> {
     const name = ctx.item.container.name;
-    if (ctx.state.dstId) await removeCopy(ctx, 'docker', String(ctx.state.dstId));
+    if (ctx.state.dstId) {
+      // a restore that failed on the destination leaves containerd's copy there too
+      if (ctx.state.restoring || ctx.state.restored) await removeContainerdCopy(ctx, 'dst');
+      await removeCopy(ctx, 'docker', String(ctx.state.dstId));
+    }
     // a network left behind is no loss; the source must come back even if the destination is gone
     await removeCreatedNetworks(ctx, 'docker').catch((err: unknown) =>
       ctx.warn(

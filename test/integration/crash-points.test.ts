@@ -80,12 +80,15 @@ async function expectContinued(runtime: Runtime, host: string) {
   last[runtime] = now;
 }
 
-/** Nothing of ferry's runs is left: temp dirs, docker checkpoints named after a run, locks. */
+/**
+ * Nothing of ferry's runs is left: temp dirs, docker checkpoints named after a
+ * run, containerd's unpacked copy of one (a memory image per docker restore), locks.
+ */
 async function expectNoLeftovers(runtime: Runtime) {
   for (const h of HOSTS) {
     const out = await sshOk(
       h,
-      `ls -d /tmp/ferry.* /var/tmp/ferry-locks/* 2>/dev/null; ${runtime === 'docker' ? `docker checkpoint ls ${NAME.docker} 2>/dev/null | grep ferry-;` : ''} true`,
+      `ls -d /tmp/ferry.* /var/tmp/ferry-locks/* 2>/dev/null; ${runtime === 'docker' ? `ls -d /tmp/ctrd-checkpoint* 2>/dev/null; docker checkpoint ls ${NAME.docker} 2>/dev/null | grep ferry-;` : ''} true`,
     );
     expect(out.trim(), `left on ${h}`).toBe('');
   }
@@ -104,7 +107,7 @@ async function removeEverywhere(only?: Runtime) {
   for (const h of HOSTS)
     await ssh(
       h,
-      `${only !== 'docker' ? podman : ''} ${only !== 'podman' ? docker : ''} rm -rf /tmp/ferry.* /var/tmp/ferry-locks; true`,
+      `${only !== 'docker' ? podman : ''} ${only !== 'podman' ? docker : ''} rm -rf /tmp/ferry.* /tmp/ctrd-checkpoint* /var/tmp/ferry-locks; true`,
     );
 }
 
