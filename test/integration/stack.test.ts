@@ -8,11 +8,12 @@
 // each exits 2 and touches nothing.
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
+import { LAB_DIR, lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
 import { migrate } from '../support/migrate.ts';
 
 const FERRY = new URL('../../dist/ferry.mjs', import.meta.url).pathname;
-const COMPOSE = new URL('../../scripts/labkit/stack/compose.yaml', import.meta.url).pathname;
+// `lab stack up` copies the compose file here, where every lab host sees it
+const COMPOSE = `${LAB_DIR}/stack/compose.yaml`;
 const WORKLOAD_IMAGE = 'localhost/ferry-workload:latest';
 
 const ferry = (args: string[]) =>
