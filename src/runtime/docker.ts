@@ -5,6 +5,7 @@ import { composeFromLabels } from '../inventory/compose.ts';
 import type { Container, Image, Network, NetworkAttachment, RuntimeFacts } from '../inventory/model.ts';
 import { shQuote } from './exec.ts';
 import {
+  escapeSettings,
   lookupById,
   parseDevices,
   parseMounts,
@@ -310,15 +311,7 @@ export function toContainer(
     mounts: parseMounts(c.Mounts),
     devices: parseDevices(hostConfig.Devices),
     gpus,
-    privileged: hostConfig.Privileged === true,
-    capAdd: strArray(hostConfig.CapAdd),
-    namespaceModes: {
-      pid: str(hostConfig.PidMode),
-      ipc: str(hostConfig.IpcMode),
-      uts: str(hostConfig.UTSMode),
-      userns: str(hostConfig.UsernsMode),
-    },
-    securityOpt: strArray(hostConfig.SecurityOpt),
+    ...escapeSettings(hostConfig),
     labels,
     pod: null,
     compose: composeFromLabels(labels),

@@ -1,6 +1,6 @@
 // Pieces of `inspect` output that podman copied from docker's format.
 import type { ContainerState, DeviceMapping, Mount, PortBinding, Volume } from '../inventory/model.ts';
-import { arr, type JsonObject, num, obj, optStr, str } from './json.ts';
+import { arr, type JsonObject, num, obj, optStr, str, strArray } from './json.ts';
 
 /** "7600/tcp" -> [{...}] maps of NetworkSettings.Ports and HostConfig.PortBindings. */
 export function parsePortMap(v: unknown): PortBinding[] {
@@ -90,4 +90,19 @@ export function lookupById<T>(map: ReadonlyMap<string, T>, id: string): T | unde
 /** `volume ls` of either runtime: the same three fields. */
 export function toVolume(v: JsonObject): Volume {
   return { name: str(v.Name), driver: str(v.Driver), mountpoint: optStr(v.Mountpoint) };
+}
+
+/** The HostConfig settings that let a container reach its host (privilege, capabilities, host namespaces, security options). */
+export function escapeSettings(hostConfig: JsonObject) {
+  return {
+    privileged: hostConfig.Privileged === true,
+    capAdd: strArray(hostConfig.CapAdd),
+    namespaceModes: {
+      pid: str(hostConfig.PidMode),
+      ipc: str(hostConfig.IpcMode),
+      uts: str(hostConfig.UTSMode),
+      userns: str(hostConfig.UsernsMode),
+    },
+    securityOpt: strArray(hostConfig.SecurityOpt),
+  };
 }

@@ -6,6 +6,7 @@ import type { Container, Image, Network, NetworkAttachment, Pod, RuntimeFacts } 
 import { ipv4ToInt } from './cidr.ts';
 import { shQuote } from './exec.ts';
 import {
+  escapeSettings,
   lookupById,
   parseDevices,
   parseMounts,
@@ -235,15 +236,7 @@ export function toContainer(
     mounts: parseMounts(c.Mounts),
     devices: parseDevices(hostConfig.Devices),
     gpus: false,
-    privileged: hostConfig.Privileged === true,
-    capAdd: strArray(hostConfig.CapAdd),
-    namespaceModes: {
-      pid: str(hostConfig.PidMode),
-      ipc: str(hostConfig.IpcMode),
-      uts: str(hostConfig.UTSMode),
-      userns: str(hostConfig.UsernsMode),
-    },
-    securityOpt: strArray(hostConfig.SecurityOpt),
+    ...escapeSettings(hostConfig),
     createCommand: createCommand.length > 0 ? createCommand : null,
     labels,
     pod: podId ? { id: podId, name: pod?.name ?? '', infra: c.IsInfra === true } : null,
