@@ -1,10 +1,33 @@
 // What ferry knows of each host and container. Both runtimes fill the same
 // shapes, so nothing downstream needs to know which one a container runs in
 // (the `runtime` field is for display and for finding its adapter).
-import type { HostProblem } from '../runtime/problems.ts';
 import type { SudoMode } from '../runtime/script.ts';
 
 export type RuntimeKind = 'podman' | 'docker';
+
+/** What went wrong reading a host: src/runtime/problems.ts classifies a section's failure. */
+export type ProblemCode =
+  | 'unreachable'
+  | 'script-failed'
+  | 'section-missing'
+  | 'timeout'
+  | 'missing-binary'
+  | 'permission-denied'
+  | 'sudo-denied'
+  | 'command-failed'
+  | 'malformed-output';
+
+export interface HostProblem {
+  /** error: that part of the inventory is unknown (stale); warning: it is known but partial */
+  severity: 'error' | 'warning';
+  code: ProblemCode;
+  /** one sentence: host, command, what went wrong, stderr excerpt */
+  message: string;
+  host: string;
+  runtime?: RuntimeKind;
+  command?: string;
+  stderr?: string;
+}
 
 export type ContainerState =
   | 'created'

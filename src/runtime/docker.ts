@@ -2,7 +2,14 @@
 // inspect` of every id, memory from `docker stats`, plus images (for
 // digests), networks and volumes, as sections of the host's one probe script.
 import { composeFromLabels } from '../inventory/compose.ts';
-import type { Container, Image, Network, NetworkAttachment, RuntimeFacts } from '../inventory/model.ts';
+import type {
+  Container,
+  HostProblem,
+  Image,
+  Network,
+  NetworkAttachment,
+  RuntimeFacts,
+} from '../inventory/model.ts';
 import { shQuote } from './exec.ts';
 import {
   escapeSettings,
@@ -30,7 +37,7 @@ import {
   strRecord,
 } from './json.ts';
 import { isMissingBinary, listSection, parseListProbe } from './listing.ts';
-import { type HostProblem, optionalSections, parseSection, sectionProblem } from './problems.ts';
+import { optionalSections, parseSection, sectionProblem } from './problems.ts';
 import {
   emptyFacts,
   type Runtime,

@@ -3,7 +3,7 @@
 // info or stats. A refresh of the TUI and `ferry ps` need no more; the
 // planner and preflight still inspect what they move.
 import { composeFromLabels } from '../inventory/compose.ts';
-import type { Container, PortBinding, RuntimeKind } from '../inventory/model.ts';
+import type { Container, HostProblem, PortBinding, RuntimeKind } from '../inventory/model.ts';
 import { shQuote } from './exec.ts';
 import { lookupById, parseState } from './inspect-common.ts';
 import {
@@ -19,7 +19,7 @@ import {
   strArray,
   strRecord,
 } from './json.ts';
-import { type HostProblem, parseSection, sectionProblem } from './problems.ts';
+import { parseSection, sectionProblem } from './problems.ts';
 import { emptyFacts, type RuntimeProbe } from './runtime.ts';
 import type { Section, SectionResult } from './script.ts';
 

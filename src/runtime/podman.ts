@@ -2,7 +2,15 @@
 // inspect` of every id, memory from `podman stats`, plus pods, images,
 // networks and volumes, all as sections of the host's one probe script.
 import { composeFromLabels } from '../inventory/compose.ts';
-import type { Container, Image, Network, NetworkAttachment, Pod, RuntimeFacts } from '../inventory/model.ts';
+import type {
+  Container,
+  HostProblem,
+  Image,
+  Network,
+  NetworkAttachment,
+  Pod,
+  RuntimeFacts,
+} from '../inventory/model.ts';
 import { ipv4ToInt } from './cidr.ts';
 import { shQuote } from './exec.ts';
 import {
@@ -31,7 +39,7 @@ import {
   strRecord,
 } from './json.ts';
 import { isMissingBinary, listSection, parseListProbe } from './listing.ts';
-import { type HostProblem, optionalSections, parseSection, sectionProblem } from './problems.ts';
+import { optionalSections, parseSection, sectionProblem } from './problems.ts';
 import {
   emptyFacts,
   type Runtime,

@@ -1,12 +1,11 @@
 // One round trip to a host: its facts, every runtime's inventory, and any
 // extra sections a caller (preflight) needs, from one batched shell script.
-import type { HostFacts } from '../inventory/model.ts';
+import type { HostFacts, HostProblem } from '../inventory/model.ts';
 import { dockerRuntime } from './docker.ts';
 import { excerpt, type HostExec } from './exec.ts';
 import { DEFAULT_CHECKPOINT_DIR, hostFactSections, parseHostFacts } from './host-facts.ts';
 import { MEMORY_SECTION, memorySection, parseCgroupMemory } from './listing.ts';
 import { podmanRuntime } from './podman.ts';
-import type { HostProblem } from './problems.ts';
 import { emptyFacts, type Runtime, type RuntimeProbe } from './runtime.ts';
 import {
   buildScript,

@@ -1,31 +1,8 @@
 // Turning a section's exit status, stderr and output into either data or a
 // per-host problem that names the command and quotes its stderr.
-import type { RuntimeKind } from '../inventory/model.ts';
+import type { HostProblem, ProblemCode, RuntimeKind } from '../inventory/model.ts';
 import { excerpt } from './exec.ts';
 import type { SectionResult } from './script.ts';
-
-export type ProblemCode =
-  | 'unreachable'
-  | 'script-failed'
-  | 'section-missing'
-  | 'timeout'
-  | 'missing-binary'
-  | 'permission-denied'
-  | 'sudo-denied'
-  | 'command-failed'
-  | 'malformed-output';
-
-export interface HostProblem {
-  /** error: that part of the inventory is unknown (stale); warning: it is known but partial */
-  severity: 'error' | 'warning';
-  code: ProblemCode;
-  /** one sentence: host, command, what went wrong, stderr excerpt */
-  message: string;
-  host: string;
-  runtime?: RuntimeKind;
-  command?: string;
-  stderr?: string;
-}
 
 const NOT_FOUND = /(command not found|: not found|no such file or directory.*(podman|docker|criu))/i;
 const PASSWORD = /a password is required|a terminal is required|sudo: .*not allowed|is not in the sudoers/i;

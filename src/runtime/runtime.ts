@@ -4,6 +4,7 @@
 // runtimes is still one round trip.
 import type {
   Container,
+  HostProblem,
   Image,
   Network,
   Pod,
@@ -11,7 +12,6 @@ import type {
   RuntimeKind,
   Volume,
 } from '../inventory/model.ts';
-import type { HostProblem } from './problems.ts';
 import type { Section, SectionResult } from './script.ts';
 
 export interface RuntimeData {
