@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { guardTerminal } from '../runtime/sanitize.ts';
 import { hostsCommand, psCommand, resolveHostList } from './inventory.ts';
-import { type MigrateArgs, migrateCommand, recoverCommand, UsageError } from './migrate.ts';
+import { migrateCommand, recoverCommand } from './migrate.ts';
 import { planCommand } from './plan.ts';
-import { commaList } from './request.ts';
+import { commaList, type MigrateArgs } from './request.ts';
 import { describeConfigError, formatResolveView, resolveView } from './ssh-config.ts';
-import { USAGE } from './usage.ts';
+import { USAGE, UsageError } from './usage.ts';
 import { VERSION } from './version.ts';
 
 export { USAGE };

@@ -1,82 +1,13 @@
 // Headless runs: `ferry migrate ... --yes` and `ferry recover`.
 
 import { resolve } from 'node:path';
-import { parseAllow, standingAllow } from '../config/allow.ts';
 import { errorText, runMigration } from '../migrate/engine.ts';
 import { unfinishedRuns } from '../migrate/journal.ts';
-import { type MigrationPlan, planMigration } from '../migrate/planner.ts';
 import { inspectRun, recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
-import {
-  DEFAULT_OPTIONS,
-  type EngineEvent,
-  type MigrateOptions,
-  type RunSummary,
-  type Strategy,
-} from '../migrate/types.ts';
-import { createSshPool, type SshPool } from '../ssh/index.ts';
+import type { EngineEvent, RunSummary } from '../migrate/types.ts';
 import { formatPlan } from './plan.ts';
-import { type GroupFlags, planRequestFrom } from './request.ts';
-
-export interface MigrateArgs {
-  group: GroupFlags;
-  configFile: string | undefined;
-  jump: string | undefined;
-  strategy: string | undefined;
-  compress: string | undefined;
-  events: string | undefined;
-  keepSource: boolean;
-  /** --allow names (src/plan/escapes.ts) */
-  allow?: string[];
-  consistentCut: boolean;
-  tcpEstablished?: boolean;
-  tcpClose?: boolean;
-  newAddress?: boolean;
-  restorePath: string | undefined;
-  transfer?: string | undefined;
-}
-
-const STRATEGIES: Strategy[] = ['sequential', 'pipelined', 'parallel', 'auto'];
-
-export class UsageError extends Error {}
-
-function allowFrom(names: string[]): string[] {
-  try {
-    return [...new Set([...standingAllow(), ...parseAllow(names)])];
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-export function optionsFrom(a: MigrateArgs): MigrateOptions {
-  const strategy = (a.strategy ?? 'auto') as Strategy;
-  if (!STRATEGIES.includes(strategy))
-    throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}`);
-  const compress = (a.compress ?? 'auto') as MigrateOptions['compress'];
-  if (!['auto', 'none', 'zstd'].includes(compress))
-    throw new UsageError('--compress must be auto, none or zstd');
-  const transfer = (a.transfer ?? 'relay') as MigrateOptions['transfer'];
-  if (!['relay', 'direct', 'auto'].includes(transfer))
-    throw new UsageError('--transfer must be relay, direct or auto');
-  if (a.tcpEstablished && a.tcpClose)
-    throw new UsageError('--tcp-established and --tcp-close exclude each other');
-  const restorePath = (a.restorePath ?? 'auto') as MigrateOptions['restorePath'];
-  if (!['auto', 'precreate', 'import'].includes(restorePath))
-    throw new UsageError('--restore-path must be auto, precreate or import');
-  return {
-    ...DEFAULT_OPTIONS,
-    strategy,
-    compress,
-    restorePath,
-    transfer,
-    keepSource: a.keepSource,
-    allow: allowFrom(a.allow ?? []),
-    consistentCut: a.consistentCut,
-    tcpEstablished: a.tcpEstablished ?? false,
-    tcpClose: a.tcpClose ?? false,
-    newAddress: a.newAddress ?? false,
-  };
-}
+import { type MigrateArgs, planFor, poolFor } from './request.ts';
 
 /** One human line per event, for stderr. */
 export function formatEvent(e: EngineEvent): string | undefined {
@@ -108,17 +39,6 @@ export function exitCodeFor(summary: RunSummary): number {
   if (summary.results.every((r) => r.outcome === 'migrated')) return 0;
   if (summary.results.some((r) => r.outcome === 'failed')) return 5;
   return 4;
-}
-
-export const poolFor = (a: { configFile?: string | undefined; jump?: string | undefined }) =>
-  createSshPool({
-    ...(a.configFile ? { configFile: a.configFile } : {}),
-    ...(a.jump ? { jump: a.jump } : {}),
-  });
-
-/** Plans the group: connects to every host at once, preflight, estimates, order. */
-export async function planFor(pool: SshPool, a: MigrateArgs): Promise<MigrationPlan> {
-  return planMigration(pool, planRequestFrom(a.group, optionsFrom(a)));
 }
 
 export async function migrateCommand(

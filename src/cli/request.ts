@@ -1,12 +1,14 @@
-// The group and its destinations, from the command line: --containers,
-// --group (saved groups), or --compose-project with --host; --to and --map.
+// What the command line asks for: the group and its destinations (--containers,
+// --group (saved groups), or --compose-project with --host; --to and --map),
+// the migration's options, and the SSH pool (-F, -J) to plan it through.
 
-import { parseAllow } from '../config/allow.ts';
+import { parseAllow, standingAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
-import type { PlanRequest } from '../migrate/planner.ts';
-import type { MigrateOptions } from '../migrate/types.ts';
-import { UsageError } from './migrate.ts';
+import { type MigrationPlan, type PlanRequest, planMigration } from '../migrate/planner.ts';
+import { DEFAULT_OPTIONS, type MigrateOptions, type Strategy } from '../migrate/types.ts';
+import { createSshPool, type SshPool } from '../ssh/index.ts';
+import { UsageError } from './usage.ts';
 
 export interface GroupFlags {
   containers?: string | undefined;
@@ -95,4 +97,73 @@ export function planRequestFrom(f: GroupFlags, options: MigrateOptions, groupsFi
       ? { ...options, allow: [...new Set([...options.allow, ...parseAllow(saved.allow)])] }
       : options,
   };
+}
+
+export interface MigrateArgs {
+  group: GroupFlags;
+  configFile: string | undefined;
+  jump: string | undefined;
+  strategy: string | undefined;
+  compress: string | undefined;
+  events: string | undefined;
+  keepSource: boolean;
+  /** --allow names (src/plan/escapes.ts) */
+  allow?: string[];
+  consistentCut: boolean;
+  tcpEstablished?: boolean;
+  tcpClose?: boolean;
+  newAddress?: boolean;
+  restorePath: string | undefined;
+  transfer?: string | undefined;
+}
+
+const STRATEGIES: Strategy[] = ['sequential', 'pipelined', 'parallel', 'auto'];
+
+function allowFrom(names: string[]): string[] {
+  try {
+    return [...new Set([...standingAllow(), ...parseAllow(names)])];
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export function optionsFrom(a: MigrateArgs): MigrateOptions {
+  const strategy = (a.strategy ?? 'auto') as Strategy;
+  if (!STRATEGIES.includes(strategy))
+    throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}`);
+  const compress = (a.compress ?? 'auto') as MigrateOptions['compress'];
+  if (!['auto', 'none', 'zstd'].includes(compress))
+    throw new UsageError('--compress must be auto, none or zstd');
+  const transfer = (a.transfer ?? 'relay') as MigrateOptions['transfer'];
+  if (!['relay', 'direct', 'auto'].includes(transfer))
+    throw new UsageError('--transfer must be relay, direct or auto');
+  if (a.tcpEstablished && a.tcpClose)
+    throw new UsageError('--tcp-established and --tcp-close exclude each other');
+  const restorePath = (a.restorePath ?? 'auto') as MigrateOptions['restorePath'];
+  if (!['auto', 'precreate', 'import'].includes(restorePath))
+    throw new UsageError('--restore-path must be auto, precreate or import');
+  return {
+    ...DEFAULT_OPTIONS,
+    strategy,
+    compress,
+    restorePath,
+    transfer,
+    keepSource: a.keepSource,
+    allow: allowFrom(a.allow ?? []),
+    consistentCut: a.consistentCut,
+    tcpEstablished: a.tcpEstablished ?? false,
+    tcpClose: a.tcpClose ?? false,
+    newAddress: a.newAddress ?? false,
+  };
+}
+
+export const poolFor = (a: { configFile?: string | undefined; jump?: string | undefined }) =>
+  createSshPool({
+    ...(a.configFile ? { configFile: a.configFile } : {}),
+    ...(a.jump ? { jump: a.jump } : {}),
+  });
+
+/** Plans the group: connects to every host at once, preflight, estimates, order. */
+export async function planFor(pool: SshPool, a: MigrateArgs): Promise<MigrationPlan> {
+  return planMigration(pool, planRequestFrom(a.group, optionsFrom(a)));
 }

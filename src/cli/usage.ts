@@ -2,6 +2,9 @@
 // answered by the entry (index.ts) without loading the rest of ferry.
 import { VERSION } from './version.ts';
 
+/** A command line ferry cannot act on: printed with a pointer to --help, exit code 1. */
+export class UsageError extends Error {}
+
 export const USAGE = `ferry ${VERSION}: live-migrate groups of containers between hosts over SSH with CRIU
 
 Usage:

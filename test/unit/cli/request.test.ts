@@ -4,9 +4,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../../src/cli/migrate.ts';
 import { formatPlan, planJson } from '../../../src/cli/plan.ts';
 import { planRequestFrom } from '../../../src/cli/request.ts';
+import { UsageError } from '../../../src/cli/usage.ts';
 import type { MigrationPlan } from '../../../src/migrate/planner.ts';
 import { DEFAULT_OPTIONS } from '../../../src/migrate/types.ts';
 
