@@ -5,7 +5,7 @@ import { errorText, runMigration } from '../migrate/engine.ts';
 import { unfinishedRuns } from '../migrate/journal.ts';
 import { inspectRun, recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
-import type { EngineEvent, RunSummary } from '../migrate/types.ts';
+import type { EngineEvent, RunSummary } from '../plan/migration.ts';
 import { formatPlan } from './plan.ts';
 import { type MigrateArgs, planFor, poolFor } from './request.ts';
 

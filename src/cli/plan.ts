@@ -2,7 +2,7 @@
 // default, a stable JSON document with --json (schema ferry.plan/v1, below).
 // Exit codes: 0 the plan is good, 2 blockers found, 1 error.
 import type { MigrationPlan } from '../migrate/planner.ts';
-import type { Stage } from '../migrate/types.ts';
+import type { Stage } from '../plan/migration.ts';
 import { type MigrateArgs, planFor, poolFor } from './request.ts';
 
 /** `ferry --plan --json`: documented in the README; change only by bumping `schema`. */

@@ -6,7 +6,8 @@ import { parseAllow, standingAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
 import { type MigrationPlan, type PlanRequest, planMigration } from '../migrate/planner.ts';
-import { DEFAULT_OPTIONS, type MigrateOptions, type Strategy } from '../migrate/types.ts';
+import { DEFAULT_OPTIONS, type MigrateOptions } from '../plan/migration.ts';
+import { STRATEGIES, type Strategy } from '../plan/schedule.ts';
 import { createSshPool, type SshPool } from '../ssh/index.ts';
 import { UsageError } from './usage.ts';
 
@@ -117,8 +118,6 @@ export interface MigrateArgs {
   transfer?: string | undefined;
 }
 
-const STRATEGIES: Strategy[] = ['sequential', 'pipelined', 'parallel', 'auto'];
-
 function allowFrom(names: string[]): string[] {
   try {
     return [...new Set([...standingAllow(), ...parseAllow(names)])];
@@ -130,7 +129,7 @@ function allowFrom(names: string[]): string[] {
 export function optionsFrom(a: MigrateArgs): MigrateOptions {
   const strategy = (a.strategy ?? 'auto') as Strategy;
   if (!STRATEGIES.includes(strategy))
-    throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}`);
+    throw new UsageError('--strategy must be one of sequential, pipelined, parallel, auto');
   const compress = (a.compress ?? 'auto') as MigrateOptions['compress'];
   if (!['auto', 'none', 'zstd'].includes(compress))
     throw new UsageError('--compress must be auto, none or zstd');

@@ -1,11 +1,14 @@
 // A driver moves one container of one runtime kind. The engine only calls
 // these methods and never asks which runtime it is talking to.
+
+import type { RuntimeKind } from '../inventory/model.ts';
 import { createEscapes, isAllowed, isPlainPath, splitEnv } from '../plan/escapes.ts';
+import type { MigrateOptions, MigrationItem } from '../plan/migration.ts';
 import { parseUsage } from '../runtime/units.ts';
 import { shellQuoteArgv } from '../ssh/quote.ts';
 import { linkRateKey, rememberRate } from './link-rate.ts';
 import { type DirectRoute, direct, relay } from './transfer.ts';
-import type { DriverState, HostSession, MigrateOptions, MigrationItem, RuntimeKind } from './types.ts';
+import type { DriverState, HostSession } from './types.ts';
 
 export interface MigrationContext {
   item: MigrationItem;

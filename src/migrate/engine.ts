@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { withStandingAllow } from '../config/allow.ts';
+import type { RuntimeKind } from '../inventory/model.ts';
+import type { EngineEvent, MigrationItem, Outcome, Plan, RunSummary, Stage } from '../plan/migration.ts';
 import {
   estimateStages,
   orderFor,
@@ -21,17 +23,7 @@ import { acquireLock, LockHeld, releaseLock } from './locks.ts';
 import { PodmanDriver } from './podman.ts';
 import { capsFor, linkKey, scheduleInput } from './scheduling.ts';
 import { measureLink } from './transfer.ts';
-import type {
-  DriverState,
-  EngineEvent,
-  HostSession,
-  MigrationItem,
-  Outcome,
-  Plan,
-  RunSummary,
-  RuntimeKind,
-  Stage,
-} from './types.ts';
+import type { DriverState, HostSession } from './types.ts';
 
 export interface EngineDeps {
   session(host: string): HostSession;
@@ -84,7 +76,7 @@ export function deadlinesFor(memoryBytes = 0, env: NodeJS.ProcessEnv = process.e
   };
 }
 
-export type { Plan } from './types.ts';
+export type { Plan } from '../plan/migration.ts';
 
 type Listener = (e: EngineEvent) => void;
 type Result = { outcome: Outcome; downtimeMs?: number; message?: string };

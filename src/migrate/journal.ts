@@ -16,7 +16,8 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ferryDir } from '../config/paths.ts';
-import type { DriverState, MigrateOptions, MigrationItem, Stage } from './types.ts';
+import type { MigrateOptions, MigrationItem, Stage } from '../plan/migration.ts';
+import type { DriverState } from './types.ts';
 
 export type JournalRecord =
   | {

@@ -3,8 +3,9 @@
 // when its run is over (its journal says so), its process is gone and no
 // journal is left to recover, or it is older than any run can be.
 import { hostname } from 'node:os';
+import type { MigrationItem } from '../plan/migration.ts';
 import { journalOf, ownerAlive, readJournal, runInFlight } from './journal.ts';
-import type { HostSession, MigrationItem } from './types.ts';
+import type { HostSession } from './types.ts';
 
 /** On the host: survives ferry, private per lab host (each has its own /var/tmp). */
 export const LOCK_ROOT = '/var/tmp/ferry-locks';

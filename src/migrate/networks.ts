@@ -3,11 +3,11 @@
 // range, options, labels: compose finds its project's network by its labels).
 // Every member that uses a network ferry created records it, so the last of
 // them to roll back removes it; `network rm` refuses while anything uses it.
-import type { Network } from '../inventory/model.ts';
+import type { Network, RuntimeKind } from '../inventory/model.ts';
 import { parseJsonArray } from '../runtime/json.ts';
 import { podmanNetworkDetails } from '../runtime/podman.ts';
 import { type MigrationContext, must, StageError } from './driver.ts';
-import type { HostSession, RuntimeKind } from './types.ts';
+import type { HostSession } from './types.ts';
 
 type NetworkDef = Required<
   Pick<Network, 'name' | 'driver' | 'ipam' | 'labels' | 'options' | 'internal' | 'ipv6' | 'dns'>

@@ -11,8 +11,10 @@ import {
   sameMember,
 } from '../config/member-spec.ts';
 import { mergeProbe } from '../inventory/inventory.ts';
+import type { RuntimeKind } from '../inventory/model.ts';
 import { type Container, containerKey } from '../inventory/model.ts';
 import { buildDag, type UserEdge } from '../plan/dag.ts';
+import type { MigrateOptions, MigrationItem, Plan, PlanFinding } from '../plan/migration.ts';
 import { type PreflightReport, preflightGroup } from '../plan/preflight.ts';
 import {
   estimateStages,
@@ -27,7 +29,7 @@ import type { SshPool } from '../ssh/index.ts';
 import { linkKey, scheduleInput } from './scheduling.ts';
 import { sessionsFor } from './session.ts';
 import { type DirectRoute, type LinkMeasure, measureLink, probeDirect } from './transfer.ts';
-import type { HostSession, MigrateOptions, MigrationItem, Plan, RuntimeKind } from './types.ts';
+import type { HostSession } from './types.ts';
 
 export type { MemberSpec };
 
@@ -43,14 +45,6 @@ export interface PlanRequest {
   /** extra ordering the user asked for: `member` is checkpointed after `after` has started */
   after?: { member: MemberSpec; after: MemberSpec; note?: string }[];
   signal?: AbortSignal;
-}
-
-export interface PlanFinding {
-  /** the container key, or "" for the group */
-  id: string;
-  severity: 'blocker' | 'warning';
-  code: string;
-  message: string;
 }
 
 export interface MigrationPlan extends Plan {

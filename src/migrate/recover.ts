@@ -2,13 +2,15 @@
 // container of the group runs on exactly one host with its state, or says
 // precisely what could not be done and why.
 
+import type { RuntimeKind } from '../inventory/model.ts';
+import type { MigrationItem } from '../plan/migration.ts';
 import { SshError } from '../ssh/errors.ts';
 import { removeRunCheckpoint } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
 import { defaultDrivers, errorText } from './engine.ts';
 import { Journal, type JournalRecord, type RunOwner, readJournalLines, runInFlight } from './journal.ts';
 import { releaseLock } from './locks.ts';
-import type { DriverState, HostSession, MigrationItem, RuntimeKind } from './types.ts';
+import type { DriverState, HostSession } from './types.ts';
 
 export type RecoverAction = 'already-done' | 'finished' | 'rolled-back' | 'nothing-to-do' | 'failed';
 

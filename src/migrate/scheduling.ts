@@ -1,7 +1,8 @@
 // The engine's concurrency caps and the scheduler's view of a group, shared
 // by the planner (predictions) and the engine (re-ordering as it measures).
+
+import type { MigrateOptions, MigrationItem } from '../plan/migration.ts';
 import type { ScheduleInput, ScheduleItem, StageEstimate } from '../plan/schedule.ts';
-import type { MigrateOptions, MigrationItem } from './types.ts';
 
 /** A transfer's resource: the directed link between source and destination. */
 export const linkKey = (item: MigrationItem) => `${item.container.host}->${item.destination}`;

@@ -47,9 +47,10 @@ export interface ScheduleInput {
   caps?: ScheduleCaps;
 }
 
-// The same union as Strategy in src/migrate/types.ts; kept here so the planner
-// does not depend on the engine.
+/** How a group's stages may overlap; `auto` picks the order and overlap from the estimates. */
 export type Strategy = 'sequential' | 'pipelined' | 'parallel' | 'auto';
+/** every strategy, in the order ferry offers them: --help, and the TUI's strategy key cycles through them */
+export const STRATEGIES: readonly Strategy[] = ['auto', 'pipelined', 'sequential', 'parallel'];
 
 export type StageName = 'checkpoint' | 'transfer' | 'restore';
 

@@ -1,5 +1,5 @@
 // A migration run as the run view shows it, folded from the engine's events. Pure.
-import type { Outcome, Stage } from '../migrate/types.ts';
+import type { Outcome, Stage } from '../plan/migration.ts';
 import type { EngineEvent, PlanView, RunSummary, Strategy } from './types.ts';
 
 export type ItemPhase = 'waiting' | Stage | 'done';

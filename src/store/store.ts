@@ -2,7 +2,8 @@
 // I/O goes through the injected Backend; components only read and call actions.
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { parseMemberSpec } from '../config/member-spec.ts';
-import { DEFAULT_OPTIONS } from '../migrate/types.ts';
+import { DEFAULT_OPTIONS } from '../plan/migration.ts';
+import { STRATEGIES } from '../plan/schedule.ts';
 import { initialRun, type RunState, reduceRun, runFinished } from './run.ts';
 import type {
   Backend,
@@ -14,8 +15,6 @@ import type {
   SavedGroup,
   Strategy,
 } from './types.ts';
-
-export const STRATEGIES: readonly Strategy[] = ['auto', 'pipelined', 'sequential', 'parallel'];
 
 export type Screen =
   | { kind: 'main' }

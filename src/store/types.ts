@@ -2,15 +2,15 @@
 // The store and the components see only these shapes; src/cli/tui.ts builds
 // the real backend (SSH pool, inventory, planner, engine), unit tests a fake.
 import type { MemberSpec } from '../config/member-spec.ts';
-import type { PlanFinding } from '../migrate/planner.ts';
+import type { RuntimeKind } from '../inventory/model.ts';
 import type {
   EngineEvent,
   MigrateOptions,
   MigrationItem,
+  PlanFinding,
   RunSummary,
-  RuntimeKind,
-  Strategy,
-} from '../migrate/types.ts';
+} from '../plan/migration.ts';
+import type { Strategy } from '../plan/schedule.ts';
 
 export type { EngineEvent, MemberSpec, PlanFinding, RunSummary, RuntimeKind, Strategy };
 

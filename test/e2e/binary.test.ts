@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
-import type { EngineEvent } from '../../src/migrate/types.ts';
+import type { EngineEvent } from '../../src/plan/migration.ts';
 import {
   continuityProblems,
   removeContainer,

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recoverRun } from '../../src/migrate/recover.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
-import type { MigrateOptions, RunSummary } from '../../src/migrate/types.ts';
+import type { MigrateOptions, RunSummary } from '../../src/plan/migration.ts';
 import { createSshPool } from '../../src/ssh/index.ts';
 import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk, WORKFLOW_TO_BETA, workloadStatus } from '../support/lab.ts';
 import {

@@ -1,6 +1,7 @@
 // Shared steps for migration tests: snapshot a workflow's state, run the
 // engine against the real lab, and prove continuity on the destination.
 import { expect } from 'vitest';
+import type { RuntimeKind } from '../../src/inventory/model.ts';
 import { runMigration } from '../../src/migrate/engine.ts';
 import { type MigrationPlan, type PlanRequest, planMigration } from '../../src/migrate/planner.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
@@ -10,8 +11,7 @@ import {
   type MigrateOptions,
   type MigrationItem,
   type RunSummary,
-  type RuntimeKind,
-} from '../../src/migrate/types.ts';
+} from '../../src/plan/migration.ts';
 import { createSshPool } from '../../src/ssh/index.ts';
 import {
   continuityProblems,

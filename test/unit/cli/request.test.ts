@@ -8,7 +8,7 @@ import { formatPlan, planJson } from '../../../src/cli/plan.ts';
 import { planRequestFrom } from '../../../src/cli/request.ts';
 import { UsageError } from '../../../src/cli/usage.ts';
 import type { MigrationPlan } from '../../../src/migrate/planner.ts';
-import { DEFAULT_OPTIONS } from '../../../src/migrate/types.ts';
+import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
 
 const req = (f: Parameters<typeof planRequestFrom>[0], groupsFile?: string) =>
   planRequestFrom(f, DEFAULT_OPTIONS, groupsFile);

@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MigrationContext, MigrationDriver } from '../../../src/migrate/driver.ts';
 import { MigrationRun } from '../../../src/migrate/engine.ts';
+import type { HostSession } from '../../../src/migrate/types.ts';
 import {
   DEFAULT_OPTIONS,
   type EngineEvent,
-  type HostSession,
   type MigrateOptions,
   type MigrationItem,
   type Plan,
-} from '../../../src/migrate/types.ts';
+} from '../../../src/plan/migration.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

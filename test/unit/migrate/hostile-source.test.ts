@@ -10,7 +10,8 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DockerDriver } from '../../../src/migrate/docker.ts';
 import { checkImageArchive, type MigrationContext, must } from '../../../src/migrate/driver.ts';
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
-import { DEFAULT_OPTIONS, type HostSession, type MigrateOptions } from '../../../src/migrate/types.ts';
+import type { HostSession } from '../../../src/migrate/types.ts';
+import { DEFAULT_OPTIONS, type MigrateOptions } from '../../../src/plan/migration.ts';
 import { commandName } from '../../../src/ssh/connection.ts';
 import { shellQuoteArgv } from '../../../src/ssh/quote.ts';
 

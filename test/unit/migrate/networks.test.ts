@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createArgvFromInspect } from '../../../src/migrate/docker.ts';
 import { networkCreateArgv, networkDef } from '../../../src/migrate/networks.ts';
 import { withAddress } from '../../../src/migrate/podman.ts';
-import { DEFAULT_OPTIONS } from '../../../src/migrate/types.ts';
+import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
 import { parseRoutes } from '../../../src/plan/preflight.ts';
 import { cidrHolds, cidrsOverlap } from '../../../src/runtime/cidr.ts';
 

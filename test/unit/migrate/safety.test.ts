@@ -21,12 +21,8 @@ import { currentOwner, Journal, type JournalRecord, readJournal } from '../../..
 import { acquireLock, LockHeld, releaseLock } from '../../../src/migrate/locks.ts';
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
 import { inspectRun, recoverRun, statesFrom } from '../../../src/migrate/recover.ts';
-import {
-  DEFAULT_OPTIONS,
-  type DriverState,
-  type HostSession,
-  type MigrationItem,
-} from '../../../src/migrate/types.ts';
+import type { DriverState, HostSession } from '../../../src/migrate/types.ts';
+import { DEFAULT_OPTIONS, type MigrationItem } from '../../../src/plan/migration.ts';
 import type { ExecOptions, ExecResult } from '../../../src/ssh/index.ts';
 
 const run = promisify(execFile);

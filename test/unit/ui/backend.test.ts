@@ -1,7 +1,7 @@
 // The real backend's wiring, over a pool that fails the way ssh2 does.
 import { describe, expect, it } from 'vitest';
 import { sshBackend } from '../../../src/cli/tui.ts';
-import { DEFAULT_OPTIONS } from '../../../src/migrate/types.ts';
+import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
 import { SshError, type SshPool } from '../../../src/ssh/index.ts';
 
 const CHANGED =

@@ -1,7 +1,7 @@
 // A fake backend for unit tests only: canned inventory, plans and engine
 // events, with every call recorded.
 import { vi } from 'vitest';
-import type { EngineEvent, RunSummary } from '../../../src/migrate/types.ts';
+import type { EngineEvent, RunSummary } from '../../../src/plan/migration.ts';
 import type {
   Backend,
   ContainerRow,
