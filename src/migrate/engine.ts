@@ -21,7 +21,7 @@ import { type MigrationContext, type MigrationDriver, StageError } from './drive
 import { currentOwner, Journal } from './journal.ts';
 import { acquireLock, LockHeld, releaseLock } from './locks.ts';
 import { PodmanDriver } from './podman.ts';
-import { capsFor, linkKey, scheduleInput } from './scheduling.ts';
+import { linkKey, scheduleInput, stageConcurrency } from './scheduling.ts';
 import { measureLink } from './transfer.ts';
 import type { DriverState, HostSession } from './types.ts';
 
@@ -212,7 +212,7 @@ export class MigrationRun {
       return this.finish(items, results, refused);
     }
 
-    const caps = capsFor(options);
+    const caps = stageConcurrency(options);
     const limits = new Map<string, LimitFunction>();
     const limitFor = (key: string, cap: number) => {
       let l = limits.get(key);

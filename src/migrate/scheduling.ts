@@ -7,8 +7,12 @@ import type { ScheduleInput, ScheduleItem, StageEstimate } from '../plan/schedul
 /** A transfer's resource: the directed link between source and destination. */
 export const linkKey = (item: MigrationItem) => `${item.container.host}->${item.destination}`;
 
-/** How many of each stage may overlap on one resource, per strategy. */
-export function capsFor(options: MigrateOptions): { checkpoint: number; transfer: number; restore: number } {
+/** How many of each stage the engine runs at once on one resource (source, link, destination), per strategy. */
+export function stageConcurrency(options: MigrateOptions): {
+  checkpoint: number;
+  transfer: number;
+  restore: number;
+} {
   switch (options.strategy) {
     case 'sequential':
     case 'pipelined':
@@ -28,7 +32,7 @@ export function scheduleInput(
   edges: [string, string][],
   options: MigrateOptions,
 ): ScheduleInput {
-  const caps = capsFor(options);
+  const caps = stageConcurrency(options);
   return {
     items: items.map(
       (it): ScheduleItem => ({

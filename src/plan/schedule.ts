@@ -201,7 +201,8 @@ function findCycle(p: Problem): number[] | null {
   return null;
 }
 
-function capsFor(strategy: Strategy, caps: ScheduleCaps | undefined): [number, number, number] {
+/** The caps a schedule is simulated with: the given ones, else the strategy's default, checked. */
+function effectiveCaps(strategy: Strategy, caps: ScheduleCaps | undefined): [number, number, number] {
   const dflt = strategy === 'parallel' ? PARALLEL_DEFAULT_CAP : 1;
   const out: [number, number, number] = [
     caps?.checkpointPerSource ?? dflt,
@@ -577,7 +578,7 @@ function scheduleOf(p: Problem, seq: readonly number[], t: Times): Schedule {
  */
 export function orderFor(strategy: Strategy, input: ScheduleInput): string[] {
   const p = compile(input);
-  return orderIndices(p, strategy, capsFor(strategy, input.caps)).map((i) => p.ids[i] ?? '');
+  return orderIndices(p, strategy, effectiveCaps(strategy, input.caps)).map((i) => p.ids[i] ?? '');
 }
 
 /**
@@ -589,14 +590,14 @@ export function orderFor(strategy: Strategy, input: ScheduleInput): string[] {
  */
 export function simulate(order: string[], strategy: Strategy, input: ScheduleInput): Schedule {
   const p = compile(input);
-  const caps = capsFor(strategy, input.caps);
+  const caps = effectiveCaps(strategy, input.caps);
   const seq = toIndices(p, order);
   return scheduleOf(p, seq, run(p, strategy, caps, seq));
 }
 
 export function plan(strategy: Strategy, input: ScheduleInput): Schedule {
   const p = compile(input);
-  const caps = capsFor(strategy, input.caps);
+  const caps = effectiveCaps(strategy, input.caps);
   const seq = orderIndices(p, strategy, caps);
   return scheduleOf(p, seq, run(p, strategy, caps, seq));
 }
