@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { guardTerminal } from '../runtime/sanitize.ts';
 import { hostsCommand, psCommand, resolveHostList } from './inventory.ts';
 import { migrateCommand, recoverCommand } from './migrate.ts';
-import { planCommand } from './plan.ts';
+import { planCommand } from './plan-report.ts';
 import { commaList, type MigrateArgs } from './request.ts';
 import { describeConfigError, formatResolveView, resolveView } from './ssh-config.ts';
 import { USAGE, UsageError } from './usage.ts';

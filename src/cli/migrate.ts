@@ -6,7 +6,7 @@ import { unfinishedRuns } from '../migrate/journal.ts';
 import { inspectRun, recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
 import type { EngineEvent, RunSummary } from '../plan/migration.ts';
-import { formatPlan } from './plan.ts';
+import { formatPlan } from './plan-report.ts';
 import { type MigrateArgs, planFor, poolFor } from './request.ts';
 
 /** One human line per event, for stderr. */

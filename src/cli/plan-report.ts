@@ -1,7 +1,7 @@
 // `ferry --plan`: what a migration would do, without doing it. Human text by
 // default, a stable JSON document with --json (schema ferry.plan/v1, below).
 // Exit codes: 0 the plan is good, 2 blockers found, 1 error.
-import type { MigrationPlan } from '../migrate/planner.ts';
+import type { MigrationPlan } from '../migrate/survey.ts';
 import type { Stage } from '../plan/migration.ts';
 import { type MigrateArgs, planFor, poolFor } from './request.ts';
 

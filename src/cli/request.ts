@@ -5,7 +5,7 @@
 import { parseAllow, standingAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
-import { type MigrationPlan, type PlanRequest, planMigration } from '../migrate/planner.ts';
+import { type MigrationPlan, type PlanRequest, planMigration } from '../migrate/survey.ts';
 import { DEFAULT_OPTIONS, type MigrateOptions } from '../plan/migration.ts';
 import { STRATEGIES, type Strategy } from '../plan/schedule.ts';
 import { createSshPool, type SshPool } from '../ssh/index.ts';

@@ -1,8 +1,9 @@
-// plan(group, destinations, options): resolves the members on their hosts,
-// runs preflight for each (container, destination), builds the dependency
-// DAG, measures each link once, estimates every stage and orders the group
-// with the flow-shop scheduler. The result is what `--plan` prints and what
-// `run(plan)` executes. Connections to all hosts are set up in parallel.
+// The survey: planMigration(pool, request) plans a group against the live
+// hosts. It resolves the members on their hosts, runs preflight for each
+// (container, destination), builds the dependency DAG, measures each link
+// once, estimates every stage and orders the group with the flow-shop
+// scheduler. The result is what `--plan` prints and what `run(plan)` executes.
+// Connections to all hosts are set up in parallel.
 import { withStandingAllow } from '../config/allow.ts';
 import {
   type MemberSpec,

@@ -62,7 +62,7 @@ export interface PlanRequest {
   signal?: AbortSignal;
 }
 
-/** The part of src/migrate/planner.ts's MigrationPlan that the TUI shows and runs. */
+/** The part of src/migrate/survey.ts's MigrationPlan that the TUI shows and runs. */
 export interface PlanView {
   items: MigrationItem[];
   options: MigrateOptions;

@@ -3,8 +3,8 @@
 import { expect } from 'vitest';
 import type { RuntimeKind } from '../../src/inventory/model.ts';
 import { runMigration } from '../../src/migrate/engine.ts';
-import { type MigrationPlan, type PlanRequest, planMigration } from '../../src/migrate/planner.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
+import { type MigrationPlan, type PlanRequest, planMigration } from '../../src/migrate/survey.ts';
 import {
   DEFAULT_OPTIONS,
   type EngineEvent,

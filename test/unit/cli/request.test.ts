@@ -4,10 +4,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatPlan, planJson } from '../../../src/cli/plan.ts';
+import { formatPlan, planJson } from '../../../src/cli/plan-report.ts';
 import { planRequestFrom } from '../../../src/cli/request.ts';
 import { UsageError } from '../../../src/cli/usage.ts';
-import type { MigrationPlan } from '../../../src/migrate/planner.ts';
+import type { MigrationPlan } from '../../../src/migrate/survey.ts';
 import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
 
 const req = (f: Parameters<typeof planRequestFrom>[0], groupsFile?: string) =>
