@@ -1,7 +1,9 @@
 // The import rules of src/ (the layering in the README's layout section),
-// checked by `npm run lint:deps`, a step of the test command's lint.
+// checked by a step of the test command's lint (and by `npm run lint`).
 // ssh, runtime, inventory and config feed plan and migrate; then the store;
-// then the UI; the CLI wires them. No cycles, type-only imports included.
+// then the UI; the CLI wires them. src/text holds plain-text helpers that
+// import nothing of ferry's, so every layer may use them, as it would an
+// npm package. No cycles, type-only imports included.
 
 // Edges that break a rule below and are being removed (issue 15, the UI's
 // part: one formatting module). Remove an entry with the edge; nothing is
@@ -72,7 +74,13 @@ module.exports = {
       '^src/store/',
       '^src/(ssh|runtime|migrate|ui|cli)/',
     ),
-    rule('ui-only-ui-and-store', 'the UI imports only the UI and the store', '^src/ui/', '^src/(?!ui/|store/)'),
+    rule(
+      'ui-only-ui-and-store',
+      'the UI imports only the UI and the store (and the text helpers)',
+      '^src/ui/',
+      '^src/(?!ui/|store/|text/)',
+    ),
+    rule('text-is-a-leaf', 'the text helpers import nothing else of ferry', '^src/text/', '^src/(?!text/)'),
     rule(
       'headless-no-ui',
       'only the TUI entry (cli/tui.ts) loads the UI: the headless commands start without Ink',

@@ -25,6 +25,7 @@ import {
   type SshConfigOptions,
 } from '../ssh/config.ts';
 import { createSshPool } from '../ssh/index.ts';
+import { errorText } from '../text/error.ts';
 // fit as fitCell: biome takes a bare fit() for a focused test
 import { cells, fit as fitCell, truncate } from '../ui/format.ts';
 
@@ -222,7 +223,7 @@ function unreachedWhy(h: HostInventory): string {
 
 function configErrorText(e: unknown): string {
   if (e instanceof SshConfigError) return e.problems.map(formatProblem).join('; ');
-  return e instanceof Error ? e.message : String(e);
+  return errorText(e);
 }
 
 function hostJson(h: HostInventory, args: InventoryArgs): HostJson {

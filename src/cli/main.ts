@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { guardTerminal } from '../runtime/sanitize.ts';
+import { errorText } from '../text/error.ts';
 import { hostsCommand, psCommand, resolveHostList } from './inventory.ts';
 import { migrateCommand, recoverCommand } from './migrate.ts';
 import { planCommand } from './plan-report.ts';
@@ -24,7 +25,7 @@ export function runCli(argv: string[]): CliResult {
   try {
     parsed = parse(argv);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     return { code: 1, stdout: '', stderr: `ferry: ${message}\n\n${USAGE}` };
   }
   const { values, positionals } = parsed;
@@ -183,7 +184,7 @@ export async function runCliAsync(
     return await migrateCommand(args, out, err);
   } catch (e) {
     if (v.debug && e instanceof Error) err.write(`${e.stack}\n`);
-    err.write(`ferry: ${e instanceof Error ? e.message : String(e)}\n`);
+    err.write(`ferry: ${errorText(e)}\n`);
     const hint = e instanceof UsageError ? 'see ferry --help' : (e as { hint?: unknown }).hint;
     if (typeof hint === 'string') err.write(`hint: ${hint}\n`);
     return 1;

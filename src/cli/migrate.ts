@@ -1,11 +1,12 @@
 // Headless runs: `ferry migrate ... --yes` and `ferry recover`.
 
 import { resolve } from 'node:path';
-import { errorText, runMigration } from '../migrate/engine.ts';
+import { runMigration } from '../migrate/engine.ts';
 import { unfinishedRuns } from '../migrate/journal.ts';
 import { inspectRun, recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
 import type { EngineEvent, RunSummary } from '../plan/migration.ts';
+import { errorText } from '../text/error.ts';
 import { formatPlan } from './plan-report.ts';
 import { type MigrateArgs, planFor, poolFor } from './request.ts';
 

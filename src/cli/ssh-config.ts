@@ -7,6 +7,7 @@ import {
   resolveSshConfig,
   SshConfigError,
 } from '../ssh/config.ts';
+import { errorText } from '../text/error.ts';
 
 export interface ResolveView {
   host: string;
@@ -56,5 +57,5 @@ export function formatResolveView(v: ResolveView): string {
 
 export function describeConfigError(err: unknown): string {
   if (err instanceof SshConfigError) return err.problems.map(formatProblem).join('\n');
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }

@@ -16,6 +16,7 @@ import { runFinished } from '../store/run.ts';
 import { hostRefresh, type TransportFailure } from '../store/snapshot.ts';
 import { createAppStore } from '../store/store.ts';
 import type { Backend, PlanView, SavedGroup } from '../store/types.ts';
+import { errorText } from '../text/error.ts';
 import { App } from '../ui/App.tsx';
 import { colorsWanted, ThemeContext } from '../ui/theme.ts';
 import { EXIT, resolveHostList } from './inventory.ts';
@@ -94,7 +95,7 @@ export function sshBackend(
         return await planMigration(pool, req);
       } catch (e) {
         const hint = e instanceof Error && 'hint' in e && typeof e.hint === 'string' ? ` (${e.hint})` : '';
-        throw new Error(`${e instanceof Error ? e.message : String(e)}${hint}`);
+        throw new Error(`${errorText(e)}${hint}`);
       }
     },
     run(plan: PlanView) {
@@ -185,7 +186,7 @@ export async function startTui(opts: TuiOptions): Promise<number> {
   try {
     await instance.waitUntilExit();
   } catch (e) {
-    stderr.write(`ferry: ${e instanceof Error ? e.message : String(e)}\n`);
+    stderr.write(`ferry: ${errorText(e)}\n`);
     code = 1;
   } finally {
     process.off('SIGTERM', onSignal);

@@ -4,6 +4,7 @@
 // its own last good data the same way.
 import pLimit from 'p-limit';
 import { type HostProbe, type HostTarget, type ProbeOptions, probeHost } from '../runtime/probe.ts';
+import { errorText } from '../text/error.ts';
 import type { Container, ContainerKey, HostFacts, HostInventory, RuntimeInventory } from './model.ts';
 import { containerKey } from './model.ts';
 
@@ -94,7 +95,7 @@ export class Inventory {
             : await this.probe(target);
       } catch (err) {
         // probeHost does not reject; a replaced probe might
-        const why = err instanceof Error ? err.message : String(err);
+        const why = errorText(err);
         probe = {
           host: name,
           startedAt: Date.now(),

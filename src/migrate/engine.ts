@@ -16,6 +16,7 @@ import {
   type StageSample,
   type ThroughputModel,
 } from '../plan/schedule.ts';
+import { errorText } from '../text/error.ts';
 import { DockerDriver } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, StageError } from './driver.ts';
 import { currentOwner, Journal } from './journal.ts';
@@ -821,10 +822,6 @@ function deferred<T = void>() {
     resolve = r;
   });
   return { promise, resolve };
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export function runMigration(plan: Plan, deps: EngineDeps): MigrationRun {

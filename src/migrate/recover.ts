@@ -5,9 +5,10 @@
 import type { RuntimeKind } from '../inventory/model.ts';
 import type { MigrationItem } from '../plan/migration.ts';
 import { SshError } from '../ssh/errors.ts';
+import { errorText } from '../text/error.ts';
 import { removeRunCheckpoint } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
-import { defaultDrivers, errorText } from './engine.ts';
+import { defaultDrivers } from './engine.ts';
 import { Journal, type JournalRecord, type RunOwner, readJournalLines, runInFlight } from './journal.ts';
 import { releaseLock } from './locks.ts';
 import type { DriverState, HostSession } from './types.ts';

@@ -27,6 +27,7 @@ import {
 import { poolExec } from '../runtime/exec.ts';
 import { type HostTarget, probeHost } from '../runtime/probe.ts';
 import type { SshPool } from '../ssh/index.ts';
+import { errorText } from '../text/error.ts';
 import { linkKey, scheduleInput } from './scheduling.ts';
 import { sessionsFor } from './session.ts';
 import { type DirectRoute, type LinkMeasure, measureLink, probeDirect } from './transfer.ts';
@@ -196,7 +197,7 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
             const r = await pool.exec(h, ['true'], { idempotent: true });
             return r.code === 0 ? null : `${h}: exit ${r.code} from a plain command`;
           } catch (err) {
-            return hostMessage(h, err instanceof Error ? err.message : String(err));
+            return hostMessage(h, errorText(err));
           }
         }),
     ),
@@ -345,7 +346,7 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
           id: it.id,
           severity: 'warning',
           code: 'direct-unavailable',
-          message: `direct transfer ${from} -> ${to} failed its test (${err instanceof Error ? err.message : String(err)}); ferry relays instead`,
+          message: `direct transfer ${from} -> ${to} failed its test (${errorText(err)}); ferry relays instead`,
         });
       direct = undefined;
       measured = await measureLink(session(from), session(to), options.compress);

@@ -2,6 +2,7 @@
 // shapes drift between versions, so fields are read one by one with a
 // fallback rather than validated as a whole: a missing field gives a default,
 // a wrong root type (not JSON, not an array) is an error.
+import { errorText } from '../text/error.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -85,7 +86,7 @@ export function parseJsonLines(text: string): JsonObject[] {
     try {
       v = JSON.parse(line);
     } catch (err) {
-      throw new Error(`line ${i + 1}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`line ${i + 1}: ${errorText(err)}`);
     }
     if (!isObject(v)) throw new Error(`line ${i + 1}: expected a JSON object`);
     out.push(v);

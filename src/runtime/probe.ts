@@ -1,6 +1,7 @@
 // One round trip to a host: its facts, every runtime's inventory, and any
 // extra sections a caller (preflight) needs, from one batched shell script.
 import type { HostFacts, HostProblem } from '../inventory/model.ts';
+import { errorText } from '../text/error.ts';
 import { dockerRuntime } from './docker.ts';
 import { excerpt, type HostExec } from './exec.ts';
 import { DEFAULT_CHECKPOINT_DIR, hostFactSections, parseHostFacts } from './host-facts.ts';
@@ -143,7 +144,7 @@ export async function probeHost(target: HostTarget, opts: ProbeOptions = {}): Pr
       guard,
     ]);
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorText(err);
     return unreached({
       severity: 'error',
       code: 'unreachable',

@@ -1,6 +1,7 @@
 // Turning a section's exit status, stderr and output into either data or a
 // per-host problem that names the command and quotes its stderr.
 import type { HostProblem, ProblemCode, RuntimeKind } from '../inventory/model.ts';
+import { errorText } from '../text/error.ts';
 import { excerpt } from './exec.ts';
 import type { SectionResult } from './script.ts';
 
@@ -89,7 +90,7 @@ export function parseSection<T>(
   try {
     return { ok: true, value: parse(r.stdout), problems: [] };
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorText(err);
     return {
       ok: false,
       problem: sectionProblem(host, r, {

@@ -4,6 +4,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { parseMemberSpec } from '../config/member-spec.ts';
 import { DEFAULT_OPTIONS } from '../plan/migration.ts';
 import { STRATEGIES } from '../plan/schedule.ts';
+import { errorText } from '../text/error.ts';
 import { initialRun, type RunState, reduceRun, runFinished } from './run.ts';
 import type {
   Backend,
@@ -145,7 +146,6 @@ export function markedRows(s: Pick<AppState, 'containers' | 'marked'>): Containe
 }
 
 const memberOf = (r: ContainerRow): MemberSpec => ({ host: r.host, runtime: r.runtime, name: r.name });
-const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
   const now = opts.now ?? Date.now;
@@ -204,7 +204,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
           status: {
             host,
             state: prev?.refreshedAt ? 'stale' : 'unreachable',
-            reason: errText(e),
+            reason: errorText(e),
             hint: null,
             warnings: [],
             containers: prev?.containers ?? 0,
@@ -347,7 +347,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
           await backend.saveGroup({ name, members });
           say(`saved group ${name} (${members.length} containers)`);
         } catch (e) {
-          say(`could not save group ${name}: ${errText(e)}`, 'error');
+          say(`could not save group ${name}: ${errorText(e)}`, 'error');
         }
       },
 
@@ -358,7 +358,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
         try {
           groups = await backend.loadGroups();
         } catch (e) {
-          error = errText(e);
+          error = errorText(e);
         }
         if (get().screen.kind === 'groups')
           set({ screen: { kind: 'groups', loading: false, groups, cursor: 0, error } });
@@ -451,7 +451,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
         try {
           handle = backend.run(plan);
         } catch (e) {
-          set({ run: { ...run, failure: errText(e) } });
+          set({ run: { ...run, failure: errorText(e) } });
           return;
         }
         // fold into the current state: cancelRun changes it between events
@@ -462,7 +462,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
         handle.on((e) => fold((r) => reduceRun(r, e)));
         handle.done.then(
           (summary) => fold((r) => (r.summary ? r : { ...r, summary })),
-          (e) => fold((r) => ({ ...r, failure: errText(e) })),
+          (e) => fold((r) => ({ ...r, failure: errorText(e) })),
         );
       },
       cancelRun() {
@@ -561,7 +561,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
                 offset: 0,
                 status: 'error',
                 plan: null,
-                error: errText(e),
+                error: errorText(e),
               },
             });
         },
