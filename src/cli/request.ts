@@ -1,14 +1,23 @@
 // What the command line asks for: the group and its destinations (--containers,
 // --group (saved groups), or --compose-project with --host; --to and --map),
-// the migration's options, and the SSH pool (-F, -J) to plan it through.
+// the migration's options (checked by a zod schema), and the SSH pool (-F, -J)
+// to plan it through.
 
+import { z } from 'zod';
 import { parseAllow, standingAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
 import { type MigrationPlan, type PlanRequest, planMigration } from '../migrate/survey.ts';
-import { DEFAULT_OPTIONS, type MigrateOptions } from '../plan/migration.ts';
-import { STRATEGIES, type Strategy } from '../plan/schedule.ts';
+import {
+  COMPRESSIONS,
+  DEFAULT_OPTIONS,
+  type MigrateOptions,
+  RESTORE_PATHS,
+  TRANSFER_MODES,
+} from '../plan/migration.ts';
+import { STRATEGIES } from '../plan/schedule.ts';
 import { createSshPool, type SshPool } from '../ssh/index.ts';
+import { errorText } from '../text/error.ts';
 import { UsageError } from './usage.ts';
 
 export interface GroupFlags {
@@ -122,25 +131,35 @@ function allowFrom(names: string[]): string[] {
   try {
     return [...new Set([...standingAllow(), ...parseAllow(names)])];
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorText(err));
   }
 }
 
+/** A flag that takes one of `values`: `fallback` when not given, `message` when it is anything else. */
+const oneOf = <T extends string>(values: readonly [T, ...T[]], fallback: NoInfer<T>, message: string) =>
+  z.enum(values, { error: message }).default(fallback);
+
+/** The option flags, checked in this order: the first wrong one is the usage error. */
+const optionFlags = z.object({
+  strategy: oneOf(STRATEGIES, 'auto', '--strategy must be one of sequential, pipelined, parallel, auto'),
+  compress: oneOf(COMPRESSIONS, 'auto', '--compress must be auto, none or zstd'),
+  transfer: oneOf(TRANSFER_MODES, 'relay', '--transfer must be relay, direct or auto'),
+  tcp: z.object({ established: z.boolean(), close: z.boolean() }).refine((t) => !(t.established && t.close), {
+    error: '--tcp-established and --tcp-close exclude each other',
+  }),
+  restorePath: oneOf(RESTORE_PATHS, 'auto', '--restore-path must be auto, precreate or import'),
+});
+
 export function optionsFrom(a: MigrateArgs): MigrateOptions {
-  const strategy = (a.strategy ?? 'auto') as Strategy;
-  if (!STRATEGIES.includes(strategy))
-    throw new UsageError('--strategy must be one of sequential, pipelined, parallel, auto');
-  const compress = (a.compress ?? 'auto') as MigrateOptions['compress'];
-  if (!['auto', 'none', 'zstd'].includes(compress))
-    throw new UsageError('--compress must be auto, none or zstd');
-  const transfer = (a.transfer ?? 'relay') as MigrateOptions['transfer'];
-  if (!['relay', 'direct', 'auto'].includes(transfer))
-    throw new UsageError('--transfer must be relay, direct or auto');
-  if (a.tcpEstablished && a.tcpClose)
-    throw new UsageError('--tcp-established and --tcp-close exclude each other');
-  const restorePath = (a.restorePath ?? 'auto') as MigrateOptions['restorePath'];
-  if (!['auto', 'precreate', 'import'].includes(restorePath))
-    throw new UsageError('--restore-path must be auto, precreate or import');
+  const flags = optionFlags.safeParse({
+    strategy: a.strategy,
+    compress: a.compress,
+    transfer: a.transfer,
+    tcp: { established: a.tcpEstablished ?? false, close: a.tcpClose ?? false },
+    restorePath: a.restorePath,
+  });
+  if (!flags.success) throw new UsageError(flags.error.issues[0]?.message ?? flags.error.message);
+  const { strategy, compress, transfer, tcp, restorePath } = flags.data;
   return {
     ...DEFAULT_OPTIONS,
     strategy,
@@ -150,8 +169,8 @@ export function optionsFrom(a: MigrateArgs): MigrateOptions {
     keepSource: a.keepSource,
     allow: allowFrom(a.allow ?? []),
     consistentCut: a.consistentCut,
-    tcpEstablished: a.tcpEstablished ?? false,
-    tcpClose: a.tcpClose ?? false,
+    tcpEstablished: tcp.established,
+    tcpClose: tcp.close,
     newAddress: a.newAddress ?? false,
   };
 }

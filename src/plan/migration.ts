@@ -19,9 +19,11 @@ export interface MigrationItem {
   destination: string;
 }
 
-export type Compression = 'auto' | 'none' | 'zstd';
+export const COMPRESSIONS = ['auto', 'none', 'zstd'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
 /** precreate: the optimized path (container created on the destination before the freeze); import: podman's --export/--import */
-export type RestorePath = 'auto' | 'precreate' | 'import';
+export const RESTORE_PATHS = ['auto', 'precreate', 'import'] as const;
+export type RestorePath = (typeof RESTORE_PATHS)[number];
 
 export interface MigrateOptions {
   strategy: Strategy;
@@ -47,7 +49,8 @@ export interface MigrateOptions {
   allow: string[];
 }
 
-export type TransferMode = 'relay' | 'direct' | 'auto';
+export const TRANSFER_MODES = ['relay', 'direct', 'auto'] as const;
+export type TransferMode = (typeof TRANSFER_MODES)[number];
 
 export const DEFAULT_OPTIONS: MigrateOptions = {
   strategy: 'auto',

@@ -47,10 +47,10 @@ export interface ScheduleInput {
   caps?: ScheduleCaps;
 }
 
-/** How a group's stages may overlap; `auto` picks the order and overlap from the estimates. */
-export type Strategy = 'sequential' | 'pipelined' | 'parallel' | 'auto';
 /** every strategy, in the order ferry offers them: --help, and the TUI's strategy key cycles through them */
-export const STRATEGIES: readonly Strategy[] = ['auto', 'pipelined', 'sequential', 'parallel'];
+export const STRATEGIES = ['auto', 'pipelined', 'sequential', 'parallel'] as const;
+/** How a group's stages may overlap; `auto` picks the order and overlap from the estimates. */
+export type Strategy = (typeof STRATEGIES)[number];
 
 export type StageName = 'checkpoint' | 'transfer' | 'restore';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatPlan, planJson } from '../../../src/cli/plan-report.ts';
-import { planRequestFrom } from '../../../src/cli/request.ts';
+import { type MigrateArgs, optionsFrom, planRequestFrom } from '../../../src/cli/request.ts';
 import { UsageError } from '../../../src/cli/usage.ts';
 import type { MigrationPlan } from '../../../src/migrate/survey.ts';
 import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
@@ -124,6 +124,81 @@ const plan = (): MigrationPlan => {
     planMs: 1800,
   };
 };
+
+describe('optionsFrom: the option flags', () => {
+  const args = (over: Partial<MigrateArgs> = {}): MigrateArgs => ({
+    group: {},
+    configFile: undefined,
+    jump: undefined,
+    strategy: undefined,
+    compress: undefined,
+    events: undefined,
+    keepSource: false,
+    consistentCut: false,
+    restorePath: undefined,
+    ...over,
+  });
+
+  it('defaults for the flags not given, the given values as they are', () => {
+    expect(optionsFrom(args())).toMatchObject({
+      strategy: 'auto',
+      compress: 'auto',
+      transfer: 'relay',
+      restorePath: 'auto',
+      tcpEstablished: false,
+      tcpClose: false,
+      newAddress: false,
+    });
+    expect(
+      optionsFrom(
+        args({
+          strategy: 'pipelined',
+          compress: 'zstd',
+          transfer: 'direct',
+          restorePath: 'import',
+          tcpClose: true,
+          newAddress: true,
+          keepSource: true,
+        }),
+      ),
+    ).toMatchObject({
+      strategy: 'pipelined',
+      compress: 'zstd',
+      transfer: 'direct',
+      restorePath: 'import',
+      tcpEstablished: false,
+      tcpClose: true,
+      newAddress: true,
+      keepSource: true,
+    });
+  });
+
+  it('a wrong value is a usage error naming the flag and what it takes', () => {
+    const refused = (over: Partial<MigrateArgs>) => {
+      try {
+        optionsFrom(args(over));
+      } catch (err) {
+        expect(err).toBeInstanceOf(UsageError);
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refused({ strategy: 'fast' })).toBe(
+      '--strategy must be one of sequential, pipelined, parallel, auto',
+    );
+    expect(refused({ strategy: '' })).toBe('--strategy must be one of sequential, pipelined, parallel, auto');
+    expect(refused({ compress: 'gzip' })).toBe('--compress must be auto, none or zstd');
+    expect(refused({ transfer: 'scp' })).toBe('--transfer must be relay, direct or auto');
+    expect(refused({ tcpEstablished: true, tcpClose: true })).toBe(
+      '--tcp-established and --tcp-close exclude each other',
+    );
+    expect(refused({ restorePath: 'copy' })).toBe('--restore-path must be auto, precreate or import');
+    // several wrong: the first in the order strategy, compress, transfer, tcp, restore path
+    expect(refused({ strategy: 'x', compress: 'x', transfer: 'x' })).toMatch(/^--strategy/);
+    expect(refused({ compress: 'x', transfer: 'x' })).toMatch(/^--compress/);
+    expect(refused({ tcpEstablished: true, tcpClose: true, restorePath: 'x' })).toMatch(/^--tcp-established/);
+  });
+});
 
 describe('the plan, printed', () => {
   it('fits 80 columns and says what blocks', () => {
