@@ -19,16 +19,22 @@ const fail = (message: string, hint?: string): CliResult => ({
   stderr: `ferry: ${message}\n${hint ? `hint: ${hint}\n` : ''}`,
 });
 
-/** Pure entry: parses argv and returns what to print, so tests need no process. */
-export function runCli(argv: string[]): CliResult {
-  let parsed: ReturnType<typeof parse>;
+type Parsed = ReturnType<typeof parse>;
+
+/** argv parsed, or the usage error to print (with the usage) when it cannot be. */
+function parseCli(argv: string[]): { parsed: Parsed } | { result: CliResult } {
   try {
-    parsed = parse(argv);
+    return { parsed: parse(argv) };
   } catch (err) {
-    const message = errorText(err);
-    return { code: 1, stdout: '', stderr: `ferry: ${message}\n\n${USAGE}` };
+    return { result: { code: 1, stdout: '', stderr: `ferry: ${errorText(err)}\n\n${USAGE}` } };
   }
-  const { values, positionals } = parsed;
+}
+
+/**
+ * What is answered without I/O over time: --help, --version, ssh-config and
+ * an unknown command. undefined: the TUI, --plan or an ASYNC_COMMANDS command.
+ */
+function answerNow({ values, positionals }: Parsed): CliResult | undefined {
   if (values.help) return { code: 0, stdout: USAGE, stderr: '' };
   if (values.version) return { code: 0, stdout: `ferry ${VERSION}\n`, stderr: '' };
   const [command, sub, host, ...rest] = positionals;
@@ -50,8 +56,21 @@ export function runCli(argv: string[]): CliResult {
       );
     }
   }
-  if (command !== undefined) return fail(`unknown command '${command}'`, 'see ferry --help');
-  return fail('the terminal UI is not built yet', 'try ferry --help');
+  if (command !== undefined && !ASYNC_COMMANDS.has(command))
+    return fail(`unknown command '${command}'`, 'see ferry --help');
+  return undefined;
+}
+
+/**
+ * Pure entry for what needs no I/O (usage errors, --help, --version,
+ * ssh-config): parses argv and returns what to print, so tests need no process.
+ */
+export function runCli(argv: string[]): CliResult {
+  const p = parseCli(argv);
+  if ('result' in p) return p.result;
+  const r = answerNow(p.parsed);
+  if (!r) throw new Error('runCli answers only what needs no I/O: runCliAsync runs the TUI and the commands');
+  return r;
 }
 
 function parse(argv: string[]) {
@@ -95,7 +114,7 @@ const ASYNC_COMMANDS = new Set(['migrate', 'recover', 'hosts', 'ps']);
 
 const hostList = (flag: string | undefined) => (flag === undefined ? undefined : commaList(flag));
 
-/** Commands that do I/O over time (plan, migrate, recover, hosts, ps); the rest go through runCli. */
+/** The whole command line: argv parsed once; what runCli answers, else the TUI, --plan or a command doing I/O over time. */
 export async function runCliAsync(
   argv: string[],
   out: NodeJS.WritableStream,
@@ -104,28 +123,19 @@ export async function runCliAsync(
   // whatever a host said, it reaches the terminal as text (src/runtime/sanitize.ts); the
   // TUI draws with escape sequences of its own on stdout, and cleans its host text itself
   guardTerminal(err);
-  let parsed: ReturnType<typeof parse> | undefined;
-  try {
-    parsed = parse(argv);
-  } catch {
-    parsed = undefined;
-  }
-  const command = parsed?.positionals[0];
-  const tui =
-    parsed && !parsed.values.help && !parsed.values.version && !parsed.values.plan && command === undefined;
-  if (!tui) guardTerminal(out);
-  if (
-    !parsed ||
-    parsed.values.help ||
-    parsed.values.version ||
-    !(ASYNC_COMMANDS.has(command ?? '') || command === undefined)
-  ) {
-    const r = runCli(argv);
+  const print = (r: CliResult) => {
+    guardTerminal(out);
     out.write(r.stdout);
     err.write(r.stderr);
     return r.code;
-  }
-  const v = parsed.values;
+  };
+  const p = parseCli(argv);
+  if ('result' in p) return print(p.result);
+  const now = answerNow(p.parsed);
+  if (now) return print(now);
+  const v = p.parsed.values;
+  const command = p.parsed.positionals[0];
+  if (command !== undefined || v.plan) guardTerminal(out);
   try {
     const common = { configFile: v.config, jump: v.jump };
     if (command === 'recover') return await recoverCommand({ ...common, journal: v.journal }, out);
