@@ -3,7 +3,7 @@
 // lab: test/integration/crash-points.test.ts.
 import { execFile } from 'node:child_process';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
@@ -17,12 +17,27 @@ import {
   NeedsAttention,
 } from '../../../src/migrate/driver.ts';
 import { MigrationRun } from '../../../src/migrate/engine.ts';
-import { currentOwner, Journal, type JournalRecord, readJournal } from '../../../src/migrate/journal.ts';
-import { acquireLock, LockHeld, releaseLock } from '../../../src/migrate/locks.ts';
+import {
+  currentOwner,
+  Journal,
+  type JournalRecord,
+  ownerAlive,
+  readJournal,
+} from '../../../src/migrate/journal.ts';
+import {
+  acquireLock,
+  LOCK_MAX_AGE_MS,
+  LockHeld,
+  lockDir,
+  parseOwner,
+  releaseLock,
+  staleReason,
+} from '../../../src/migrate/locks.ts';
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
 import { inspectRun, recoverRun, statesFrom } from '../../../src/migrate/recover.ts';
 import type { DriverState, HostSession } from '../../../src/migrate/types.ts';
 import { DEFAULT_OPTIONS, type MigrationItem } from '../../../src/plan/migration.ts';
+import { SshError } from '../../../src/ssh/errors.ts';
 import type { ExecOptions, ExecResult } from '../../../src/ssh/index.ts';
 
 const run = promisify(execFile);
@@ -538,5 +553,220 @@ describe('the engine', () => {
       new RegExp(`being migrated by run ${r.runId} .*interrupted: run ferry recover first`),
     );
     await releaseLock(host, item(name), r.runId);
+  });
+});
+
+// Each decision of the locks and of recover, alone: every one of these was
+// seen failing with the behaviour it names broken.
+describe('locks, one decision at a time', () => {
+  const me = hostname();
+  const dead = { operator: me, pid: 999999999, pidStart: '1' };
+
+  it('a container name that is not a plain name gets no lock path', () => {
+    expect(lockDir(item('web'))).toBe('/var/tmp/ferry-locks/podman-web');
+    for (const bad of ['../etc', 'a b', '-rf', 'x/y', ''])
+      expect(() => lockDir(item(bad)), bad).toThrow(LockHeld);
+  });
+
+  it('an owner record is read whole or not at all', () => {
+    expect(parseOwner('r1 op 42 1700000000000\n')).toEqual({
+      runId: 'r1',
+      operator: 'op',
+      pid: 42,
+      at: 1700000000000,
+    });
+    expect(parseOwner('r1 op')).toBeUndefined();
+    expect(parseOwner('r1 op x 1')).toBeUndefined();
+    expect(parseOwner('r1 op 42 soon')).toBeUndefined();
+  });
+
+  it('a lock is stale when unreadable, too old, or its run is over; another operator’s fresh lock and a live run’s are not', () => {
+    const dir = tmp();
+    const now = Date.now();
+    const owner = (runId: string, operator = me, pid = process.pid, at = now) => ({
+      runId,
+      operator,
+      pid,
+      at,
+    });
+    expect(staleReason(undefined, dir)).toMatch(/unreadable/);
+    expect(staleReason(owner('old', 'elsewhere', 1, now - LOCK_MAX_AGE_MS - 1000), dir, now)).toMatch(
+      /12 h old/,
+    );
+    expect(staleReason(owner('theirs', 'elsewhere', 1), dir, now)).toBeUndefined();
+    // no journal here: the process decides
+    expect(staleReason(owner('gone', me, 999999999), dir, now)).toMatch(
+      /process is gone and it left no journal/,
+    );
+    expect(staleReason(owner('alive', me, process.pid), dir, now)).toBeUndefined();
+    // a journal: only its end makes the lock stale (an interrupted run waits for recover)
+    const j = writeJournal(dir, 'interrupted', [runRecord('interrupted', [item('web')], { owner: dead })]);
+    expect(staleReason(owner('interrupted', me, 999999999), dir, now)).toBeUndefined();
+    appendFileSync(j, `${JSON.stringify({ kind: 'end', runId: 'interrupted', at: now })}\n`);
+    expect(staleReason(owner('interrupted', me, 999999999), dir, now)).toMatch(/has ended/);
+  });
+
+  it('a run that holds the lock takes it again; a stale lock that changed hands meanwhile is not taken', async () => {
+    const name = `ferry-unit-${process.pid}-${Date.now()}-d`;
+    const host = localHost('alpha');
+    const journalDir = tmp();
+    try {
+      await acquireLock(host, item(name), 'run-a', { journalDir });
+      await acquireLock(host, item(name), 'run-a', { journalDir });
+      // run-a is over; while ferry judges it stale, run-z (alive) takes the container
+      writeJournal(journalDir, 'run-a', [
+        runRecord('run-a', [item(name)], { owner: dead }),
+        { kind: 'end', runId: 'run-a', at: 1 },
+      ]);
+      writeJournal(journalDir, 'run-z', [runRecord('run-z', [item(name)], { owner: currentOwner() })]);
+      const dirOf = lockDir(item(name));
+      await expect(
+        acquireLock(host, item(name), 'run-b', {
+          journalDir,
+          onStale: () => writeFileSync(`${dirOf}/owner`, `run-z ${me} ${process.pid} ${Date.now()}\n`),
+        }),
+      ).rejects.toThrow(/being migrated by run run-z/);
+    } finally {
+      await releaseLock(host, item(name), 'run-a');
+      await releaseLock(host, item(name), 'run-z');
+    }
+  });
+
+  it('a lock that cannot be taken or released is an error naming the host, never a silent pass', async () => {
+    const broken = scriptedHost('alpha', () =>
+      fail('mkdir: cannot create directory: Read-only file system', 3),
+    );
+    await expect(acquireLock(broken.session, item('web'), 'run-a')).rejects.toThrow(
+      /alpha: cannot lock web in \/var\/tmp\/ferry-locks: mkdir: cannot create/,
+    );
+    await expect(releaseLock(broken.session, item('web'), 'run-a')).rejects.toThrow(
+      /alpha: releasing the lock of web/,
+    );
+  });
+
+  it('a run is alive only as the same process on this machine: a reused pid or another operator is not it', () => {
+    const mine = currentOwner();
+    expect(ownerAlive(mine)).toBe(true);
+    expect(ownerAlive({ ...mine, pidStart: `${mine.pidStart}0` })).toBe(false);
+    expect(ownerAlive({ ...mine, operator: `${me}-other` })).toBe(false);
+  });
+});
+
+describe('recover, one decision at a time', () => {
+  const RUN = '20261129T000000-abcdef';
+  const stageAt = (state: DriverState, id = item('web').id): JournalRecord => ({
+    kind: 'stage',
+    runId: RUN,
+    at: 1,
+    id,
+    stage: 'transfer',
+    status: 'started',
+    state,
+  });
+  /** recover of one container whose driver says where it is; the hosts answer `ids` to inspect */
+  async function recoverOne(
+    state: DriverState,
+    d: LocatingDriver,
+    runtime: 'podman' | 'docker' = 'podman',
+    copyId = 'copy1',
+  ) {
+    const dir = tmp();
+    const path = writeJournal(dir, RUN, [
+      runRecord(RUN, [item('web', runtime)]),
+      stageAt(state, item('web', runtime).id),
+    ]);
+    const alpha = scriptedHost('alpha');
+    const beta = scriptedHost('beta', (argv) => ok(argv.includes('{{.Id}}') ? `${copyId}\n` : ''));
+    const r = await recoverRun(path, {
+      session: (h) => (h === 'beta' ? beta.session : alpha.session),
+      drivers: { [runtime]: d },
+      stillRunningMs: 5,
+    });
+    return { r: r[0] as NonNullable<(typeof r)[0]>, path, alpha: alpha.calls, beta: beta.calls };
+  }
+  const unreachableBeta = (readings: { source: HostState; destination: HostState }[]) =>
+    new (class extends LocatingDriver {
+      override async locate(): Promise<{ source: HostState; destination: HostState }> {
+        throw new SshError('UNREACHABLE', 'beta', 'connect ECONNREFUSED');
+      }
+    })(readings);
+
+  it('a settled container leaves nothing: temp dirs, the docker checkpoint named after the run and the lock go; done and end are journaled', async () => {
+    const d = new LocatingDriver([{ source: 'stopped', destination: 'missing' }]);
+    const { r, path, alpha, beta } = await recoverOne(
+      {
+        tmpSrc: '/tmp/ferry.src1',
+        tmpDst: '/tmp/ferry.dst1',
+        checkpointName: `ferry-${RUN}`,
+        dstId: 'copy1',
+      },
+      d,
+      'docker',
+    );
+    expect(r.action).toBe('rolled-back');
+    expect(alpha).toContain('rm -rf /tmp/ferry.src1');
+    expect(beta).toContain('rm -rf /tmp/ferry.dst1');
+    expect(alpha).toContain(`docker checkpoint rm web ferry-${RUN}`);
+    expect(alpha.some((c) => c.startsWith('sh -c o=$(cat') && c.includes('docker-web'))).toBe(true);
+    const records = readJournal(path);
+    expect(records.find((x) => x.kind === 'done')).toMatchObject({ outcome: 'recover:rolled-back' });
+    expect(records.at(-1)?.kind).toBe('end');
+  });
+
+  it('a container it cannot settle keeps its lock and its files, and the run stays open for the next recover', async () => {
+    const d = new LocatingDriver([{ source: 'stopped', destination: 'running' }]);
+    const { r, path, alpha } = await recoverOne(
+      { tmpSrc: '/tmp/ferry.src1', dstId: 'copy1', restoring: true },
+      d,
+      'podman',
+      'not-ours',
+    );
+    expect(r.action).toBe('failed');
+    expect(alpha).toEqual([]);
+    const records = readJournal(path);
+    expect(records.find((x) => x.kind === 'done')).toMatchObject({ outcome: 'recover:failed' });
+    expect(records.some((x) => x.kind === 'end')).toBe(false);
+  });
+
+  it('the destination cannot be reached: the source comes back if the copy never started, else recover waits for it', async () => {
+    const never = unreachableBeta([]);
+    const a = await recoverOne({ dstId: 'copy1', frozen: true }, never);
+    expect(a.r).toMatchObject({ action: 'rolled-back', runningOn: 'alpha' });
+    expect(a.r.message).toMatch(/beta cannot be reached; its copy was never started/);
+    expect(never.calls).toEqual(['rollback']);
+    const started = unreachableBeta([]);
+    const b = await recoverOne({ dstId: 'copy1', frozen: true, restoring: true }, started);
+    expect(b.r.action).toBe('failed');
+    expect(b.r.message).toMatch(
+      /waiting for beta \(the destination\), which cannot be reached: .*run ferry recover again once beta answers/,
+    );
+    expect(started.calls).toEqual([]);
+  });
+
+  it('where it runs decides: both -> a person decides; the copy -> the stopped source goes; the source untouched -> nothing; a stopped source -> restored', async () => {
+    const both = new LocatingDriver([{ source: 'running', destination: 'running' }]);
+    const r1 = await recoverOne({ dstId: 'copy1', restoring: true }, both);
+    expect(r1.r.action).toBe('failed');
+    expect(r1.r.message).toMatch(/runs on both alpha and beta/);
+    expect(both.calls).toEqual([]);
+
+    const copy = new LocatingDriver([{ source: 'stopped', destination: 'running' }]);
+    const r2 = await recoverOne({ dstId: 'copy1', restoring: true }, copy);
+    expect(r2.r).toMatchObject({ action: 'finished', runningOn: 'beta' });
+    expect(copy.calls).toEqual(['finalize']);
+
+    const untouched = new LocatingDriver([{ source: 'running', destination: 'missing' }]);
+    const r3 = await recoverOne({ tmpSrc: '/tmp/ferry.src1' }, untouched);
+    expect(r3.r).toMatchObject({ action: 'nothing-to-do', runningOn: 'alpha' });
+    expect(untouched.calls).toEqual([]);
+    // a copy was made: it must go, even though the source runs
+    const made = new LocatingDriver([{ source: 'running', destination: 'stopped' }]);
+    expect((await recoverOne({ dstId: 'copy1' }, made)).r.action).toBe('rolled-back');
+    expect(made.calls).toEqual(['rollback']);
+
+    // stopped with no record of the freeze (killed before it was journaled): restored all the same
+    const stopped = new LocatingDriver([{ source: 'stopped', destination: 'missing' }]);
+    await recoverOne({ dstId: 'copy1' }, stopped);
+    expect(stopped.states[0]?.frozen).toBe(true);
   });
 });
