@@ -1,6 +1,7 @@
 // What the TUI shows and the one interface through which it reaches the world.
 // The store and the components see only these shapes; src/cli/tui.ts builds
 // the real backend (SSH pool, inventory, planner, engine), unit tests a fake.
+import type { SavedGroup as ConfigSavedGroup } from '../config/groups.ts';
 import type { MemberSpec } from '../config/member-spec.ts';
 import type { RuntimeKind } from '../inventory/model.ts';
 import type {
@@ -84,13 +85,8 @@ export interface RunHandle {
   readonly done: Promise<RunSummary>;
 }
 
-export interface SavedGroup {
-  name: string;
-  description?: string;
-  /** host:runtime/name or host:name */
-  members: string[];
-  to?: string;
-}
+/** A saved group as the TUI lists and saves it: the part of groups.yaml's it shows. */
+export type SavedGroup = Pick<ConfigSavedGroup, 'name' | 'description' | 'members' | 'to'>;
 
 export interface Backend {
   /** the hosts to show, in display order */
