@@ -186,7 +186,7 @@ export async function runCliAsync(
       restorePath: v['restore-path'],
       transfer: v.transfer,
     };
-    if (command === undefined) return await planCommand({ ...args, json: v.json ?? false }, out);
+    if (command === undefined) return await planCommand({ ...args, json: v.json ?? false }, out, err);
     if (!v.yes)
       throw new UsageError(
         'migrate changes running systems: add --yes to do it (or see it first with --plan)',

@@ -204,13 +204,22 @@ export function formatPlan(plan: MigrationPlan): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** "ferry: plan timing: probes 420 ms, preflight 1130 ms, links 2210 ms, total 2230 ms" (FERRY_TIMING=1) */
+export function formatTimings(plan: MigrationPlan): string {
+  const steps = Object.entries(plan.timings ?? {}).map(([step, ms]) => `${step} ${ms} ms`);
+  return `ferry: plan timing: ${[...steps, `total ${plan.planMs} ms`].join(', ')}\n`;
+}
+
 export async function planCommand(
   a: MigrateArgs & { json: boolean },
   out: NodeJS.WritableStream,
+  err?: NodeJS.WritableStream,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const pool = poolFor(a);
   try {
     const plan = await planFor(pool, a);
+    if (env.FERRY_TIMING === '1') err?.write(formatTimings(plan));
     out.write(a.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : formatPlan(plan));
     return plan.blocked ? 2 : 0;
   } finally {

@@ -41,12 +41,17 @@ function at(samples: readonly RateSample[], ms: number): RateSample | undefined 
  * The steady rate of a stream from its samples: the rate over the last
  * `windows` consecutive windows after the warm-up, if each is within
  * `tolerance` of their mean; null while there is no such stretch yet.
+ * No window starts before `notBeforeMs` (while other work shared the CPU).
  */
-export function steadyRate(samples: readonly RateSample[], o: SteadyOptions = STEADY): number | null {
+export function steadyRate(
+  samples: readonly RateSample[],
+  o: SteadyOptions = STEADY,
+  notBeforeMs = 0,
+): number | null {
   const first = samples.find((s) => s.bytes > 0);
   const last = samples.at(-1);
   if (!first || !last) return null;
-  const start = first.ms + o.warmupMs;
+  const start = Math.max(first.ms + o.warmupMs, notBeforeMs);
   const span = o.windowMs * o.windows;
   if (last.ms - start < span) return null;
   const edges: RateSample[] = [];
@@ -61,12 +66,19 @@ export function steadyRate(samples: readonly RateSample[], o: SteadyOptions = ST
   return rateOf(edges[0] as RateSample, last);
 }
 
-/** When the stream never settled within its bounds: the rate after the warm-up, or over all of it. */
-export function fallbackRate(samples: readonly RateSample[], o: SteadyOptions = STEADY): number {
+/**
+ * When the stream never settled within its bounds: the rate after the
+ * warm-up (and after `notBeforeMs`), or over all of it.
+ */
+export function fallbackRate(
+  samples: readonly RateSample[],
+  o: SteadyOptions = STEADY,
+  notBeforeMs = 0,
+): number {
   const first = samples.find((s) => s.bytes > 0);
   const last = samples.at(-1);
   if (!first || !last) return 0;
-  const from = at(samples, first.ms + o.warmupMs) ?? first;
+  const from = at(samples, Math.max(first.ms + o.warmupMs, notBeforeMs)) ?? first;
   return from.ms < last.ms ? rateOf(from, last) : rateOf({ ms: 0, bytes: 0 }, last);
 }
 

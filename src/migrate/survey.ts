@@ -16,7 +16,7 @@ import type { RuntimeKind } from '../inventory/model.ts';
 import { type Container, containerKey } from '../inventory/model.ts';
 import { buildDag, type UserEdge } from '../plan/dag.ts';
 import type { MigrateOptions, MigrationItem, Plan, PlanFinding } from '../plan/migration.ts';
-import { type PreflightReport, preflightGroup } from '../plan/preflight.ts';
+import { CPUINFO_SECTION, type PreflightReport, preflightGroup } from '../plan/preflight.ts';
 import {
   estimateStages,
   type StageEstimate,
@@ -69,6 +69,8 @@ export interface MigrationPlan extends Plan {
   blocked: boolean;
   /** how long planning took, ms */
   planMs: number;
+  /** ms since planning started at which each step ended (FERRY_TIMING=1 prints them) */
+  timings?: Record<string, number>;
 }
 
 /** A problem that stops planning altogether: a host that cannot be reached, a member that does not exist. */
@@ -103,6 +105,104 @@ async function directRoute(pool: SshPool, source: HostSession, to: string): Prom
   const route = { target: `${s.user}@${s.hostName}`, port: s.port };
   const probe = await probeDirect(source, route);
   return typeof probe === 'string' ? probe : { ...route, setupMs: probe };
+}
+
+/** A link's estimate, and why the direct route was not taken (when it was asked for). */
+interface LinkResult {
+  link: LinkMeasure & { direct?: DirectRoute };
+  problem?: { severity: 'blocker' | 'warning'; message: string };
+}
+
+/**
+ * Each link's estimate, once per source -> destination pair, started as soon
+ * as the pair is known: it needs no probe, so its setup and warm-up overlap
+ * the probes and preflight. Its rate is read only from windows after quiet()
+ * (the probes' CPU load would skew it, and the compression choice with it),
+ * and links are measured one after another for the same reason.
+ */
+class LinkEstimates {
+  private readonly runs = new Map<string, Promise<LinkResult>>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly session: (host: string) => HostSession;
+  private readonly pool: SshPool;
+  private readonly options: MigrateOptions;
+  private readonly deps: PlanDeps;
+  private readonly stopper = new AbortController();
+  private calm: () => void = () => undefined;
+  private readonly calmed = new Promise<void>((resolve) => {
+    this.calm = resolve;
+  });
+
+  constructor(pool: SshPool, options: MigrateOptions, deps: PlanDeps) {
+    this.pool = pool;
+    this.options = options;
+    this.deps = deps;
+    this.session = sessionsFor(pool);
+  }
+
+  start(from: string, to: string): void {
+    const name = `${from}->${to}`;
+    if (this.runs.has(name)) return;
+    const run = this.chain.then(() => this.measure(from, to));
+    // awaited by get(); until then a failure is no unhandled rejection
+    run.catch(() => undefined);
+    this.chain = run.catch(() => undefined);
+    this.runs.set(name, run);
+  }
+
+  get(name: string): Promise<LinkResult> {
+    const run = this.runs.get(name);
+    if (!run) throw new Error(`link ${name} was never started`);
+    return run;
+  }
+
+  /** the other work is done: rates may be read from now on */
+  quiet(): void {
+    this.calm();
+  }
+
+  /** the plan failed: streams end now (and still remove their temp dirs) */
+  abandon(): void {
+    this.stopper.abort();
+    this.calm();
+  }
+
+  settled(): Promise<unknown> {
+    return Promise.allSettled(this.runs.values());
+  }
+
+  private async measure(from: string, to: string): Promise<LinkResult> {
+    const { options, deps } = this;
+    const src = this.session(from);
+    const dst = this.session(to);
+    const quiet = { quiet: this.calmed, stop: this.stopper.signal };
+    const route = options.transfer === 'relay' ? undefined : await directRoute(this.pool, src, to);
+    const unavailable =
+      typeof route === 'string'
+        ? {
+            severity: options.transfer === 'direct' ? ('blocker' as const) : ('warning' as const),
+            message: options.transfer === 'direct' ? route : `${route}; ferry relays instead`,
+          }
+        : undefined;
+    const direct = route && typeof route !== 'string' ? route : undefined;
+    try {
+      const link = await deps.measureLink(src, dst, options.compress, direct, quiet);
+      return {
+        link: { ...link, ...(direct ? { direct } : {}) },
+        ...(unavailable ? { problem: unavailable } : {}),
+      };
+    } catch (err) {
+      if (!direct || options.transfer !== 'auto') throw err;
+      // auto: a direct route that answers but cannot carry the stream is relayed
+      return {
+        link: await deps.measureLink(src, dst, options.compress, undefined, quiet),
+        problem: {
+          severity: 'warning',
+          message: `direct transfer ${from} -> ${to} failed its test (${errorText(err)}); ferry relays instead`,
+        },
+      };
+    }
+  }
 }
 
 /** "host: message", without saying the host twice when the message already starts with it */
@@ -143,8 +243,34 @@ export function serverFirst(
   return out;
 }
 
-export async function planMigration(pool: SshPool, req: PlanRequest): Promise<MigrationPlan> {
+/** What planning measures with (tests give their own). */
+export interface PlanDeps {
+  measureLink: typeof measureLink;
+}
+
+export async function planMigration(
+  pool: SshPool,
+  req: PlanRequest,
+  deps: PlanDeps = { measureLink },
+): Promise<MigrationPlan> {
+  const linkRuns = new LinkEstimates(pool, req.options, deps);
+  try {
+    return await planGroup(pool, req, linkRuns);
+  } catch (err) {
+    linkRuns.abandon();
+    throw err;
+  } finally {
+    // a plan that fails still waits for its link streams to end (they remove their temp dirs)
+    await linkRuns.settled();
+  }
+}
+
+async function planGroup(pool: SshPool, req: PlanRequest, linkRuns: LinkEstimates): Promise<MigrationPlan> {
   const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const mark = (step: string) => {
+    timings[step] = Math.round(performance.now() - t0);
+  };
   // the operator's standing allow list (FERRY_ALLOW) holds for every plan
   const options = { ...req.options, allow: withStandingAllow(req.options.allow) };
   if (req.members.length === 0 && !req.compose) throw new PlanError('the group has no members');
@@ -176,38 +302,39 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
   ];
   const destinations = [
     ...new Set([
-      ...req.members.map(destinationOf),
+      ...req.members.map((m) => {
+        const to = destinationOf(m);
+        // the link estimate needs no probe: it starts now, beside them
+        linkRuns.start(m.host, to);
+        return to;
+      }),
       ...Object.values(req.destinations ?? {}),
       ...(req.to ? [req.to] : []),
     ]),
   ];
-
-  // every host at once: sources give their inventory in one round trip;
-  // destinations only need to answer (preflight probes them next)
+  // a compose project's members go to --to, unless the map may name one of them
+  if (
+    req.compose &&
+    req.to &&
+    req.to !== req.compose.host &&
+    !mapped.some((e) => e.key.host === req.compose?.host)
+  )
+    linkRuns.start(req.compose.host, req.to);
+  // every host at once, each in one round trip: sources give their inventory
+  // and CPU image, destinations their inventory and facts (preflight needs both)
   const signal = req.signal ? { signal: req.signal } : {};
-  const [probes, answers] = await Promise.all([
-    Promise.all(sources.map((h) => probeHost(target(h), { ...signal }))).then(
-      (all) => new Map(all.map((p) => [p.host, p])),
-    ),
-    Promise.all(
-      destinations
-        .filter((h) => !sources.includes(h))
-        .map(async (h) => {
-          try {
-            const r = await pool.exec(h, ['true'], { idempotent: true });
-            return r.code === 0 ? null : `${h}: exit ${r.code} from a plain command`;
-          } catch (err) {
-            return hostMessage(h, errorText(err));
-          }
-        }),
-    ),
-  ]);
-  const unreachable = [
-    ...[...probes.values()]
-      .filter((p) => !p.reached)
-      .map((p) => hostMessage(p.host, p.problems[0]?.message ?? 'not reachable')),
-    ...answers.filter((a): a is string => a !== null),
-  ];
+  const probes = new Map(
+    (
+      await Promise.all([
+        ...sources.map((h) => probeHost(target(h), { extra: [CPUINFO_SECTION], ...signal })),
+        ...destinations.filter((h) => !sources.includes(h)).map((h) => probeHost(target(h), { ...signal })),
+      ])
+    ).map((p) => [p.host, p]),
+  );
+  mark('probes');
+  const unreachable = [...probes.values()]
+    .filter((p) => !p.reached)
+    .map((p) => hostMessage(p.host, p.problems[0]?.message ?? 'not reachable'));
   if (unreachable.length > 0)
     throw new PlanError(
       unreachable.join('; '),
@@ -289,9 +416,9 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
   // a DAG edge from -> to: `from` needs `to`, so `to` goes first
   const edges: [string, string][] = dag.dag.edges.filter((e) => e.from !== e.to).map((e) => [e.to, e.from]);
 
-  // preflight of every member at once; then each link alone, so that the
-  // probes' CPU load does not skew the measurement (and the compression choice)
-  const session = sessionsFor(pool);
+  // preflight of every member at once, beside the link estimates (each link
+  // reads its rate only once preflight is done: see LinkEstimates)
+  for (const it of items) linkRuns.start(it.container.host, it.destination);
   const peers = containers.map((c, i) => ({
     name: c.name,
     ips: c.networks.flatMap((n) => (n.ip ? [n.ip] : [])),
@@ -308,6 +435,7 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
   const reports = await preflightGroup(
     containers.map((c, i) => {
       const sourceProbe = probes.get(c.host);
+      const destinationProbe = probes.get((items[i] as MigrationItem).destination);
       return {
         container: c,
         source: target(c.host),
@@ -316,43 +444,25 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
         group: peers.filter((_, j) => j !== i),
         choices,
         ...(sourceProbe ? { sourceProbe } : {}),
+        ...(destinationProbe ? { destinationProbe } : {}),
         ...signal,
       };
     }),
   );
+  mark('preflight');
+  linkRuns.quiet();
+  const linkNames = [...new Set(items.map(linkKey))];
+  const measuredLinks = await Promise.all(linkNames.map((name) => linkRuns.get(name)));
+  mark('links');
   const links: Record<string, LinkMeasure & { direct?: DirectRoute }> = {};
   const routeProblems: PlanFinding[] = [];
-  for (const name of new Set(items.map(linkKey))) {
-    const [from = '', to = ''] = name.split('->');
-    const route = options.transfer === 'relay' ? undefined : await directRoute(pool, session(from), to);
-    if (route && typeof route === 'string') {
+  linkNames.forEach((name, n) => {
+    const { link, problem } = measuredLinks[n] as LinkResult;
+    links[name] = link;
+    if (problem)
       for (const it of items.filter((i) => linkKey(i) === name))
-        routeProblems.push({
-          id: it.id,
-          severity: options.transfer === 'direct' ? 'blocker' : 'warning',
-          code: 'direct-unavailable',
-          message: options.transfer === 'direct' ? route : `${route}; ferry relays instead`,
-        });
-    }
-    let direct = route && typeof route !== 'string' ? route : undefined;
-    let measured: LinkMeasure;
-    try {
-      measured = await measureLink(session(from), session(to), options.compress, direct);
-    } catch (err) {
-      if (!direct || options.transfer !== 'auto') throw err;
-      // auto: a direct route that answers but cannot carry the stream is relayed
-      for (const it of items.filter((i) => linkKey(i) === name))
-        routeProblems.push({
-          id: it.id,
-          severity: 'warning',
-          code: 'direct-unavailable',
-          message: `direct transfer ${from} -> ${to} failed its test (${errorText(err)}); ferry relays instead`,
-        });
-      direct = undefined;
-      measured = await measureLink(session(from), session(to), options.compress);
-    }
-    links[name] = { ...measured, ...(direct ? { direct } : {}) };
-  }
+        routeProblems.push({ id: it.id, code: 'direct-unavailable', ...problem });
+  });
 
   const findings: PlanFinding[] = [
     ...dag.dag.warnings.map((message) => ({ id: '', severity: 'warning' as const, code: 'dag', message })),
@@ -411,5 +521,6 @@ export async function planMigration(pool: SshPool, req: PlanRequest): Promise<Mi
     findings,
     blocked: findings.some((f) => f.severity === 'blocker'),
     planMs: Math.round(performance.now() - t0),
+    timings,
   };
 }

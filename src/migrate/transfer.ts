@@ -14,6 +14,7 @@ import {
   type RememberedRate,
   rememberedRate,
   rememberRate,
+  STEADY,
   steadyRate,
 } from './link-rate.ts';
 import type { HostSession } from './types.ts';
@@ -416,13 +417,19 @@ export const LINK_SAMPLE = { maxBytes: 2 * 1024 * 1024 * 1024, maxMs: 4000 };
  * REMEMBER_MS) stands in; otherwise zeros stream through a new channel until
  * its rate holds steady over consecutive windows after the warm-up (bounded by
  * LINK_SAMPLE), and that rate is remembered.
+ *
+ * `quiet`: other work (the plan's probes) shares the CPU until it settles.
+ * The stream sets up and warms up meanwhile, but its rate is read only from
+ * windows after that; a stream still busy at twice its time bound stops, and
+ * the link is measured again once it is quiet. `stop`: the rate is no longer
+ * wanted; the stream ends now, cleanly, and the measurement rejects.
  */
 export async function measureLink(
   from: HostSession,
   to: HostSession,
   compress: 'auto' | 'none' | 'zstd',
   route?: DirectRoute,
-  o: { rates?: LinkRates; bounds?: typeof LINK_SAMPLE } = {},
+  o: { rates?: LinkRates; bounds?: typeof LINK_SAMPLE; quiet?: Promise<unknown>; stop?: AbortSignal } = {},
 ): Promise<LinkMeasure> {
   const zstdFor = (bytesPerSec: number) =>
     compress === 'auto' ? bytesPerSec < COMPRESS_BELOW : compress === 'zstd';
@@ -430,6 +437,8 @@ export async function measureLink(
   const known = rememberedRate(key, Date.now(), o.rates);
   if (known) return { bytesPerSec: known.bytesPerSec, zstd: zstdFor(known.bytesPerSec), source: known };
   const bounds = o.bounds ?? LINK_SAMPLE;
+  const stopped = () => new TransferError(`link ${from.host} -> ${to.host}: its measurement was stopped`);
+  if (o.stop?.aborted) throw stopped();
   const mk = ['mktemp', '-d', '/tmp/ferry.XXXXXXXX'];
   const [a, b] = await Promise.all([from.exec(mk), to.exec(mk)]);
   const tmpFrom = a.stdout.trim();
@@ -442,6 +451,14 @@ export async function measureLink(
   const enough = new AbortController();
   let steady: number | null = null;
   let t0: number | undefined;
+  // ms after the first byte from which the CPU is the stream's own (0: from the start)
+  let quietMs: number | undefined = o.quiet ? undefined : 0;
+  const settled = () => {
+    quietMs ??= t0 === undefined ? 0 : performance.now() - t0;
+  };
+  o.quiet?.then(settled, settled);
+  const stopNow = () => enough.abort();
+  o.stop?.addEventListener('abort', stopNow, { once: true });
   try {
     const relayOptions: RelayOptions = {
       from,
@@ -457,8 +474,15 @@ export async function measureLink(
         const now = performance.now();
         t0 ??= now;
         samples.push({ ms: now - t0, bytes });
-        steady ??= steadyRate(samples);
-        if (steady !== null || now - t0 > bounds.maxMs || bytes >= bounds.maxBytes / 2) enough.abort();
+        if (quietMs !== undefined) steady ??= steadyRate(samples, STEADY, quietMs);
+        const quietFor = quietMs === undefined ? 0 : now - t0 - quietMs;
+        if (
+          steady !== null ||
+          quietFor > bounds.maxMs ||
+          now - t0 > 2 * bounds.maxMs ||
+          bytes >= bounds.maxBytes / 2
+        )
+          enough.abort();
       },
     };
     const r = route ? await direct({ ...relayOptions, route }) : await relay(relayOptions);
@@ -466,16 +490,26 @@ export async function measureLink(
     if (t0 !== undefined && !enough.signal.aborted)
       samples.push({ ms: performance.now() - t0, bytes: r.bytes });
     const last = samples.at(-1);
-    const bytesPerSec = Math.round(steady ?? steadyRate(samples) ?? fallbackRate(samples));
-    if (!last || !(bytesPerSec > 0))
-      throw new TransferError(`link ${from.host} -> ${to.host}: no data moved while measuring it`);
-    rememberRate(key, { kind: 'estimate', bytesPerSec, at: Date.now(), bytes: last.bytes }, o.rates);
-    return {
-      bytesPerSec,
-      zstd: zstdFor(bytesPerSec),
-      source: { kind: 'measured', bytes: last.bytes, ms: Math.round(last.ms), steady: steady !== null },
-    };
+    if (o.stop?.aborted) throw stopped();
+    // busy all along, nothing here is the link's own rate: measured again below
+    if (quietMs !== undefined) {
+      const bytesPerSec = Math.round(
+        steady ?? steadyRate(samples, STEADY, quietMs) ?? fallbackRate(samples, STEADY, quietMs),
+      );
+      if (!last || !(bytesPerSec > 0))
+        throw new TransferError(`link ${from.host} -> ${to.host}: no data moved while measuring it`);
+      rememberRate(key, { kind: 'estimate', bytesPerSec, at: Date.now(), bytes: last.bytes }, o.rates);
+      return {
+        bytesPerSec,
+        zstd: zstdFor(bytesPerSec),
+        source: { kind: 'measured', bytes: last.bytes, ms: Math.round(last.ms), steady: steady !== null },
+      };
+    }
   } finally {
+    o.stop?.removeEventListener('abort', stopNow);
     await Promise.all([from.exec(['rm', '-rf', tmpFrom]), to.exec(['rm', '-rf', tmpTo])]);
   }
+  await o.quiet?.catch(() => undefined);
+  const { quiet: _, ...alone } = o;
+  return measureLink(from, to, compress, route, alone);
 }

@@ -197,6 +197,12 @@ export interface PreflightRequest {
    * source's inventory a second time
    */
   sourceProbe?: HostProbe;
+  /**
+   * the same for the destination: its facts and inventory, asked by the caller
+   * at the same time as the source's. With the source's CPU image in
+   * `sourceProbe` too (CPUINFO_SECTION), both hosts' sections run at once.
+   */
+  destinationProbe?: HostProbe;
   group?: GroupPeer[];
   choices?: PreflightChoices;
 }
@@ -220,19 +226,26 @@ const RUNC_CONF: Section = {
 const asksTcp = (r: SectionResult | undefined) =>
   r?.code === 0 && r.stdout.split('\n').some((l) => /^\s*(--)?tcp-established\s*$/.test(l));
 
+/**
+ * The source's CPU image, for `criu cpuinfo check` on the destination. It
+ * depends on no container: a caller that probes the source first can ask it
+ * there (and pass that probe as `sourceProbe`).
+ */
+export const CPUINFO_SECTION: Section = {
+  name: 'pf.cpuinfo',
+  display: 'criu cpuinfo dump',
+  script: [
+    'mkdir "$T/cpu" || exit 1',
+    '$SUDO criu cpuinfo dump -D "$T/cpu" || exit $?',
+    '$SUDO cat "$T/cpu/cpuinfo.img" | base64',
+  ].join('\n'),
+};
+
 export function sourceSections(c: Container, runtime: Runtime): Section[] {
   const volumes = c.mounts.filter((m) => m.type === 'volume' && isHostPath(m.source));
   const sections: Section[] = [
     RUNC_CONF,
-    {
-      name: 'pf.cpuinfo',
-      display: 'criu cpuinfo dump',
-      script: [
-        'mkdir "$T/cpu" || exit 1',
-        '$SUDO criu cpuinfo dump -D "$T/cpu" || exit $?',
-        '$SUDO cat "$T/cpu/cpuinfo.img" | base64',
-      ].join('\n'),
-    },
+    CPUINFO_SECTION,
     {
       name: 'pf.proc',
       display: `read sockets and open files of ${c.name} (/proc, ss -xH)`,
@@ -1145,39 +1158,72 @@ export async function preflightGroup(reqs: readonly PreflightRequest[]): Promise
       }
       if (members.length === 0) return;
       const m0 = members[0] as (typeof members)[number];
+      const known = first.sourceProbe?.reached ? first.sourceProbe : undefined;
+      const knownDst = first.destinationProbe?.reached ? first.destinationProbe : undefined;
+      // the CPU image from the caller's probe: the destination need not wait for the source
+      const knownCpu = known?.extra.get(CPUINFO_SECTION.name);
       const srcSections = [
-        ...sourceSections(m0.req.container, m0.runtime).filter((x) => SHARED_SOURCE.has(x.name)),
+        ...sourceSections(m0.req.container, m0.runtime).filter(
+          (x) => SHARED_SOURCE.has(x.name) && !(knownCpu && x.name === CPUINFO_SECTION.name),
+        ),
         ...members.flatMap((m, k) =>
           perMember(sourceSections(m.req.container, m.runtime), k, SHARED_SOURCE, members.length === 1),
         ),
       ];
-      const known = first.sourceProbe?.reached ? first.sourceProbe : undefined;
-      const srcProbe = await probeHost(first.source, {
-        extra: srcSections,
-        ...(known ? { inventory: false, facts: false } : {}),
-        ...signal,
-      });
-      // facts and inventory from the caller's probe when there is one: each asked once
+      const probeSource = () =>
+        probeHost(first.source, {
+          extra: srcSections,
+          ...(known ? { inventory: false, facts: false } : {}),
+          ...signal,
+        });
+      const fresh = known ? members.map((m) => findFresh(known, m.req.container)) : undefined;
+      const probeDestination = (stdin: string, containers: Container[]) => {
+        const dstSections = [
+          ...destinationSections(containers[0] as Container).filter((x) => SHARED_DESTINATION.has(x.name)),
+          ...containers.flatMap((c, k) =>
+            perMember(destinationSections(c), k, SHARED_DESTINATION, members.length === 1),
+          ),
+        ];
+        return probeHost(first.destination, {
+          extra: dstSections,
+          stdin,
+          ...(knownDst ? { inventory: false, facts: false } : {}),
+          ...signal,
+        });
+      };
+      const imageOf = (r: SectionResult | undefined) => {
+        const cpu = parseSourceEvidence(new Map(r ? [[CPUINFO_SECTION.name, r]] : [])).cpuinfo;
+        return 'image' in cpu ? cpu.image : '';
+      };
+      let srcProbe: HostProbe;
+      let dstProbe: HostProbe;
+      let containers: Container[];
+      let freshOf: (Container | undefined)[];
+      if (knownCpu && fresh) {
+        freshOf = fresh;
+        containers = members.map((m, k) => fresh[k] ?? m.req.container);
+        [srcProbe, dstProbe] = await Promise.all([
+          probeSource(),
+          probeDestination(imageOf(knownCpu), containers),
+        ]);
+      } else {
+        srcProbe = await probeSource();
+        freshOf = fresh ?? members.map((m) => findFresh(srcProbe, m.req.container));
+        containers = members.map((m, k) => freshOf[k] ?? m.req.container);
+        dstProbe = await probeDestination(imageOf(srcProbe.extra.get(CPUINFO_SECTION.name)), containers);
+      }
+      // facts and inventory from the caller's probes when there are: each asked once
       const sourceInv = mergeProbe(undefined, known && srcProbe.reached ? known : srcProbe);
-      const fresh = members.map((m) => findFresh(known ?? srcProbe, m.req.container));
-      const containers = members.map((m, k) => fresh[k] ?? m.req.container);
-      const cpu = parseSourceEvidence(memberResults(srcProbe.extra, 0)).cpuinfo;
-      const stdin = 'image' in cpu ? cpu.image : '';
-      const dstSections = [
-        ...destinationSections(containers[0] as Container).filter((x) => SHARED_DESTINATION.has(x.name)),
-        ...containers.flatMap((c, k) =>
-          perMember(destinationSections(c), k, SHARED_DESTINATION, members.length === 1),
-        ),
-      ];
-      const dstProbe = await probeHost(first.destination, { extra: dstSections, stdin, ...signal });
-      const destination = mergeProbe(undefined, dstProbe);
+      const destination = mergeProbe(undefined, knownDst && dstProbe.reached ? knownDst : dstProbe);
+      const srcExtra = new Map(srcProbe.extra);
+      if (knownCpu && srcProbe.reached) srcExtra.set(CPUINFO_SECTION.name, knownCpu);
       members.forEach((m, k) => {
         const container = containers[k] as Container;
         const input: PreflightInput = {
           container,
           source: sourceInv,
           destination,
-          sourceEvidence: parseSourceEvidence(memberResults(srcProbe.extra, k)),
+          sourceEvidence: parseSourceEvidence(memberResults(srcExtra, k)),
           destinationEvidence: parseDestinationEvidence(memberResults(dstProbe.extra, k), container),
           // the operator's standing allow list (FERRY_ALLOW) holds for every preflight
           allow: withStandingAllow(m.req.allow),
@@ -1185,7 +1231,7 @@ export async function preflightGroup(reqs: readonly PreflightRequest[]): Promise
           ...(m.req.choices ? { choices: m.req.choices } : {}),
         };
         const findings = evaluatePreflight(input);
-        if (srcProbe.reached && !fresh[k]) {
+        if (srcProbe.reached && !freshOf[k]) {
           findings.unshift({
             severity: 'blocker',
             code: 'container-gone',

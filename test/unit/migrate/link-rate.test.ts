@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   fallbackRate,
@@ -56,6 +58,29 @@ describe('steady window', () => {
     expect(COLD_THEN_STEADY[seen - 1]?.ms).toBeLessThan(2300);
   });
 
+  it('reads no window that starts before the other work was done', () => {
+    // 20 MB/s while the plan's probes share the CPU (until 2500 ms), then 40 MB/s
+    const loaded: RateSample[] = [];
+    let bytes = 0;
+    for (let ms = 0; ms <= 4500; ms += 250) {
+      loaded.push({ ms, bytes });
+      bytes += (ms < 2500 ? 5 : 10) * MB;
+    }
+    // without a quiet mark, the loaded stretch looks steady
+    const early = steadyRate(loaded.filter((s) => s.ms <= 2500));
+    expect((early as number) / MB).toBeCloseTo(20, 0);
+    // with it: nothing until three windows after 2500 ms, then the free rate
+    expect(
+      steadyRate(
+        loaded.filter((s) => s.ms <= 3500),
+        STEADY,
+        2500,
+      ),
+    ).toBeNull();
+    expect((steadyRate(loaded, STEADY, 2500) as number) / MB).toBeCloseTo(40, 0);
+    expect(fallbackRate(loaded, STEADY, 2500) / MB).toBeCloseTo(40, 0);
+  });
+
   it('a rate that keeps swinging is never called steady; the fallback is the rate after the warm-up', () => {
     const swinging: RateSample[] = [];
     let bytes = 0;
@@ -102,5 +127,86 @@ describe('remembered rates', () => {
     // 15 MB/s is below 160 Mbit/s: compressed
     expect(m.zstd).toBe(true);
     expect(m.source).toMatchObject({ kind: 'transfer' });
+  });
+});
+
+/**
+ * A "host" that runs commands on this machine. The zeros of the link test
+ * are slowed to about 20 MB/s (blocks of 1 MB every 50 ms), to spare the CPU.
+ */
+function localHost(name: string, made: string[]): HostSession {
+  const slow = (script: string) =>
+    script.replace(/head -c \d+ \/dev\/zero/, '(while :; do head -c 1000000 /dev/zero; sleep 0.05; done)');
+  return {
+    host: name,
+    exec: async (argv) =>
+      new Promise((resolve) => {
+        const p = spawn(argv[0] as string, argv.slice(1));
+        let stdout = '';
+        let stderr = '';
+        p.stdout.on('data', (d: Buffer) => {
+          stdout += d;
+        });
+        p.stderr.on('data', (d: Buffer) => {
+          stderr += d;
+        });
+        p.on('close', (code, signal) => {
+          if (argv[0] === 'mktemp') made.push(stdout.trim());
+          resolve({ stdout, stderr, code, signal });
+        });
+      }),
+    spawn: async (argv) => {
+      const p = spawn(argv[0] as string, argv.slice(1).map(slow));
+      const done = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+        p.on('close', (code, signal) => resolve({ code, signal })),
+      );
+      return {
+        stdout: p.stdout,
+        stderr: p.stderr,
+        stdin: p.stdin,
+        done,
+        kill: (s) => p.kill(s as NodeJS.Signals),
+      };
+    },
+  } as HostSession;
+}
+
+describe('measureLink beside other work (real streams, on this machine)', () => {
+  it('streams while the other work runs, and takes its rate only from windows after it', async () => {
+    const made: string[] = [];
+    const started = performance.now();
+    let quietAt = Number.NaN;
+    const quiet = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        quietAt = performance.now() - started;
+        resolve();
+      }, 1500),
+    );
+    const m = await measureLink(localHost('alpha', made), localHost('beta', made), 'none', undefined, {
+      rates: new Map(),
+      quiet,
+    });
+    const took = performance.now() - started;
+    expect(m.bytesPerSec).toBeGreaterThan(0);
+    // the warm-up went by while busy; then three windows of its own at least
+    expect(took).toBeGreaterThanOrEqual(quietAt + STEADY.windows * STEADY.windowMs);
+    expect(m.source).toMatchObject({ kind: 'measured' });
+    expect(made).toHaveLength(2);
+    for (const d of made) expect(existsSync(d)).toBe(false);
+  });
+
+  it('a stop ends the stream at once, removes the temp dirs, and rejects', async () => {
+    const made: string[] = [];
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 600);
+    await expect(
+      measureLink(localHost('alpha', made), localHost('beta', made), 'none', undefined, {
+        rates: new Map(),
+        quiet: new Promise(() => undefined),
+        stop: stop.signal,
+      }),
+    ).rejects.toThrow(/alpha -> beta: its measurement was stopped/);
+    expect(made).toHaveLength(2);
+    for (const d of made) expect(existsSync(d)).toBe(false);
   });
 });
