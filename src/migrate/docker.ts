@@ -13,6 +13,7 @@ import {
   type HostState,
   type MigrationContext,
   type MigrationDriver,
+  makeStreamDirs,
   makeTempDirs,
   memoryInUse,
   must,
@@ -21,8 +22,8 @@ import {
   removeCopy,
   removeTempDirs,
   StageError,
-  stream,
   tarDir,
+  timedStreams,
   untarInto,
 } from './driver.ts';
 import { attachedNetworks, ensureNetworks, removeCreatedNetworks } from './networks.ts';
@@ -120,6 +121,15 @@ async function inspect(host: MigrationContext['src'], ref: string): Promise<Dock
 }
 
 const status = (host: MigrationContext['src'], ref: string) => containerState(host, 'docker', ref);
+
+/** The streams of the frozen window: the checkpoint, the writable layer, each volume. */
+const streamLabels = (ctx: MigrationContext): string[] => [
+  'checkpoint',
+  'rootfs',
+  ...Object.keys(ctx.state)
+    .filter((k) => k.startsWith('vol:'))
+    .map((k) => `volume-${k.slice(4)}`),
+];
 
 /**
  * containerd unpacks the checkpoint of every `docker start --checkpoint` into
@@ -226,6 +236,7 @@ export class DockerDriver implements MigrationDriver {
       plainPaths(ctx.dst.host, { [`volume ${m.Name}`]: to });
       ctx.state[`vol:${m.Name}`] = `${m.Source}|${to}`;
     }
+    await makeStreamDirs(ctx, streamLabels(ctx));
   }
 
   async pause(ctx: MigrationContext): Promise<void> {
@@ -243,20 +254,22 @@ export class DockerDriver implements MigrationDriver {
     ]);
   }
 
-  async transfer(ctx: MigrationContext): Promise<{ bytes: number }> {
+  async transfer(ctx: MigrationContext): Promise<{ bytes: number; streamMs: Record<string, number> }> {
     const s = ctx.state as Record<string, string>;
     const cp = s.checkpointName ?? '';
     const from = `${s.srcRoot}/containers/${s.srcId}/checkpoints/${cp}`;
     const to = `${s.dstRoot}/containers/${s.dstId}/checkpoints/${cp}`;
+    const { run: timed, streamMs } = timedStreams(ctx);
     const jobs = [
-      stream(ctx, 'checkpoint', tarDir(from), untarInto(to)),
-      stream(ctx, 'rootfs', tarDir(s.srcUpper ?? ''), untarInto(s.dstUpper ?? '')),
+      timed('checkpoint', tarDir(from), untarInto(to)),
+      // the writable layer (docker's checkpoint does not hold it)
+      timed('rootfs', tarDir(s.srcUpper ?? ''), untarInto(s.dstUpper ?? '')),
     ];
     for (const key of Object.keys(s).filter((k) => k.startsWith('vol:'))) {
       const [a = '', b = ''] = (s[key] ?? '').split('|');
-      jobs.push(stream(ctx, `volume-${key.slice(4)}`, tarDir(a), untarInto(b)));
+      jobs.push(timed(`volume-${key.slice(4)}`, tarDir(a), untarInto(b)));
     }
-    return { bytes: (await Promise.all(jobs)).reduce((x, y) => x + y, 0) };
+    return { bytes: (await Promise.all(jobs)).reduce((x, y) => x + y, 0), streamMs };
   }
 
   async restore(ctx: MigrationContext): Promise<Record<string, number>> {

@@ -396,7 +396,8 @@ export class MigrationRun {
             await this.stage(ctx, 'transfer', async () => {
               const r = await driver.transfer(ctx);
               wireBytes = r.bytes;
-              return { bytes: r.bytes, zstd: ctx.zstd ? 'yes' : 'no' };
+              const ends = Object.entries(r.streamMs ?? {}).map(([label, ms]) => [`${label}Ms`, ms]);
+              return { bytes: r.bytes, zstd: ctx.zstd ? 'yes' : 'no', ...Object.fromEntries(ends) };
             });
             this.learn(item, { transferMs: performance.now() - t }, wireBytes);
           } finally {

@@ -24,6 +24,7 @@ import {
   type HostState,
   type MigrationContext,
   type MigrationDriver,
+  makeStreamDirs,
   makeTempDirs,
   memoryInUse,
   must,
@@ -35,6 +36,7 @@ import {
   StageError,
   stream,
   tarDir,
+  timedStreams,
   untarInto,
 } from './driver.ts';
 import { attachedNetworks, ensureNetworks, removeCreatedNetworks } from './networks.ts';
@@ -224,7 +226,10 @@ export class PodmanDriver implements MigrationDriver {
     });
     const nets = attachedNetworks(c);
     await ensureNetworks(ctx, 'podman', nets);
-    if (path === 'import') return;
+    if (path === 'import') {
+      await makeStreamDirs(ctx, ['ckpt']);
+      return;
+    }
 
     // the copy, created now while the source still runs, with the source's address
     const ip =
@@ -262,6 +267,7 @@ export class PodmanDriver implements MigrationDriver {
       plainPaths(ctx.dst.host, { [`volume ${v.Name}`]: dst });
       ctx.state[`vol:${v.Name}`] = `${src}|${dst}`;
     }
+    await makeStreamDirs(ctx, ['userdata', 'rootfs', ...volumes.map((v) => `volume-${v.Name}`)]);
   }
 
   async pause(ctx: MigrationContext): Promise<void> {
@@ -278,7 +284,7 @@ export class PodmanDriver implements MigrationDriver {
     await checkpointWith(ctx, 'podman', argv);
   }
 
-  async transfer(ctx: MigrationContext): Promise<{ bytes: number }> {
+  async transfer(ctx: MigrationContext): Promise<{ bytes: number; streamMs?: Record<string, number> }> {
     if (ctx.state.path === 'import') {
       const bytes = await stream(
         ctx,
@@ -291,16 +297,17 @@ export class PodmanDriver implements MigrationDriver {
     const s = ctx.state as Record<string, string>;
     const files = USERDATA_FILES.map(q).join(' ');
     const userdata = `cd ${q(s.srcStatic ?? '')} && L= && for f in ${files}; do [ -e "$f" ] && L="$L $f"; done; tar --numeric-owner -cf - $L`;
+    const { run, streamMs } = timedStreams(ctx);
     const jobs = [
-      stream(ctx, 'userdata', userdata, `tar --numeric-owner -C ${q(s.dstStatic ?? '')} -xf -`),
-      stream(ctx, 'rootfs', tarDir(`${s.srcLayer}/diff`), untarInto(`${s.dstLayer}/diff`)),
+      run('userdata', userdata, `tar --numeric-owner -C ${q(s.dstStatic ?? '')} -xf -`),
+      run('rootfs', tarDir(`${s.srcLayer}/diff`), untarInto(`${s.dstLayer}/diff`)),
     ];
     for (const key of Object.keys(s).filter((k) => k.startsWith('vol:'))) {
       const [from = '', to = ''] = (s[key] ?? '').split('|');
-      jobs.push(stream(ctx, `volume-${key.slice(4)}`, tarDir(from), untarInto(to)));
+      jobs.push(run(`volume-${key.slice(4)}`, tarDir(from), untarInto(to)));
     }
     const bytes = (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
-    return { bytes };
+    return { bytes, streamMs };
   }
 
   async restore(ctx: MigrationContext): Promise<Record<string, number>> {
