@@ -4,12 +4,15 @@
 // bench/results/fast-LABEL.json.
 //   node scripts/bench-fast.ts [--label L] [--ferry DIR] [--bin FILE] [--runs N]
 //                              [--parts startup,inventory,plan,link,downtime,growth] [--before DIR]
+// Parts that do not fit one lab slot together run one after another with the
+// same --label: each measures its figures and their floors itself, and adds
+// them to the same results file (a figure measured again replaces the old one).
 // --ferry: the directory holding ferry.mjs (default dist); --bin: the single
 // binary (default dist/ferry; skipped when missing). Lab parts need the lab
 // up and the lab lock (flock /tmp/ferry-lab.lock ...); they are skipped when
 // the lab's ssh config is missing.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,7 +40,8 @@ const HOSTS = ['alpha', 'beta', 'gamma'];
 const labUp = existsSync(LAB);
 // a state dir of the run's own: journals, and nothing remembered from before
 const STATE = mkdtempSync(join(tmpdir(), 'ferry-bench-fast-'));
-const ENV = { ...process.env, XDG_STATE_HOME: STATE, TERM: 'xterm-256color' };
+// the sample workflow and the bench's own containers run on the host network
+const ENV = { ...process.env, XDG_STATE_HOME: STATE, TERM: 'xterm-256color', FERRY_ALLOW: 'host-network' };
 
 interface Ratio {
   name: string;
@@ -200,39 +204,74 @@ interface PlanJsonLite {
   links: { bytesPerSec: number; estimate?: { by: string; bytes?: number; ms?: number } }[];
   items: unknown[];
 }
-const plan = (group: string[], env = ENV) =>
-  JSON.parse(
-    run([NODE, FERRY, '--plan', '-F', LAB, ...group, '--to', 'beta', '--json'], { env, ok: false }).stdout,
-  ) as PlanJsonLite;
+
+/** "ferry: plan timing: probes 412 ms, preflight 905 ms, links 2130 ms, total 2140 ms" (FERRY_TIMING=1) */
+function planTimings(stderr: string): Record<string, number> {
+  const line = /ferry: plan timing: (.*)/.exec(stderr)?.[1] ?? '';
+  return Object.fromEntries([...line.matchAll(/(\w+) (\d+) ms/g)].map((m) => [m[1], Number(m[2])]));
+}
+
+/** One link estimate alone (ferry's own, connections up): scripts/bench-link-alone.ts */
+function linkAlone(from: string, to: string): { ms: number; bytesPerSec: number } {
+  const r = run([NODE, join(ROOT, 'scripts', 'bench-link-alone.ts'), LAB, from, to]);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { ms: number; bytesPerSec: number };
+}
+
+/** --plan, timed from outside, with its own step times (FERRY_TIMING=1). */
+function timedPlan(group: string[]): { ms: number; plan: PlanJsonLite; steps: Record<string, number> } {
+  const r = run([NODE, FERRY, '--plan', '-F', LAB, ...group, '--to', 'beta', '--json'], {
+    env: { ...ENV, FERRY_TIMING: '1' },
+    ok: false,
+  });
+  if (!r.stdout.trim().startsWith('{')) throw new Error(`--plan ${group.join(' ')}: ${r.stderr.slice(-600)}`);
+  return { ms: r.ms, plan: JSON.parse(r.stdout) as PlanJsonLite, steps: planTimings(r.stderr) };
+}
 
 if (parts.has('plan') && labUp) {
-  console.log('\n# --plan (alpha -> beta)');
+  console.log('\n# --plan (alpha -> beta) against the probes plus one link estimate, alone, same run');
   const groups: Record<string, string[]> = {
     one: ['--containers', 'alpha:wf-sink-1'],
     workflow: ['--compose-project', 'wf', '--host', 'alpha'],
   };
+  const planRuns: Record<string, unknown[]> = {};
   for (const [name, group] of Object.entries(groups)) {
     const wall: number[] = [];
     const floor: number[] = [];
     const links: number[] = [];
+    planRuns[name] = [];
     for (let i = 0; i < Math.min(RUNS, 5); i++) {
       const f = listingFloor(['alpha', 'beta']);
-      const t = performance.now();
-      const p = plan(group);
-      wall.push(performance.now() - t);
-      const linkMs = p.links.reduce((a, l) => a + (l.estimate?.ms ?? 0), 0);
-      links.push(linkMs);
-      floor.push(f + linkMs);
+      const alone = linkAlone('alpha', 'beta');
+      const p = timedPlan(group);
+      wall.push(p.ms);
+      links.push(alone.ms);
+      floor.push(f + alone.ms);
+      planRuns[name]?.push({
+        planMs: r1(p.ms),
+        steps: p.steps,
+        listingFloorMs: r1(f),
+        linkAloneMs: alone.ms,
+        linkAloneBytesPerSec: alone.bytesPerSec,
+        planBytesPerSec: p.plan.links[0]?.bytesPerSec,
+      });
+      console.log(
+        `     ${name}: plan ${Math.round(p.ms)} ms (${Object.entries(p.steps)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(
+            ', ',
+          )}); floor: listing ${Math.round(f)} ms + link alone ${alone.ms} ms (${r1(alone.bytesPerSec / 1e6)} MB/s; the plan's ${r1((p.plan.links[0]?.bytesPerSec ?? 0) / 1e6)} MB/s)`,
+      );
     }
     ratio(
       `--plan ${name}`,
       wall,
-      'probe floor + link estimate',
+      'listing floor + one link estimate alone',
       floor,
-      null,
-      `link estimate ${r1(median(links))} ms`,
+      1,
+      `link estimate alone ${r1(median(links))} ms`,
     );
   }
+  extra.plan = planRuns;
 }
 
 // ------------------------------------------------------------------ link estimate vs transfer
@@ -328,35 +367,64 @@ if (parts.has('link') && labUp) {
 }
 
 // ------------------------------------------------------------------ docker downtime vs podman
+/** The bare tools on one host: checkpoint, then restore, of a container `name` of `rt` (ms, timed on the host). */
+function bareCycle(
+  rt: 'podman' | 'docker',
+  host: string,
+  name: string,
+  n: number,
+): { checkpointMs: number; restoreMs: number } {
+  const cp = `fast-bare-${n}`;
+  const script =
+    rt === 'podman'
+      ? `t0=$(date +%s%N); podman container checkpoint ${name} >/dev/null || exit 1; t1=$(date +%s%N); podman container restore ${name} >/dev/null || exit 2; t2=$(date +%s%N)`
+      : // containerd keeps an unpacked copy of each restored checkpoint in /tmp: the new ones go
+        `before=$(ls -d /tmp/ctrd-checkpoint* 2>/dev/null); t0=$(date +%s%N); docker checkpoint create ${name} ${cp} >/dev/null || exit 1; t1=$(date +%s%N); docker start --checkpoint ${cp} ${name} >/dev/null || exit 2; t2=$(date +%s%N); docker checkpoint rm ${name} ${cp}; for d in /tmp/ctrd-checkpoint*; do case " $(echo $before) " in *" $d "*) ;; *) rm -rf -- "$d" ;; esac; done`;
+  const out = ssh(host, `${script}; echo "$t0 $t1 $t2"`).stdout.trim().split('\n').at(-1) ?? '';
+  const [t0 = 0, t1 = 0, t2 = 0] = out.split(' ').map(Number);
+  return { checkpointMs: r1((t1 - t0) / 1e6), restoreMs: r1((t2 - t1) / 1e6) };
+}
+
+interface DowntimeRow {
+  downtimeMs: number;
+  stages: Record<string, number>;
+  detail: Record<string, unknown>;
+  /** inside the frozen window: checkpoint, transfer (streams: when each ended), restore, and the rest (waits) */
+  frozen: {
+    checkpointMs: number;
+    transferMs: number;
+    restoreMs: number;
+    waitsMs: number;
+    streams: Record<string, number>;
+  };
+}
+
 if (parts.has('downtime') && labUp) {
   console.log(
     '\n# downtime: one 64 MB container, podman vs docker, alpha -> beta -> alpha (relay, no compression)',
   );
   const img = 'localhost/ferry-workload:latest';
   const names = { podman: 'fast-dt-p', docker: 'fast-dt-d' } as const;
+  const bare = { podman: 'fast-bare-p', docker: 'fast-bare-d' } as const;
   const rm = () => {
     for (const h of ['alpha', 'beta'])
       ssh(
         h,
-        `podman rm -f -t 0 ${names.podman} >/dev/null 2>&1; docker rm -f ${names.docker} >/dev/null 2>&1; true`,
+        `podman rm -f -t 0 ${names.podman} ${bare.podman} >/dev/null 2>&1; docker rm -f ${names.docker} ${bare.docker} >/dev/null 2>&1; true`,
         false,
       );
   };
   rm();
-  const rows: Record<
-    string,
-    { downtimeMs: number; stages: Record<string, number>; detail: Record<string, unknown> }[]
-  > = {
-    podman: [],
-    docker: [],
-  };
+  const rows: Record<string, DowntimeRow[]> = { podman: [], docker: [] };
+  const bareRows: Record<string, { checkpointMs: number; restoreMs: number }[]> = { podman: [], docker: [] };
   try {
     ssh(
       'alpha',
       // the host network, as the sample workflow: the lab's docker has no default bridge network on every host
-      `podman run -d --name ${names.podman} --network host -e BALLAST_MB=64 -e IN_PORT=7392 ${img} sink >/dev/null && docker run -d --name ${names.docker} --network host -e BALLAST_MB=64 -e IN_PORT=7393 ${img} sink >/dev/null`,
+      `podman run -d --name ${names.podman} --network host -e BALLAST_MB=64 -e IN_PORT=7392 ${img} sink >/dev/null && docker run -d --name ${names.docker} --network host -e BALLAST_MB=64 -e IN_PORT=7393 ${img} sink >/dev/null && podman run -d --name ${bare.podman} --network host -e BALLAST_MB=64 -e IN_PORT=7394 ${img} sink >/dev/null && docker run -d --name ${bare.docker} --network host -e BALLAST_MB=64 -e IN_PORT=7395 ${img} sink >/dev/null`,
     );
     run(['sleep', '3']);
+    let n = 0;
     for (const [from, to] of [
       ['alpha', 'beta'],
       ['beta', 'alpha'],
@@ -364,6 +432,9 @@ if (parts.has('downtime') && labUp) {
       ['beta', 'alpha'],
     ] as const) {
       for (const rt of ['podman', 'docker'] as const) {
+        // the floor first: the bare tools' own checkpoint and restore, on one host, same kind of container
+        const b = bareCycle(rt, 'alpha', bare[rt], n++);
+        bareRows[rt]?.push(b);
         const m = run(
           [
             NODE,
@@ -403,24 +474,85 @@ if (parts.has('downtime') && labUp) {
         }
         if (Number.isNaN(downtimeMs))
           throw new Error(`${rt} ${from} -> ${to}: no downtime reported: ${m.stderr.slice(-1500)}`);
-        rows[rt]?.push({ downtimeMs, stages, detail });
+        const td = (detail.transfer ?? {}) as Record<string, unknown>;
+        const streams = Object.fromEntries(
+          Object.entries(td)
+            .filter(([k, v]) => k.endsWith('Ms') && typeof v === 'number')
+            .map(([k, v]) => [k.slice(0, -2), v as number]),
+        );
+        const frozen = {
+          checkpointMs: stages.checkpoint ?? 0,
+          transferMs: stages.transfer ?? 0,
+          restoreMs: stages.restore ?? 0,
+          waitsMs: downtimeMs - (stages.checkpoint ?? 0) - (stages.transfer ?? 0) - (stages.restore ?? 0),
+          streams,
+        };
+        rows[rt]?.push({ downtimeMs, stages, detail, frozen });
         console.log(
-          `     ${rt.padEnd(6)} ${from} -> ${to}: downtime ${downtimeMs} ms; ${Object.entries(stages)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', ')}; ${JSON.stringify(detail)}`,
+          `     ${rt.padEnd(6)} ${from} -> ${to}: downtime ${downtimeMs} ms = checkpoint ${frozen.checkpointMs} + transfer ${frozen.transferMs} (${Object.entries(
+            streams,
+          )
+            .map(([k, v]) => `${k} ends ${v}`)
+            .join(
+              ', ',
+            )}) + restore ${frozen.restoreMs} + waits ${frozen.waitsMs}; bare ${rt} on alpha: checkpoint ${b.checkpointMs} + restore ${b.restoreMs} ms`,
         );
       }
     }
   } finally {
     rm();
   }
+  const sum = (r: { checkpointMs: number; restoreMs: number }) => r.checkpointMs + r.restoreMs;
+  const med = (rt: string, f: (r: DowntimeRow) => number) => r1(median((rows[rt] ?? []).map(f)));
+  const breakdown = Object.fromEntries(
+    (['podman', 'docker'] as const).map((rt) => [
+      rt,
+      {
+        downtimeMs: med(rt, (r) => r.downtimeMs),
+        checkpointMs: med(rt, (r) => r.frozen.checkpointMs),
+        transferMs: med(rt, (r) => r.frozen.transferMs),
+        restoreMs: med(rt, (r) => r.frozen.restoreMs),
+        waitsMs: med(rt, (r) => r.frozen.waitsMs),
+        bareCheckpointMs: r1(median((bareRows[rt] ?? []).map((r) => r.checkpointMs))),
+        bareRestoreMs: r1(median((bareRows[rt] ?? []).map((r) => r.restoreMs))),
+      },
+    ]),
+  );
   extra.downtime = rows;
+  extra.downtimeBare = bareRows;
+  extra.downtimeBreakdown = breakdown;
+  console.log(`     medians: ${JSON.stringify(breakdown)}`);
   ratio(
     'docker downtime',
     (rows.docker ?? []).map((r) => r.downtimeMs),
     'podman downtime, same workload',
     (rows.podman ?? []).map((r) => r.downtimeMs),
     1.5,
+  );
+  ratio(
+    'bare docker checkpoint+restore',
+    (bareRows.docker ?? []).map(sum),
+    'bare podman checkpoint+restore',
+    (bareRows.podman ?? []).map(sum),
+    null,
+    "the tools' own steps, one host, no ferry",
+  );
+  // the least docker downtime ferry can reach: podman's, with docker's own steps in place of podman's
+  const pd = breakdown.podman as Record<string, number>;
+  const dk = breakdown.docker as Record<string, number>;
+  const reachable =
+    (pd.downtimeMs ?? 0) +
+    (dk.bareCheckpointMs ?? 0) +
+    (dk.bareRestoreMs ?? 0) -
+    (pd.bareCheckpointMs ?? 0) -
+    (pd.bareRestoreMs ?? 0);
+  ratio(
+    'docker downtime, reachable at best',
+    [reachable],
+    'podman downtime, same workload',
+    [pd.downtimeMs ?? 0],
+    1.5,
+    "podman's downtime with docker's bare checkpoint+restore in place of podman's: below this ferry cannot go",
   );
 }
 
@@ -497,7 +629,7 @@ if (parts.has('growth') && labUp) {
   }
   extra.growthHosts = byHosts;
   // plan time against group size: 1, 4, 16 running containers on alpha
-  const bySize: { size: number; planMs: number }[] = [];
+  const bySize: { size: number; planMs: number; steps: Record<string, number>[] }[] = [];
   try {
     ssh('alpha', `for i in $(seq 1 16); do podman run -d --name fast-plan-$i ${img} sink >/dev/null; done`);
     for (const size of [1, 4, 16]) {
@@ -506,13 +638,16 @@ if (parts.has('growth') && labUp) {
         Array.from({ length: size }, (_, i) => `alpha:fast-plan-${i + 1}`).join(','),
       ];
       const ms: number[] = [];
+      const steps: Record<string, number>[] = [];
       for (let i = 0; i < 3; i++) {
-        const t = performance.now();
-        plan(group);
-        ms.push(performance.now() - t);
+        const p = timedPlan(group);
+        ms.push(p.ms);
+        steps.push(p.steps);
       }
-      bySize.push({ size, planMs: r1(median(ms)) });
-      console.log(`     --plan of ${size}: ${r1(median(ms))} ms`);
+      bySize.push({ size, planMs: r1(median(ms)), steps });
+      console.log(
+        `     --plan of ${size}: ${r1(median(ms))} ms; steps (ms since start, each run): ${steps.map((x) => JSON.stringify(x)).join(' ')}`,
+      );
     }
   } finally {
     ssh('alpha', `podman rm -f -t 0 $(podman ps -aq --filter name=fast-plan-) >/dev/null 2>&1; true`, false);
@@ -524,8 +659,31 @@ rmSync(STATE, { recursive: true, force: true });
 const outDir = join(ROOT, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 const out = args.out ?? join(outDir, `fast-${args.label}.json`);
+// parts of one run, each in its own lab slot, land in one file: a ratio measured again replaces its old value
+const earlier = existsSync(out)
+  ? (JSON.parse(readFileSync(out, 'utf8')) as { ratios?: Ratio[]; parts?: Record<string, string> } & Record<
+      string,
+      unknown
+    >)
+  : {};
+const merged = [...(earlier.ratios ?? []).filter((x) => !ratios.some((y) => y.name === x.name)), ...ratios];
+const when = new Date().toISOString();
 writeFileSync(
   out,
-  `${JSON.stringify({ issue: 12, label: args.label, at: new Date().toISOString(), ferry: FERRY, runs: RUNS, ratios, ...extra }, null, 2)}\n`,
+  `${JSON.stringify(
+    {
+      ...earlier,
+      issue: 12,
+      label: args.label,
+      at: when,
+      ferry: FERRY,
+      runs: RUNS,
+      parts: { ...(earlier.parts ?? {}), ...Object.fromEntries([...parts].map((p) => [p, when])) },
+      ...extra,
+      ratios: merged,
+    },
+    null,
+    2,
+  )}\n`,
 );
 console.log(`\nwrote ${out}`);
