@@ -332,8 +332,9 @@ async function planGroup(pool: SshPool, req: PlanRequest, linkRuns: LinkEstimate
     ).map((p) => [p.host, p]),
   );
   mark('probes');
+  // a destination that answers but whose probe fails is preflight's to report (as blockers)
   const unreachable = [...probes.values()]
-    .filter((p) => !p.reached)
+    .filter((p) => !p.reached && (sources.includes(p.host) || p.problems[0]?.code === 'unreachable'))
     .map((p) => hostMessage(p.host, p.problems[0]?.message ?? 'not reachable'));
   if (unreachable.length > 0)
     throw new PlanError(

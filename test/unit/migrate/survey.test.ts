@@ -13,7 +13,7 @@ const ROUND_TRIP_MS = 60;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** beta holds t5-static (podman); alpha is the destination. Each probe answers after ROUND_TRIP_MS. */
-function lab() {
+function lab(broken: string[] = []) {
   const t0 = performance.now();
   const log: { at: number; what: string }[] = [];
   const note = (what: string) => log.push({ at: performance.now() - t0, what });
@@ -32,6 +32,8 @@ function lab() {
       note(`${host} probe ${n} start`);
       await sleep(ROUND_TRIP_MS);
       note(`${host} probe ${n} end`);
+      // it answers, but its shell cannot run the probe
+      if (broken.includes(host)) return { stdout: '', stderr: 'sh: 1: Syntax error', code: 2 };
       // the inventory part and the preflight sections, as one answer
       const [a, b] = [replay(both[0], argv), replay(both[1], argv)];
       return { ...a, stdout: a.stdout + b.stdout };
@@ -120,5 +122,16 @@ describe('planMigration: what waits for what', () => {
       ),
     ).rejects.toThrow(/beta: no podman or docker container named no-such/);
     expect(stopped).toBe(true);
+  });
+
+  it('a destination that answers but fails the probe is a blocker from preflight, not an error', async () => {
+    const l = lab(['alpha']);
+    const plan = await planMigration(
+      l.pool,
+      { members: [{ host: 'beta', name: 't5-static' }], to: 'alpha', options: { ...DEFAULT_OPTIONS } },
+      { measureLink: l.measure },
+    );
+    expect(plan.blocked).toBe(true);
+    expect(plan.findings.map((f) => f.code)).toContain('destination-unreachable');
   });
 });
