@@ -2,7 +2,8 @@
 // image. The streams' directories are made in prestage (issue 12).
 import { describe, expect, it } from 'vitest';
 import { type MigrationContext, makeStreamDirs, stream } from '../../../src/migrate/driver.ts';
-import { DEFAULT_OPTIONS, type HostSession } from '../../../src/migrate/types.ts';
+import type { HostSession } from '../../../src/migrate/types.ts';
+import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
 
 /** A host that records each command and answers 0; it opens no stream (the test stops there). */
 function host(name: string, calls: string[]): HostSession {
