@@ -43,6 +43,11 @@ export interface RelayOptions {
    * can end the stream early and cleanly (the link measurement, once steady)
    */
   endInput?: AbortSignal;
+  /**
+   * relay only: a promise to wait for before more bytes pass (after `bytes`),
+   * or nothing. The stream is held meanwhile (the sender blocks; no stall).
+   */
+  hold?: (bytes: number) => Promise<unknown> | undefined;
   onProgress?: (bytes: number, rateBytesPerSec: number) => void;
 }
 
@@ -104,16 +109,17 @@ export async function relay(o: RelayOptions): Promise<RelayResult> {
   // the last line of defence: whatever wedges (a dead receiver whose channel
   // never drains, a spawn that never answers), a transfer that moves no byte
   // for STALL_MS fails, so the engine can roll back instead of waiting forever
-  const progress: { bytes: number; flowEnded: boolean; kill: () => void } = {
+  const progress: { bytes: number; flowEnded: boolean; held: boolean; kill: () => void } = {
     bytes: 0,
     flowEnded: false,
+    held: false,
     kill: () => undefined,
   };
   let timer: NodeJS.Timeout | undefined;
   const stalled = new Promise<never>((_, reject) => {
     let seen = -1;
     timer = setInterval(() => {
-      if (progress.bytes === seen && !progress.flowEnded) {
+      if (progress.bytes === seen && !progress.flowEnded && !progress.held) {
         progress.kill();
         reject(
           new TransferError(
@@ -133,7 +139,7 @@ export async function relay(o: RelayOptions): Promise<RelayResult> {
 
 async function relayInner(
   o: RelayOptions,
-  progress: { bytes: number; flowEnded: boolean; kill: () => void },
+  progress: { bytes: number; flowEnded: boolean; held: boolean; kill: () => void },
 ): Promise<RelayResult> {
   const started = performance.now();
   const hash = createHash('sha256');
@@ -155,7 +161,17 @@ async function relayInner(
         lastReport = now;
         lastBytes = bytes;
       }
-      cb(null, chunk);
+      const wait = o.hold?.(bytes);
+      if (!wait) return cb(null, chunk);
+      progress.held = true;
+      const go = (err?: unknown) => {
+        progress.held = false;
+        // the rate reported next is the stream's, not the pause's
+        lastReport = performance.now();
+        lastBytes = bytes;
+        cb(err instanceof Error ? err : null, chunk);
+      };
+      wait.then(() => go(), go);
     },
   });
   const spawnOpts = o.signal ? { signal: o.signal } : {};
@@ -419,9 +435,10 @@ export const LINK_SAMPLE = { maxBytes: 2 * 1024 * 1024 * 1024, maxMs: 4000 };
  * LINK_SAMPLE), and that rate is remembered.
  *
  * `quiet`: other work (the plan's probes) shares the CPU until it settles.
- * The stream sets up and warms up meanwhile, but its rate is read only from
- * windows after that; a stream still busy at twice its time bound stops, and
- * the link is measured again once it is quiet. `stop`: the rate is no longer
+ * The stream sets up and warms up meanwhile, then (relayed) waits for it
+ * without streaming; its rate is read only from windows after it. A stream
+ * (direct) still busy at twice its time bound stops, and the link is
+ * measured again once it is quiet. `stop`: the rate is no longer
  * wanted; the stream ends now, cleanly, and the measurement rejects.
  */
 export async function measureLink(
@@ -470,6 +487,12 @@ export async function measureLink(
       tmpTo,
       zstd: false,
       endInput: enough.signal,
+      // warm (the channel open, its window grown, the warm-up over): held until
+      // the other work is done, burning no CPU that it needs
+      hold: () =>
+        quietMs === undefined && t0 !== undefined && performance.now() - t0 >= STEADY.warmupMs
+          ? o.quiet
+          : undefined,
       onProgress: (bytes) => {
         const now = performance.now();
         t0 ??= now;

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   fallbackRate,
@@ -11,7 +13,7 @@ import {
   STEADY,
   steadyRate,
 } from '../../../src/migrate/link-rate.ts';
-import { measureLink } from '../../../src/migrate/transfer.ts';
+import { measureLink, relay } from '../../../src/migrate/transfer.ts';
 import type { HostSession } from '../../../src/migrate/types.ts';
 
 const MB = 1e6;
@@ -208,5 +210,47 @@ describe('measureLink beside other work (real streams, on this machine)', () => 
     ).rejects.toThrow(/alpha -> beta: its measurement was stopped/);
     expect(made).toHaveLength(2);
     for (const d of made) expect(existsSync(d)).toBe(false);
+  });
+
+  it('a held relay moves nothing until it is let go, and finishes after', async () => {
+    const made: string[] = [];
+    const dirs = [mkdtempSync(join(tmpdir(), 'ferry-hold-')), mkdtempSync(join(tmpdir(), 'ferry-hold-'))];
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let heldAt = Number.NaN;
+    let releasedAt = Number.NaN;
+    const reports: number[] = [];
+    const t0 = performance.now();
+    setTimeout(() => {
+      releasedAt = performance.now() - t0;
+      release();
+    }, 1200);
+    try {
+      const r = await relay({
+        from: localHost('alpha', made),
+        to: localHost('beta', made),
+        // 30 MB at full speed (the redirection keeps localHost from slowing it)
+        send: 'head -c 30000000 </dev/zero',
+        receive: 'cat >/dev/null',
+        tmpFrom: dirs[0] as string,
+        tmpTo: dirs[1] as string,
+        zstd: false,
+        hold: (bytes) => {
+          if (bytes < 2_000_000 || releasedAt >= 0) return undefined;
+          heldAt = Number.isNaN(heldAt) ? performance.now() - t0 : heldAt;
+          return released;
+        },
+        onProgress: () => reports.push(performance.now() - t0),
+      });
+      expect(r.bytes).toBe(30_000_000);
+      expect(heldAt).toBeLessThan(releasedAt);
+      // nothing passed while it was held
+      expect(reports.filter((t) => t > heldAt + 50 && t < releasedAt)).toEqual([]);
+      expect(reports.some((t) => t > releasedAt)).toBe(true);
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
   });
 });
