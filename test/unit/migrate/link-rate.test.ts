@@ -215,7 +215,7 @@ describe('measureLink beside other work (real streams, on this machine)', () => 
   it('a held relay moves nothing until it is let go, and finishes after', async () => {
     const made: string[] = [];
     const dirs = [mkdtempSync(join(tmpdir(), 'ferry-hold-')), mkdtempSync(join(tmpdir(), 'ferry-hold-'))];
-    let release = () => undefined as void;
+    let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
