@@ -6,6 +6,7 @@ import { useApp } from '../store/react.ts';
 import { visibleRows } from '../store/store.ts';
 import { cellText, formatRow, layoutColumns } from './columns.ts';
 import { clip } from './format.ts';
+import { keyOf } from './keymap.ts';
 import { stateTone, useTone } from './theme.ts';
 
 /** The first row to show so that the cursor stays in view, moving the window as little as possible. */
@@ -42,7 +43,7 @@ export function ContainerTable({ width, height }: { width: number; height: numbe
         <Text color={tone('muted')} wrap="truncate">
           {clip(
             filter
-              ? `no container matches "${filter}" (esc clears the filter)`
+              ? `no container matches "${filter}" (${keyOf('back')} clears the filter)`
               : refreshes === 0
                 ? 'waiting for the hosts…'
                 : 'no containers on the reachable hosts',

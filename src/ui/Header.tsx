@@ -5,6 +5,7 @@ import { useApp } from '../store/react.ts';
 import type { AppState } from '../store/store.ts';
 import type { HostStatus } from '../store/types.ts';
 import { clip, truncate } from './format.ts';
+import { keyOf } from './keymap.ts';
 import { type Tone, useTone } from './theme.ts';
 
 const MAX_PROBLEM_LINES = 3;
@@ -98,7 +99,10 @@ export function Header({ width, compact = false }: { width: number; compact?: bo
       ))}
       {problems.length > shown.length ? (
         <Text color={tone('error')} wrap="truncate">
-          {clip(`! ${problems.length - shown.length} more hosts with problems: h lists them`, width)}
+          {clip(
+            `! ${problems.length - shown.length} more hosts with problems: ${keyOf('hosts')} lists them`,
+            width,
+          )}
         </Text>
       ) : null}
     </>

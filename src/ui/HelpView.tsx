@@ -2,7 +2,7 @@
 // columns as the width allows.
 import { Box, Text } from 'ink';
 import { clip } from './format.ts';
-import { bindingLabel, CONTEXT_TITLE, helpSections } from './keymap.ts';
+import { bindingLabel, CONTEXT_TITLE, helpSections, keysOf } from './keymap.ts';
 import { useTone } from './theme.ts';
 
 interface Line {
@@ -34,7 +34,7 @@ export function HelpView({ width, height }: { width: number; height: number }) {
   return (
     <>
       <Text bold color={tone('accent')} wrap="truncate">
-        {clip('Keys (esc or ? closes)', width)}
+        {clip(`Keys (${keysOf('close-help', ' or ')} closes)`, width)}
       </Text>
       <Box flexDirection="row" height={bodyHeight}>
         {cols.map((col, i) => (

@@ -3,6 +3,7 @@ import { Text } from 'ink';
 import type { ReactNode } from 'react';
 import { useApp } from '../store/react.ts';
 import { clip, formatDuration, wrap } from './format.ts';
+import { keyOf } from './keymap.ts';
 import { useTone } from './theme.ts';
 
 export function HostsView({ width, height }: { width: number; height: number }) {
@@ -16,7 +17,7 @@ export function HostsView({ width, height }: { width: number; height: number }) 
         {clip(text, width)}
       </Text>,
     );
-  push('Hosts (esc back)', tone('accent'), true);
+  push(`Hosts (${keyOf('back')} back)`, tone('accent'), true);
   for (const name of order) {
     const h = hosts[name];
     if (!h) continue;

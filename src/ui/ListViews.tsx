@@ -3,6 +3,7 @@ import { Text } from 'ink';
 import { useApp } from '../store/react.ts';
 import { currentRow, markedRows } from '../store/store.ts';
 import { clip } from './format.ts';
+import { keyOf } from './keymap.ts';
 import { useTone } from './theme.ts';
 
 function ListLine({
@@ -41,8 +42,8 @@ export function DestinationView({ width, height }: { width: number; height: numb
         {clip(`Migrate ${moving.length} container${moving.length === 1 ? '' : 's'}: ${names}`, width)}
       </Text>
       <Text wrap="truncate">
-        {clip('to which host? (j/k, enter)', width - 30)}
-        <Text bold>{clip(`strategy: ${screen.strategy} (tab)`, 30, 'right')}</Text>
+        {clip(`to which host? (${keyOf('down')}/${keyOf('up')}, ${keyOf('select')})`, width - 30)}
+        <Text bold>{clip(`strategy: ${screen.strategy} (${keyOf('strategy')})`, 30, 'right')}</Text>
       </Text>
       <Text> </Text>
       {visible.map((h, i) => {
@@ -68,7 +69,7 @@ export function GroupsView({ width, height }: { width: number; height: number })
   if (screen.kind !== 'groups') return null;
   const title = (
     <Text bold color={tone('accent')} wrap="truncate">
-      {clip('Saved groups (enter marks the members, esc back)', width)}
+      {clip(`Saved groups (${keyOf('select')} marks the members, ${keyOf('back')} back)`, width)}
     </Text>
   );
   if (screen.loading)
@@ -92,7 +93,7 @@ export function GroupsView({ width, height }: { width: number; height: number })
       <>
         {title}
         <Text color={tone('muted')} wrap="truncate">
-          {clip('no saved groups yet: mark containers and press s', width)}
+          {clip(`no saved groups yet: mark containers and press ${keyOf('save-group')}`, width)}
         </Text>
       </>
     );

@@ -5,6 +5,7 @@ import type { ReactNode } from 'react';
 import { useApp } from '../store/react.ts';
 import type { PlanView } from '../store/types.ts';
 import { clip, formatDuration, formatRate, wrap } from './format.ts';
+import { keyOf } from './keymap.ts';
 import { useTone } from './theme.ts';
 
 const short = (id: string) => id.split('/').pop() ?? id;
@@ -26,7 +27,7 @@ export function PlanScreen({ width, height }: { width: number; height: number })
         {clip(text, width)}
       </Text>,
     );
-  push(`Plan: migrate to ${screen.to}    strategy ${screen.strategy} (tab changes)`, {
+  push(`Plan: migrate to ${screen.to}    strategy ${screen.strategy} (${keyOf('strategy')} changes)`, {
     color: tone('accent'),
     bold: true,
   });
@@ -66,7 +67,7 @@ export function PlanScreen({ width, height }: { width: number; height: number })
   });
   if (longer)
     push(
-      `   ${offset + 1}-${Math.min(plan.items.length, offset + shown)} of ${plan.items.length} (j/k scroll)`,
+      `   ${offset + 1}-${Math.min(plan.items.length, offset + shown)} of ${plan.items.length} (${keyOf('down')}/${keyOf('up')} scroll)`,
       { color: tone('muted') },
     );
   const deps = plan.edges.length > 0 ? `; order keeps ${plan.edges.length} dependencies` : '';
@@ -94,7 +95,7 @@ export function PlanScreen({ width, height }: { width: number; height: number })
   push(
     plan.blocked
       ? 'migration refused: fix the blockers (red) or unmark those containers'
-      : 'y runs this plan; esc goes back',
+      : `${keyOf('confirm')} runs this plan; ${keyOf('back')} goes back`,
     { color: plan.blocked ? tone('error') : tone('ok'), bold: true },
   );
   return <>{lines.slice(0, height)}</>;

@@ -6,6 +6,7 @@ import { type ReactNode, useEffect, useState } from 'react';
 import { useApp } from '../store/react.ts';
 import { type RunItemState, type RunState, runFinished } from '../store/run.ts';
 import { clip, formatBytes, formatDuration, formatRate, progressBar } from './format.ts';
+import { keyOf } from './keymap.ts';
 import { type Tone, useTone } from './theme.ts';
 
 /** Re-renders every `ms` while `active`: the elapsed clocks. */
@@ -141,7 +142,10 @@ export function RunScreen({ width, height }: { width: number; height: number }) 
       });
   }
   if (finished)
-    summaryLines.push({ text: 'esc: back to the containers (the inventory refreshes)', tone: 'muted' });
+    summaryLines.push({
+      text: `${keyOf('back')}: back to the containers (the inventory refreshes)`,
+      tone: 'muted',
+    });
   const logRoom = Math.max(0, height - lines.length - summaryLines.length - 1);
   if (logRoom > 0) {
     line('Log', null, true);

@@ -1,9 +1,14 @@
-// One table of named commands: the key handler looks keys up here and the
-// help screen (and README's key table) lists it, so the two cannot drift.
+// One table of named commands: the key handler looks keys up here, and the
+// footer's hints, the help overlay and README's key table are all read from
+// it, so no key can drift from its help. To add a key: one entry below (and a
+// Command name), its action in keys.ts, and README's table (a test compares).
 import type { Key } from 'ink';
 
-/** Where a binding applies: the container table, a list or prompt, the plan, the run. */
-export type KeyContext = 'main' | 'list' | 'plan' | 'run' | 'input';
+/** Where a binding applies: the container table, a list or prompt, the plan, the run, the help overlay. */
+export type KeyContext = 'main' | 'list' | 'plan' | 'run' | 'input' | 'help';
+
+/** Where the footer shows hints: a key context, or a screen whose hints differ from its context's. */
+export type HintPlace = KeyContext | 'done' | 'hosts';
 
 export type Command =
   | 'down'
@@ -27,7 +32,8 @@ export type Command =
   | 'back'
   | 'strategy'
   | 'confirm'
-  | 'stop';
+  | 'stop'
+  | 'close-help';
 
 type NamedKey =
   | 'upArrow'
@@ -43,11 +49,24 @@ type NamedKey =
 /** A key: a character typed, a character with ctrl, or a named key. */
 export type KeySpec = { char: string; ctrl?: boolean } | { key: NamedKey };
 
+/** A binding's footer hint: its first key, then `label`. */
+export interface Hint {
+  label: string;
+  /** the footers that show it ('done': a finished run; 'hosts': the hosts screen) */
+  in: readonly HintPlace[];
+  /** left to right in the footer, lower first */
+  order: number;
+  /** kept (in their order) before any other hint when the footer is short */
+  keep?: true;
+}
+
 export interface Binding {
   command: Command;
   keys: KeySpec[];
+  /** the help overlay's and README's text */
   description: string;
   contexts: KeyContext[];
+  hint?: Hint;
 }
 
 const ch = (char: string, ctrl = false): KeySpec => (ctrl ? { char, ctrl } : { char });
@@ -80,51 +99,108 @@ export const KEYMAP: readonly Binding[] = [
     keys: [ch('/')],
     description: 'filter rows (esc clears)',
     contexts: ['main'],
+    hint: { label: 'filter', in: ['main'], order: 4 },
   },
-  { command: 'mark', keys: [ch(' ')], description: 'mark / unmark', contexts: ['main'] },
+  {
+    command: 'mark',
+    keys: [ch(' ')],
+    description: 'mark / unmark',
+    contexts: ['main'],
+    hint: { label: 'mark', in: ['main'], order: 1 },
+  },
   {
     command: 'mark-group',
     keys: [ch('a')],
     description: 'mark its compose group',
     contexts: ['main'],
+    hint: { label: 'group', in: ['main'], order: 2 },
   },
   { command: 'clear-marks', keys: [ch('c')], description: 'clear all marks', contexts: ['main'] },
-  { command: 'refresh', keys: [ch('r'), ch('r', true)], description: 'refresh now', contexts: ['main'] },
+  {
+    command: 'refresh',
+    keys: [ch('r'), ch('r', true)],
+    description: 'refresh now',
+    contexts: ['main'],
+    hint: { label: 'refresh', in: ['main'], order: 7 },
+  },
   { command: 'hosts', keys: [ch('h')], description: 'hosts and their problems', contexts: ['main'] },
-  { command: 'save-group', keys: [ch('s')], description: 'save marked as a group', contexts: ['main'] },
-  { command: 'open-groups', keys: [ch('o')], description: 'open saved groups', contexts: ['main'] },
-  { command: 'migrate', keys: [ch('m')], description: 'migrate the marked', contexts: ['main'] },
+  {
+    command: 'save-group',
+    keys: [ch('s')],
+    description: 'save marked as a group',
+    contexts: ['main'],
+    hint: { label: 'save', in: ['main'], order: 5 },
+  },
+  {
+    command: 'open-groups',
+    keys: [ch('o')],
+    description: 'open saved groups',
+    contexts: ['main'],
+    hint: { label: 'groups', in: ['main'], order: 6 },
+  },
+  {
+    command: 'migrate',
+    keys: [ch('m')],
+    description: 'migrate the marked',
+    contexts: ['main'],
+    hint: { label: 'migrate', in: ['main'], order: 3 },
+  },
   {
     command: 'select',
     keys: [named('return')],
     description: 'choose',
     contexts: ['list', 'input'],
+    hint: { label: 'choose', in: ['list', 'input'], order: 8 },
   },
   {
     command: 'strategy',
     keys: [named('tab')],
     description: 'next strategy',
     contexts: ['list', 'plan'],
+    hint: { label: 'strategy', in: ['list', 'plan'], order: 11 },
   },
-  { command: 'confirm', keys: [ch('y')], description: 'run the migration', contexts: ['plan'] },
+  {
+    command: 'confirm',
+    keys: [ch('y')],
+    description: 'run the migration',
+    contexts: ['plan'],
+    hint: { label: 'run it', in: ['plan'], order: 9 },
+  },
   {
     command: 'stop',
     keys: [ch('c', true)],
     description: 'stop safely',
-    contexts: ['run'],
+    // over a run, the help overlay still lets ctrl-c stop it
+    contexts: ['run', 'help'],
+    hint: { label: 'stop safely', in: ['run'], order: 10 },
   },
   {
     command: 'back',
     keys: [named('escape')],
     description: 'back, close, clear filter',
     contexts: ['main', 'list', 'plan', 'run', 'input'],
+    hint: { label: 'back', in: ['list', 'plan', 'done', 'hosts', 'input'], order: 12 },
   },
-  { command: 'help', keys: [ch('?')], description: 'this help', contexts: ['main', 'list', 'plan', 'run'] },
+  {
+    command: 'help',
+    keys: [ch('?')],
+    description: 'this help',
+    contexts: ['main', 'list', 'plan', 'run'],
+    hint: { label: 'help', in: ['main', 'list', 'plan', 'run', 'done', 'hosts'], order: 13, keep: true },
+  },
+  {
+    command: 'close-help',
+    keys: [named('escape'), ch('?')],
+    description: 'close this help',
+    contexts: ['help'],
+    hint: { label: 'close help', in: ['help'], order: 0, keep: true },
+  },
   {
     command: 'quit',
     keys: [ch('q'), ch('c', true)],
     description: 'quit (not during a run)',
-    contexts: ['main', 'list', 'plan', 'run'],
+    contexts: ['main', 'list', 'plan', 'run', 'help'],
+    hint: { label: 'quit', in: ['main', 'done', 'hosts', 'help'], order: 14, keep: true },
   },
 ];
 
@@ -150,6 +226,30 @@ export function bindingLabel(b: Binding): string {
   return b.keys.map(keyLabel).join(' ');
 }
 
+function bindingOf(command: Command): Binding {
+  const b = KEYMAP.find((x) => x.command === command);
+  if (!b) throw new Error(`no binding for ${command}`);
+  return b;
+}
+
+/** The keys of a command as a screen names them in its text: "esc", "j/k"; `sep` between keys. */
+export function keysOf(command: Command, sep = '/'): string {
+  return bindingOf(command).keys.map(keyLabel).join(sep);
+}
+
+/** The first key of a command: what a screen's text tells a person to press. */
+export function keyOf(command: Command): string {
+  const k = bindingOf(command).keys[0];
+  return k ? keyLabel(k) : '';
+}
+
+/** The footer's hints for a place, left to right: "space mark", "? help". */
+export function hintsFor(place: HintPlace): { text: string; keep: boolean }[] {
+  return KEYMAP.filter((b) => b.hint?.in.includes(place) && b.keys[0])
+    .sort((a, b) => (a.hint?.order ?? 0) - (b.hint?.order ?? 0))
+    .map((b) => ({ text: `${keyOf(b.command)} ${b.hint?.label}`, keep: b.hint?.keep === true }));
+}
+
 function matches(k: KeySpec, input: string, key: Key): boolean {
   if ('key' in k) return key[k.key];
   if (k.ctrl) return key.ctrl && input === k.char;
@@ -169,11 +269,12 @@ export const CONTEXT_TITLE: Record<KeyContext, string> = {
   plan: 'Plan',
   run: 'Run',
   input: 'Filter and name prompts',
+  help: 'Help',
 };
 
 /** Each binding once, under the first context it applies to. */
 export function helpSections(): { context: KeyContext; bindings: Binding[] }[] {
-  const order: KeyContext[] = ['main', 'list', 'plan', 'run', 'input'];
+  const order: KeyContext[] = ['main', 'list', 'plan', 'run', 'input', 'help'];
   return order
     .map((context) => ({ context, bindings: KEYMAP.filter((b) => b.contexts[0] === context) }))
     .filter((s) => s.bindings.length > 0);

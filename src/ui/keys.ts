@@ -6,6 +6,7 @@ import { withoutControls } from './format.ts';
 import { type Command, commandFor, type KeyContext } from './keymap.ts';
 
 export function contextOf(s: AppState): KeyContext {
+  if (s.helpOpen) return 'help';
   if (s.filterEditing || s.screen.kind === 'save') return 'input';
   switch (s.screen.kind) {
     case 'main':
@@ -57,7 +58,7 @@ export function handleKey(store: AppStore, input: string, key: Key, pageRows: nu
     for (let i = 0; i < chars.length; ) {
       const c = chars[i] as string;
       const s = store.getState();
-      if (withoutControls(c) === c && !s.helpOpen && contextOf(s) === 'input') {
+      if (withoutControls(c) === c && contextOf(s) === 'input') {
         // a prompt takes the text up to the next enter at once, as a paste
         let j = i;
         while (j < chars.length && withoutControls(chars[j] as string) === chars[j]) j++;
@@ -76,14 +77,6 @@ export function handleKey(store: AppStore, input: string, key: Key, pageRows: nu
 
 function handleOne(store: AppStore, input: string, key: Key, pageRows: number): void {
   const s = store.getState();
-  if (s.helpOpen) {
-    if (key.escape || input === '?') s.toggleHelp();
-    else if (input === 'q' || (key.ctrl && input === 'c')) {
-      // help over a running migration: ctrl-c still stops it
-      if (!(key.ctrl && s.cancelRun())) s.quit();
-    }
-    return;
-  }
   const context = contextOf(s);
   if (context === 'input') {
     const sc = s.screen;
@@ -136,6 +129,7 @@ export function run(store: AppStore, command: Command, pageRows: number): void {
     stop: () => s.cancelRun() || s.quit(),
     back: s.back,
     help: s.toggleHelp,
+    'close-help': s.toggleHelp,
     quit: s.quit,
   };
   // actions that do I/O return promises; the store reports their failures itself

@@ -220,6 +220,23 @@ describe('migrate', () => {
     await s.press(KEY.ctrlC);
     await s.exited;
   });
+  it('the help overlay over a run: its footer names its own keys; ctrl-c still stops the run, ? closes it', async () => {
+    const { s, backend, store } = await marked();
+    await s.press(KEY.enter);
+    await s.waitFor('y runs this plan');
+    await s.press('y');
+    await s.waitFor('ctrl-c stop safely');
+    await s.press('?');
+    await s.waitFor('Keys (esc or ? closes)');
+    expect(s.lines()[23]).toBe('esc close help  q quit');
+    await s.press(KEY.ctrlC);
+    await s.waitFor('stopping safely');
+    expect(backend.runs[0]?.cancel).toHaveBeenCalledTimes(1);
+    expect(store.getState().quitRequested).toBe(false);
+    await s.press('?');
+    await s.waitFor((t) => !t.includes('Keys (esc or ? closes)'));
+    expect(store.getState().helpOpen).toBe(false);
+  });
 });
 
 describe('saved groups', () => {
