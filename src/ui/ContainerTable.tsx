@@ -1,21 +1,13 @@
 // The container table. Virtualized: only the rows that fit are rendered, so
 // hundreds of containers cost no more than a screenful.
 import { Text } from 'ink';
-import { useRef } from 'react';
 import { useApp } from '../store/react.ts';
 import { visibleRows } from '../store/store.ts';
 import { cellText, formatRow, layoutColumns } from './columns.ts';
 import { clip } from './format.ts';
 import { keyOf } from './keymap.ts';
 import { stateTone, useTone } from './theme.ts';
-
-/** The first row to show so that the cursor stays in view, moving the window as little as possible. */
-export function scrollOffset(prev: number, cursor: number, height: number, total: number): number {
-  let top = prev;
-  if (cursor < top) top = cursor;
-  if (cursor >= top + height) top = cursor - height + 1;
-  return Math.max(0, Math.min(top, Math.max(0, total - height)));
-}
+import { useViewport } from './viewport.ts';
 
 export function ContainerTable({ width, height }: { width: number; height: number }) {
   const tone = useTone();
@@ -27,12 +19,11 @@ export function ContainerTable({ width, height }: { width: number; height: numbe
   const rows = visibleRows({ containers, filter });
   const columns = layoutColumns(width);
   const bodyHeight = Math.max(1, height - 1);
-  const top = useRef(0);
-  top.current = scrollOffset(top.current, cursor, bodyHeight, rows.length);
-  const window = rows.slice(top.current, top.current + bodyHeight);
+  const view = useViewport({ total: rows.length, rows: bodyHeight, cursor });
+  const window = view.slice(rows);
   const stateCol = columns.find((c) => c.id === 'state');
   const title = formatRow(columns, (c) => c.title);
-  const position = rows.length > bodyHeight ? ` ${cursor + 1}/${rows.length}` : '';
+  const position = view.scrolls ? ` ${cursor + 1}/${rows.length}` : '';
   return (
     <>
       <Text bold wrap="truncate">
@@ -51,8 +42,8 @@ export function ContainerTable({ width, height }: { width: number; height: numbe
           )}
         </Text>
       ) : null}
-      {window.map((r, i) => {
-        const selected = top.current + i === cursor;
+      {window.map(({ item: r, index }) => {
+        const selected = index === cursor;
         const isMarked = marked.has(r.key);
         // the state cell in its colour, the rest in the row's
         const line = formatRow(columns, (c) => cellText(r, c.id, isMarked));

@@ -5,6 +5,7 @@ import { currentRow, markedRows } from '../store/store.ts';
 import { clip } from './format.ts';
 import { keyOf } from './keymap.ts';
 import { useTone } from './theme.ts';
+import { useViewport } from './viewport.ts';
 
 function ListLine({
   text,
@@ -31,11 +32,17 @@ export function DestinationView({ width, height }: { width: number; height: numb
   const marked = useApp((s) => s.marked);
   const containers = useApp((s) => s.containers);
   const current = useApp(currentRow);
+  const candidates = screen.kind === 'destination' ? screen.candidates : [];
+  // the title, the question and a blank line above the list, one line spare below
+  const view = useViewport({
+    total: candidates.length,
+    rows: height - 4,
+    cursor: screen.kind === 'destination' ? screen.cursor : 0,
+  });
   if (screen.kind !== 'destination') return null;
   const rows = markedRows({ containers, marked });
   const moving = rows.length > 0 ? rows : current ? [current] : [];
   const names = moving.map((r) => r.name).join(', ');
-  const visible = screen.candidates.slice(0, Math.max(1, height - 4));
   return (
     <>
       <Text bold color={tone('accent')} wrap="truncate">
@@ -46,14 +53,14 @@ export function DestinationView({ width, height }: { width: number; height: numb
         <Text bold>{clip(`strategy: ${screen.strategy} (${keyOf('strategy')})`, 30, 'right')}</Text>
       </Text>
       <Text> </Text>
-      {visible.map((h, i) => {
+      {view.slice(candidates).map(({ item: h, index }) => {
         const st = hosts[h];
         const note = st && st.state !== 'ok' ? `  (${st.state})` : st ? `  ${st.containers} containers` : '';
         return (
           <ListLine
             key={h}
             text={`${h}${note}`}
-            selected={i === screen.cursor}
+            selected={index === screen.cursor}
             color={st?.state === 'ok' ? undefined : tone('muted')}
             width={width}
           />
@@ -66,6 +73,13 @@ export function DestinationView({ width, height }: { width: number; height: numb
 export function GroupsView({ width, height }: { width: number; height: number }) {
   const tone = useTone();
   const screen = useApp((s) => s.screen);
+  const groups = screen.kind === 'groups' ? screen.groups : [];
+  // the title above the list
+  const view = useViewport({
+    total: groups.length,
+    rows: height - 1,
+    cursor: screen.kind === 'groups' ? screen.cursor : 0,
+  });
   if (screen.kind !== 'groups') return null;
   const title = (
     <Text bold color={tone('accent')} wrap="truncate">
@@ -97,16 +111,14 @@ export function GroupsView({ width, height }: { width: number; height: number })
         </Text>
       </>
     );
-  const bodyHeight = Math.max(1, height - 1);
-  const start = Math.max(0, Math.min(screen.cursor - bodyHeight + 1, screen.groups.length - bodyHeight));
   return (
     <>
       {title}
-      {screen.groups.slice(Math.max(0, start), Math.max(0, start) + bodyHeight).map((g, i) => (
+      {view.slice(groups).map(({ item: g, index }) => (
         <ListLine
           key={g.name}
           text={`${g.name}  ${g.members.length} containers${g.description ? `  ${g.description}` : `  ${g.members.join(', ')}`}`}
-          selected={Math.max(0, start) + i === screen.cursor}
+          selected={index === screen.cursor}
           width={width}
         />
       ))}

@@ -7,6 +7,7 @@ import type { PlanView } from '../store/types.ts';
 import { clip, formatDuration, formatRate, wrap } from './format.ts';
 import { keyOf } from './keymap.ts';
 import { useTone } from './theme.ts';
+import { useViewport } from './viewport.ts';
 
 const short = (id: string) => id.split('/').pop() ?? id;
 
@@ -19,6 +20,22 @@ export function planSummary(plan: PlanView): string {
 export function PlanScreen({ width, height }: { width: number; height: number }) {
   const tone = useTone();
   const screen = useApp((s) => s.screen);
+  const ready = screen.kind === 'plan' && screen.status !== 'planning' && screen.status !== 'error';
+  const items = (ready && screen.kind === 'plan' && screen.plan?.items) || [];
+  const findingCount = (ready && screen.kind === 'plan' && screen.plan?.findings.length) || 0;
+  // many findings take a line each; a few may wrap onto two
+  const perFinding = findingCount > 3 ? 1 : 2;
+  const findingLines = findingCount === 0 ? 1 : Math.min(findingCount * perFinding, 8);
+  // the title and the table's header above the items; the summary, links and the verdict after them
+  const itemRoom = Math.max(1, height - 2 - findingLines - 4);
+  const longer = items.length > itemRoom;
+  // a list longer than its room gives one line to saying which part is shown; j/k scroll it by its top row
+  const view = useViewport({
+    total: items.length,
+    rows: longer ? Math.max(1, itemRoom - 1) : itemRoom,
+    cursor: screen.kind === 'plan' ? screen.offset : 0,
+    anchor: 0,
+  });
   if (screen.kind !== 'plan') return null;
   const lines: ReactNode[] = [];
   const push = (text: string, opts: { color?: string | undefined; bold?: boolean } = {}) =>
@@ -49,27 +66,17 @@ export function PlanScreen({ width, height }: { width: number; height: number })
     `${clip('#', 3)}${clip('CONTAINER', nameW)} ${clip('FROM', 8)}${clip('CKPT', 7, 'right')}${clip('XFER', 8, 'right')}${clip('RESTORE', 8, 'right')}${clip('DOWNTIME', 10, 'right')}`,
     { bold: true },
   );
-  // many findings take a line each; a few may wrap onto two
-  const perFinding = plan.findings.length > 3 ? 1 : 2;
-  const findingLines = plan.findings.length === 0 ? 1 : Math.min(plan.findings.length * perFinding, 8);
-  // the summary, links and the verdict lines come after the items
-  const itemRoom = Math.max(1, height - lines.length - findingLines - 4);
-  const longer = plan.items.length > itemRoom;
-  const shown = longer ? Math.max(1, itemRoom - 1) : itemRoom;
-  const offset = Math.min(screen.offset, Math.max(0, plan.items.length - shown));
-  plan.items.slice(offset, offset + shown).forEach((it, k) => {
-    const i = offset + k;
+  for (const { item: it, index: i } of view.slice(plan.items)) {
     const e = plan.estimates[it.id];
     push(
       `${clip(String(i + 1), 3)}${clip(it.container.name, nameW)} ${clip(it.container.host, 8)}${clip(formatDuration(e?.checkpointMs), 7, 'right')}${clip(formatDuration(e?.transferMs), 8, 'right')}${clip(formatDuration(e?.restoreMs), 8, 'right')}${clip(formatDuration(plan.predicted.downtimeMs[it.id]), 10, 'right')}`,
       plan.findings.some((f) => f.id === it.id && f.severity === 'blocker') ? { color: tone('error') } : {},
     );
-  });
-  if (longer)
-    push(
-      `   ${offset + 1}-${Math.min(plan.items.length, offset + shown)} of ${plan.items.length} (${keyOf('down')}/${keyOf('up')} scroll)`,
-      { color: tone('muted') },
-    );
+  }
+  if (view.scrolls)
+    push(`   ${view.top + 1}-${view.end} of ${view.total} (${keyOf('down')}/${keyOf('up')} scroll)`, {
+      color: tone('muted'),
+    });
   const deps = plan.edges.length > 0 ? `; order keeps ${plan.edges.length} dependencies` : '';
   push(`${planSummary(plan)}${deps}`, { bold: true });
   const links = Object.entries(plan.links ?? {});

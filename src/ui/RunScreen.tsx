@@ -8,6 +8,7 @@ import { type RunItemState, type RunState, runFinished } from '../store/run.ts';
 import { clip, formatBytes, formatDuration, formatRate, progressBar } from './format.ts';
 import { keyOf } from './keymap.ts';
 import { type Tone, useTone } from './theme.ts';
+import { useViewport } from './viewport.ts';
 
 /** Re-renders every `ms` while `active`: the elapsed clocks. */
 function useNow(ms: number, active: boolean): number {
@@ -53,6 +54,15 @@ export function RunScreen({ width, height }: { width: number; height: number }) 
   const run = useApp((s) => s.run);
   const finished = runFinished(run);
   const now = useNow(500, !finished);
+  const order = run ? run.order.filter((id) => run.items[id]) : [];
+  // more containers than room: the window follows the first one not done yet, one done above it
+  const firstActive = run ? order.findIndex((id) => run.items[id]?.phase !== 'done') : -1;
+  const view = useViewport({
+    total: order.length,
+    rows: Math.floor((height - 4) * 0.6),
+    cursor: firstActive < 0 ? order.length : firstActive,
+    anchor: 1,
+  });
   if (!run) return null;
   const lines: ReactNode[] = [];
   const push = (node: ReactNode) => lines.push(node);
@@ -83,15 +93,7 @@ export function RunScreen({ width, height }: { width: number; height: number }) 
     null,
     true,
   );
-  const maxItems = Math.max(1, Math.floor((height - 4) * 0.6));
-  const order = run.order.filter((id) => run.items[id]);
-  // more containers than room: the window follows the first one not done yet
-  const firstActive = order.findIndex((id) => run.items[id]?.phase !== 'done');
-  const top =
-    order.length > maxItems
-      ? Math.max(0, Math.min((firstActive < 0 ? order.length : firstActive) - 1, order.length - maxItems))
-      : 0;
-  for (const id of order.slice(top, top + maxItems)) {
+  for (const { item: id } of view.slice(order)) {
     const it = run.items[id] as RunItemState;
     const ph = phaseText(it);
     const f = transferFraction(it);
@@ -117,8 +119,7 @@ export function RunScreen({ width, height }: { width: number; height: number }) 
       </Text>,
     );
   }
-  if (order.length > maxItems)
-    line(`${top + 1}-${Math.min(order.length, top + maxItems)} of ${order.length} containers`, 'muted');
+  if (view.scrolls) line(`${view.top + 1}-${view.end} of ${view.total} containers`, 'muted');
   // the end: summary; meanwhile the log
   const summaryLines: { text: string; tone: Tone | null; bold?: boolean }[] = [];
   if (run.failure) summaryLines.push({ text: `the run failed: ${run.failure}`, tone: 'error', bold: true });

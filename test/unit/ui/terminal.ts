@@ -6,7 +6,7 @@ import xterm from '@xterm/headless';
 // ink's own colour library: its level follows the test runner's stdout, so it is set here
 import chalk from 'chalk';
 import { render } from 'ink';
-import { createElement } from 'react';
+import { createElement, type ReactElement } from 'react';
 import { StoreProvider } from '../../../src/store/react.ts';
 import type { AppStore } from '../../../src/store/store.ts';
 import { App } from '../../../src/ui/App.tsx';
@@ -64,6 +64,17 @@ export async function renderTui(
   store: AppStore,
   opts: { columns?: number; rows?: number; colors?: boolean; refreshMs?: number } = {},
 ): Promise<Screen> {
+  return renderNode(
+    createElement(StoreProvider, { store }, createElement(App, { refreshMs: opts.refreshMs ?? 0 })),
+    opts,
+  );
+}
+
+/** Any element in the headless terminal; `concurrent`: React's concurrent renderer (transitions, Suspense). */
+export async function renderNode(
+  node: ReactElement,
+  opts: { columns?: number; rows?: number; colors?: boolean; concurrent?: boolean } = {},
+): Promise<Screen> {
   chalk.level = opts.colors ? 1 : 0;
   const term = new xterm.Terminal({
     cols: opts.columns ?? 80,
@@ -80,11 +91,7 @@ export async function renderTui(
     },
   });
   const instance = render(
-    createElement(
-      ThemeContext.Provider,
-      { value: { colors: opts.colors ?? false } },
-      createElement(StoreProvider, { store }, createElement(App, { refreshMs: opts.refreshMs ?? 0 })),
-    ),
+    createElement(ThemeContext.Provider, { value: { colors: opts.colors ?? false } }, node),
     {
       // the fakes stand in for a terminal's streams
       stdout: stdout as unknown as NodeJS.WriteStream,
@@ -94,6 +101,7 @@ export async function renderTui(
       exitOnCtrlC: false,
       patchConsole: false,
       maxFps: 1000,
+      concurrent: opts.concurrent ?? false,
     },
   );
   const { flush, lines, text, waitFor } = screenOf(term);
