@@ -15,7 +15,6 @@ import type {
   RuntimeKind,
 } from '../inventory/model.ts';
 import { poolExec } from '../runtime/exec.ts';
-import { formatBytes } from '../runtime/units.ts';
 import { configuredHostAliases } from '../ssh/aliases.ts';
 import {
   formatProblem,
@@ -26,8 +25,8 @@ import {
 } from '../ssh/config.ts';
 import { createSshPool } from '../ssh/index.ts';
 import { errorText } from '../text/error.ts';
-// fit as fitCell: biome takes a bare fit() for a focused test
-import { cells, fit as fitCell, truncate } from '../ui/format.ts';
+import { formatBytes } from '../text/format.ts';
+import { type ContentColumn, formatTable } from '../text/table.ts';
 
 export interface InventoryArgs {
   /** like ssh -F */
@@ -332,14 +331,14 @@ function hostsTable(hosts: readonly HostJson[], width: number): string {
   });
   return table(
     [
-      { header: 'HOST', flex: true },
-      { header: 'ADDRESS', flex: true },
-      { header: 'VIA', flex: true },
-      { header: 'UP' },
-      { header: 'PODMAN' },
-      { header: 'DOCKER' },
-      { header: 'CRIU' },
-      { header: 'CTRS', right: true },
+      { title: 'HOST', flex: true },
+      { title: 'ADDRESS', flex: true },
+      { title: 'VIA', flex: true },
+      { title: 'UP' },
+      { title: 'PODMAN' },
+      { title: 'DOCKER' },
+      { title: 'CRIU' },
+      { title: 'CTRS', align: 'right' },
     ],
     rows,
     width,
@@ -349,13 +348,13 @@ function hostsTable(hosts: readonly HostJson[], width: number): string {
 function psTable(containers: readonly PsContainerJson[], width: number): string {
   return table(
     [
-      { header: 'HOST', flex: true },
-      { header: 'RUNTIME' },
-      { header: 'NAME', flex: true },
-      { header: 'IMAGE', flex: true },
-      { header: 'STATE' },
-      { header: 'MEM', right: true },
-      { header: 'GROUP', flex: true },
+      { title: 'HOST', flex: true },
+      { title: 'RUNTIME' },
+      { title: 'NAME', flex: true },
+      { title: 'IMAGE', flex: true },
+      { title: 'STATE' },
+      { title: 'MEM', align: 'right' },
+      { title: 'GROUP', flex: true },
     ],
     containers.map((c) => [
       c.host,
@@ -370,55 +369,8 @@ function psTable(containers: readonly PsContainerJson[], width: number): string 
   );
 }
 
-interface Column {
-  header: string;
-  /** may be cut (with …) to fit the width */
-  flex?: boolean;
-  right?: boolean;
-}
-
-const GAP = 2;
-const MIN_FLEX = 6;
-
-/**
- * Rows under headers, in `width` columns: flexible columns shrink (widest
- * first) and their cells end in … when cut. A row shorter than the header
- * row ends in one cell that spans the rest of the line (an error message).
- */
-function table(columns: readonly Column[], rows: readonly string[][], width: number): string {
-  const widths = columns.map((c, i) =>
-    // a spanning last cell does not widen its column
-    Math.max(
-      c.header.length,
-      ...rows.map((r) => (r.length >= columns.length || i < r.length - 1 ? cells(r[i] ?? '') : 0)),
-    ),
-  );
-  let over = widths.reduce((a, b) => a + b, 0) + GAP * (columns.length - 1) - width;
-  while (over > 0) {
-    let widest = -1;
-    columns.forEach((c, i) => {
-      const w = widths[i] ?? 0;
-      if (c.flex && w > Math.max(MIN_FLEX, c.header.length) && (widest < 0 || w > (widths[widest] ?? 0)))
-        widest = i;
-    });
-    if (widest < 0) break;
-    widths[widest] = (widths[widest] ?? 0) - 1;
-    over--;
-  }
-  const line = (row: readonly string[]) => {
-    let text = '';
-    row.forEach((cell, i) => {
-      const last = i === row.length - 1;
-      if (last && row.length < columns.length) {
-        text += truncate(cell, Math.max(MIN_FLEX, width - cells(text)));
-        return;
-      }
-      const padded = fitCell(cell, widths[i] ?? 0, columns[i]?.right ? 'right' : 'left');
-      text += last ? padded.trimEnd() : `${padded}${' '.repeat(GAP)}`;
-    });
-    return text;
-  };
-  return `${[columns.map((c) => c.header), ...rows].map((r) => line(r)).join('\n')}\n`;
+function table(columns: readonly ContentColumn[], rows: readonly string[][], width: number): string {
+  return `${formatTable(columns, rows, width).join('\n')}\n`;
 }
 
 function unique(xs: readonly string[]): string[] {

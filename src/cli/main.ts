@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { guardTerminal } from '../runtime/sanitize.ts';
 import { errorText } from '../text/error.ts';
+import { guardTerminal } from '../text/sanitize.ts';
 import { hostsCommand, psCommand, resolveHostList } from './inventory.ts';
 import { migrateCommand, recoverCommand } from './migrate.ts';
 import { planCommand } from './plan-report.ts';

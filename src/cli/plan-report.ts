@@ -3,6 +3,8 @@
 // Exit codes: 0 the plan is good, 2 blockers found, 1 error.
 import type { MigrationPlan } from '../migrate/survey.ts';
 import type { Stage } from '../plan/migration.ts';
+import { BYTES, formatBytes, truncate, wrap as wrapText } from '../text/format.ts';
+import { type ContentColumn, formatTable } from '../text/table.ts';
 import { type MigrateArgs, planFor, poolFor } from './request.ts';
 
 /** `ferry --plan --json`: documented in the README; change only by bumping `schema`. */
@@ -131,25 +133,21 @@ const savedPercent = (ms: number, baseline: number) =>
   baseline > 0 ? Math.round((1 - ms / baseline) * 100) : 0;
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const mb = (b: number) => `${Math.round(b / 1e6)} MB`;
-const cell = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 
-/** Words into lines of at most `width`, the first indented by 2 and the rest by 4; a word longer than a line is cut. */
-function wrap(text: string, width = 80): string[] {
-  const out: string[] = [];
-  let line = '  ';
-  for (const word of text.split(/\s+/)) {
-    const room = width - line.length - (line.trim() ? 1 : 0);
-    if (word.length > room && line.trim()) {
-      out.push(line);
-      line = '    ';
-    }
-    const w = cell(word, width - line.length).trimEnd();
-    line = line.trim() ? `${line} ${w}` : `${line}${w}`;
-  }
-  out.push(line);
-  return out;
-}
+/** A finding or an edge in 80 columns: the first line indented by 2, the rest by 4; a word longer than a line is cut. */
+const wrap = (text: string) => wrapText(text, 80, { indent: { first: '  ', rest: '    ' }, long: 'cut' });
+
+/** The plan's item table: columns as wide as their content, in 80 columns. */
+const ITEM_COLUMNS: readonly ContentColumn[] = [
+  { title: '#', align: 'right' },
+  { title: 'CONTAINER', flex: true, max: 31 },
+  { title: 'TO', flex: true, max: 8 },
+  { title: 'MEM', align: 'right' },
+  { title: 'CKPT', align: 'right' },
+  { title: 'XFER', align: 'right' },
+  { title: 'REST', align: 'right' },
+  { title: 'DOWN', align: 'right' },
+];
 
 /** The plan for a person: fits 80 columns. */
 export function formatPlan(plan: MigrationPlan): string {
@@ -157,32 +155,27 @@ export function formatPlan(plan: MigrationPlan): string {
   const lines: string[] = [];
   const dests = [...new Set(j.items.map((i) => i.destination))].join(', ');
   lines.push(
-    cell(
+    truncate(
       `plan: ${j.items.length} container${j.items.length === 1 ? '' : 's'} -> ${dests}, strategy ${j.strategy} (planned in ${secs(j.planMs)})`,
       80,
-    ).trimEnd(),
+    ),
   );
   for (const l of j.links)
     lines.push(
       `link ${l.from} -> ${l.to}: ${(l.bytesPerSec / 1e6).toFixed(0)} MB/s, ${l.compression === 'zstd' ? 'zstd' : 'uncompressed'}, ${l.transfer === 'direct' ? `direct: ssh ${l.route}` : 'relayed'}`,
     );
   lines.push('');
-  lines.push(' #  CONTAINER                       TO       MEM     CKPT  XFER  REST  DOWN');
-  j.items.forEach((i, n) => {
-    const e = i.estimate;
-    lines.push(
-      [
-        String(n + 1).padStart(2),
-        cell(`${i.host}/${i.runtime}/${i.name}`, 31),
-        cell(i.destination, 8),
-        mb(i.memoryBytes).padStart(6),
-        secs(e.checkpointMs).padStart(5),
-        secs(e.transferMs).padStart(5),
-        secs(e.restoreMs).padStart(5),
-        secs(i.predictedDowntimeMs).padStart(5),
-      ].join(' '),
-    );
-  });
+  const rows = j.items.map((i, n) => [
+    String(n + 1),
+    `${i.host}/${i.runtime}/${i.name}`,
+    i.destination,
+    formatBytes(i.memoryBytes, BYTES.mb),
+    secs(i.estimate.checkpointMs),
+    secs(i.estimate.transferMs),
+    secs(i.estimate.restoreMs),
+    secs(i.predictedDowntimeMs),
+  ]);
+  lines.push(...formatTable(ITEM_COLUMNS, rows, 80, 1));
   lines.push('');
   lines.push(
     `predicted makespan ${secs(j.predicted.makespanMs)} (one by one: ${secs(j.predicted.sequentialMs)}, ${j.predicted.savedPercent}% less)`,

@@ -1,5 +1,6 @@
-// Sizes as podman and docker print them: go-units' HumanSize (decimal: kB,
-// MB, GB) and BytesSize (binary: KiB, MiB, GiB), e.g. "67.8MB", "64.37MiB".
+// Sizes as podman and docker print them, read back into bytes: go-units'
+// HumanSize (decimal: kB, MB, GB) and BytesSize (binary: KiB, MiB, GiB), e.g.
+// "67.8MB", "64.37MiB". ferry writes sizes with src/text/format.ts.
 
 const UNITS: Record<string, number> = {
   b: 1,
@@ -35,16 +36,4 @@ export function parseSize(text: string): number | null {
 export function parseUsage(text: string): number | null {
   const used = text.split('/')[0] ?? '';
   return parseSize(used);
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1024;
-    i++;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }

@@ -5,6 +5,7 @@ import { parseMemberSpec } from '../config/member-spec.ts';
 import { DEFAULT_OPTIONS } from '../plan/migration.ts';
 import { STRATEGIES } from '../plan/schedule.ts';
 import { errorText } from '../text/error.ts';
+import { formatMem } from '../text/format.ts';
 import { initialRun, type RunState, reduceRun, runFinished } from './run.ts';
 import type {
   Backend,
@@ -108,15 +109,7 @@ export interface StoreOptions {
 }
 
 const rowText = (r: ContainerRow) =>
-  `${r.host} ${r.runtime} ${r.name} ${r.image} ${r.state} ${r.group ?? ''} ${formatBytesShort(r.memoryBytes)}`.toLowerCase();
-
-/** Memory as the MEM column shows it: 64M, 1.2G. */
-export function formatBytesShort(b: number | null): string {
-  if (b === null) return '-';
-  if (b < 1024 * 1024) return `${Math.round(b / 1024)}K`;
-  if (b < 1024 ** 3) return `${Math.round(b / 1024 ** 2)}M`;
-  return `${(b / 1024 ** 3).toFixed(1)}G`;
-}
+  `${r.host} ${r.runtime} ${r.name} ${r.image} ${r.state} ${r.group ?? ''} ${formatMem(r.memoryBytes)}`.toLowerCase();
 
 // one filtered list per (rows, filter): every render asks for it
 const visibleCache = new WeakMap<ContainerRow[], { filter: string; rows: ContainerRow[] }>();

@@ -3,8 +3,9 @@
 import { Text } from 'ink';
 import { useApp } from '../store/react.ts';
 import { visibleRows } from '../store/store.ts';
-import { cellText, formatRow, layoutColumns } from './columns.ts';
-import { clip } from './format.ts';
+import { clip } from '../text/format.ts';
+import { formatRow, rowCells } from '../text/table.ts';
+import { cellText, containerColumns } from './columns.ts';
 import { keyOf } from './keymap.ts';
 import { stateTone, useTone } from './theme.ts';
 import { useViewport } from './viewport.ts';
@@ -17,11 +18,12 @@ export function ContainerTable({ width, height }: { width: number; height: numbe
   const marked = useApp((s) => s.marked);
   const refreshes = useApp((s) => s.refreshes);
   const rows = visibleRows({ containers, filter });
-  const columns = layoutColumns(width);
+  const columns = containerColumns(width);
   const bodyHeight = Math.max(1, height - 1);
   const view = useViewport({ total: rows.length, rows: bodyHeight, cursor });
   const window = view.slice(rows);
-  const stateCol = columns.find((c) => c.id === 'state');
+  const stateAt = columns.findIndex((c) => c.id === 'state');
+  const stateGap = columns[stateAt]?.gap ?? 0;
   const title = formatRow(columns, (c) => c.title);
   const position = view.scrolls ? ` ${cursor + 1}/${rows.length}` : '';
   return (
@@ -46,16 +48,14 @@ export function ContainerTable({ width, height }: { width: number; height: numbe
         const selected = index === cursor;
         const isMarked = marked.has(r.key);
         // the state cell in its colour, the rest in the row's
-        const line = formatRow(columns, (c) => cellText(r, c.id, isMarked));
-        if (!stateCol || selected) {
+        const parts = rowCells(columns, (c) => cellText(r, c.id, isMarked));
+        if (stateAt < 0 || selected) {
           return (
             <Text key={r.key} inverse={selected} bold={isMarked} wrap="truncate">
-              {line}
+              {parts.join('')}
             </Text>
           );
         }
-        const cps = [...line];
-        const at = columns.slice(0, columns.indexOf(stateCol)).reduce((a, c) => a + c.width + 1, 0);
         return (
           <Text
             key={r.key}
@@ -63,9 +63,11 @@ export function ContainerTable({ width, height }: { width: number; height: numbe
             color={isMarked ? tone('accent') : r.stale ? tone('muted') : undefined}
             wrap="truncate"
           >
-            {cps.slice(0, at).join('')}
-            <Text color={tone(stateTone(r.state))}>{cps.slice(at, at + stateCol.width).join('')}</Text>
-            {cps.slice(at + stateCol.width).join('')}
+            {parts.slice(0, stateAt).join('')}
+            {/* the spaces before the cell stay in the row's colour */}
+            {' '.repeat(stateGap)}
+            <Text color={tone(stateTone(r.state))}>{parts[stateAt]?.slice(stateGap)}</Text>
+            {parts.slice(stateAt + 1).join('')}
           </Text>
         );
       })}

@@ -2,7 +2,7 @@
 import { Text } from 'ink';
 import { useApp } from '../store/react.ts';
 import { runFinished } from '../store/run.ts';
-import { clip } from './format.ts';
+import { clip } from '../text/format.ts';
 import { type HintPlace, hintsFor } from './keymap.ts';
 import { contextOf } from './keys.ts';
 import { useTone } from './theme.ts';

@@ -4,7 +4,7 @@ import { Text } from 'ink';
 import { useApp } from '../store/react.ts';
 import type { AppState } from '../store/store.ts';
 import type { HostStatus } from '../store/types.ts';
-import { clip, truncate } from './format.ts';
+import { cells, clip, truncate } from '../text/format.ts';
 import { keyOf } from './keymap.ts';
 import { type Tone, useTone } from './theme.ts';
 
@@ -66,7 +66,7 @@ export function Header({ width, compact = false }: { width: number; compact?: bo
   let used = 0;
   const badges: HostStatus[] = [];
   for (const h of list) {
-    const w = hostBadge(h).length + 2;
+    const w = cells(hostBadge(h)) + 2;
     if (used + w > width) break;
     badges.push(h);
     used += w;
@@ -76,7 +76,7 @@ export function Header({ width, compact = false }: { width: number; compact?: bo
       <Text bold color={tone('accent')}>
         {truncate(left, width)}
       </Text>
-      <Text color={tone('muted')}>{truncate(progress ? `  ${progress}` : '', width - left.length)}</Text>
+      <Text color={tone('muted')}>{truncate(progress ? `  ${progress}` : '', width - cells(left))}</Text>
     </Text>
   );
   if (compact) return top;

@@ -1,7 +1,7 @@
 // The help overlay: every binding of the keymap, by context, in as many
 // columns as the width allows.
 import { Box, Text } from 'ink';
-import { clip } from './format.ts';
+import { clip } from '../text/format.ts';
 import { bindingLabel, CONTEXT_TITLE, helpSections, keysOf } from './keymap.ts';
 import { useTone } from './theme.ts';
 

@@ -2,7 +2,7 @@
 import { Text } from 'ink';
 import type { ReactNode } from 'react';
 import { useApp } from '../store/react.ts';
-import { clip, formatDuration, wrap } from './format.ts';
+import { clip, formatDuration, wrap } from '../text/format.ts';
 import { keyOf } from './keymap.ts';
 import { useTone } from './theme.ts';
 
@@ -29,10 +29,10 @@ export function HostsView({ width, height }: { width: number; height: number }) 
       color,
       true,
     );
-    for (const l of h.reason ? wrap(h.reason, width - 2, 6) : []) push(`  ${l}`, color);
-    if (h.hint) for (const l of wrap(`hint: ${h.hint}`, width - 2, 2)) push(`  ${l}`);
+    for (const l of h.reason ? wrap(h.reason, width - 2, { maxLines: 6 }) : []) push(`  ${l}`, color);
+    if (h.hint) for (const l of wrap(`hint: ${h.hint}`, width - 2, { maxLines: 2 })) push(`  ${l}`);
     for (const w of h.warnings.slice(0, 3))
-      for (const l of wrap(w, width - 2, 2)) push(`  ${l}`, tone('warn'));
+      for (const l of wrap(w, width - 2, { maxLines: 2 })) push(`  ${l}`, tone('warn'));
   }
   return <>{lines.slice(0, height)}</>;
 }

@@ -2,7 +2,7 @@
 import { Text } from 'ink';
 import { useApp } from '../store/react.ts';
 import { currentRow, markedRows } from '../store/store.ts';
-import { clip } from './format.ts';
+import { clip } from '../text/format.ts';
 import { keyOf } from './keymap.ts';
 import { useTone } from './theme.ts';
 import { useViewport } from './viewport.ts';

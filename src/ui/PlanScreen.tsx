@@ -4,7 +4,8 @@ import { Text } from 'ink';
 import type { ReactNode } from 'react';
 import { useApp } from '../store/react.ts';
 import type { PlanView } from '../store/types.ts';
-import { clip, formatDuration, formatRate, wrap } from './format.ts';
+import { clip, formatDuration, formatRate, wrap } from '../text/format.ts';
+import { type ColumnSpec, formatRow, layoutColumns } from '../text/table.ts';
 import { keyOf } from './keymap.ts';
 import { useTone } from './theme.ts';
 import { useViewport } from './viewport.ts';
@@ -15,6 +16,22 @@ export function planSummary(plan: PlanView): string {
   const { makespanMs, sequentialMs } = plan.predicted;
   const gain = sequentialMs > 0 ? Math.round((1 - makespanMs / sequentialMs) * 100) : 0;
   return `predicted makespan ${formatDuration(makespanMs)} (one by one ${formatDuration(sequentialMs)}${gain > 0 ? `, ${gain}% faster` : ''})`;
+}
+
+type PlanColumn = 'n' | 'name' | 'from' | 'ckpt' | 'xfer' | 'restore' | 'down';
+
+/** The plan's item table: fixed widths, the name's from the terminal's. */
+function planColumns(width: number) {
+  const specs: ColumnSpec<PlanColumn>[] = [
+    { id: 'n', title: '#', min: 3 },
+    { id: 'name', title: 'CONTAINER', min: Math.max(10, Math.min(30, width - 50)) },
+    { id: 'from', title: 'FROM', min: 8, gap: 1 },
+    { id: 'ckpt', title: 'CKPT', min: 7, align: 'right' },
+    { id: 'xfer', title: 'XFER', min: 8, align: 'right' },
+    { id: 'restore', title: 'RESTORE', min: 8, align: 'right' },
+    { id: 'down', title: 'DOWNTIME', min: 10, align: 'right' },
+  ];
+  return layoutColumns(specs, width, 0);
 }
 
 export function PlanScreen({ width, height }: { width: number; height: number }) {
@@ -56,20 +73,29 @@ export function PlanScreen({ width, height }: { width: number; height: number })
   }
   if (screen.status === 'error' || !screen.plan) {
     push('cannot plan this migration:', { color: tone('error'), bold: true });
-    for (const l of wrap(screen.error ?? 'unknown error', width, Math.max(1, height - 3)))
+    for (const l of wrap(screen.error ?? 'unknown error', width, { maxLines: Math.max(1, height - 3) }))
       push(l, { color: tone('error') });
     return <>{lines}</>;
   }
   const plan = screen.plan;
-  const nameW = Math.max(10, Math.min(30, width - 50));
+  const columns = planColumns(width);
   push(
-    `${clip('#', 3)}${clip('CONTAINER', nameW)} ${clip('FROM', 8)}${clip('CKPT', 7, 'right')}${clip('XFER', 8, 'right')}${clip('RESTORE', 8, 'right')}${clip('DOWNTIME', 10, 'right')}`,
+    formatRow(columns, (c) => c.title),
     { bold: true },
   );
   for (const { item: it, index: i } of view.slice(plan.items)) {
     const e = plan.estimates[it.id];
+    const cell: Record<PlanColumn, string> = {
+      n: String(i + 1),
+      name: it.container.name,
+      from: it.container.host,
+      ckpt: formatDuration(e?.checkpointMs),
+      xfer: formatDuration(e?.transferMs),
+      restore: formatDuration(e?.restoreMs),
+      down: formatDuration(plan.predicted.downtimeMs[it.id]),
+    };
     push(
-      `${clip(String(i + 1), 3)}${clip(it.container.name, nameW)} ${clip(it.container.host, 8)}${clip(formatDuration(e?.checkpointMs), 7, 'right')}${clip(formatDuration(e?.transferMs), 8, 'right')}${clip(formatDuration(e?.restoreMs), 8, 'right')}${clip(formatDuration(plan.predicted.downtimeMs[it.id]), 10, 'right')}`,
+      formatRow(columns, (c) => cell[c.id]),
       plan.findings.some((f) => f.id === it.id && f.severity === 'blocker') ? { color: tone('error') } : {},
     );
   }
@@ -94,7 +120,7 @@ export function PlanScreen({ width, height }: { width: number; height: number })
   for (const f of findings) {
     if (room <= 0) break;
     const text = `${f.severity === 'blocker' ? 'BLOCKER' : 'warning'} ${f.id ? short(f.id) : 'group'}: ${f.message}`;
-    for (const l of wrap(text, width, Math.min(perFinding, room))) {
+    for (const l of wrap(text, width, { maxLines: Math.min(perFinding, room) })) {
       push(l, { color: tone(f.severity === 'blocker' ? 'error' : 'warn'), bold: f.severity === 'blocker' });
       room--;
     }

@@ -5,7 +5,8 @@ import { Text } from 'ink';
 import { type ReactNode, useEffect, useState } from 'react';
 import { useApp } from '../store/react.ts';
 import { type RunItemState, type RunState, runFinished } from '../store/run.ts';
-import { clip, formatBytes, formatDuration, formatRate, progressBar } from './format.ts';
+import { BYTES, clip, formatBytes, formatDuration, formatRate, progressBar } from '../text/format.ts';
+import { type ColumnSpec, formatRow, layoutColumns, rowCells } from '../text/table.ts';
 import { keyOf } from './keymap.ts';
 import { type Tone, useTone } from './theme.ts';
 import { useViewport } from './viewport.ts';
@@ -42,6 +43,22 @@ function transferFraction(it: RunItemState): number | null {
   if (!it.expectedBytes || it.expectedBytes <= 0) return it.bytes > 0 ? null : 0;
   // the memory is an estimate of what moves: never show a full bar before the end
   return Math.min(0.99, it.bytes / it.expectedBytes);
+}
+
+type RunColumn = 'name' | 'stage' | 'transfer' | 'bytes' | 'rate' | 'elapsed' | 'down';
+
+/** The run's container table: fixed widths, the name takes what the others leave. */
+function runColumns(width: number, barW: number) {
+  const specs: ColumnSpec<RunColumn>[] = [
+    { id: 'name', title: 'CONTAINER', min: Math.max(8, width - (12 + barW + 6 + 8 + 9 + 8 + 9)) },
+    { id: 'stage', title: 'STAGE', min: 11, gap: 1 },
+    { id: 'transfer', title: 'TRANSFER', min: barW + 5, gap: 1 },
+    { id: 'bytes', title: 'BYTES', min: 8, align: 'right' },
+    { id: 'rate', title: 'RATE', min: 9, align: 'right' },
+    { id: 'elapsed', title: 'ELAPSED', min: 8, align: 'right' },
+    { id: 'down', title: 'DOWNTIME', min: 9, align: 'right' },
+  ];
+  return layoutColumns(specs, width, 0);
 }
 
 export function runCounts(run: RunState): { done: number; total: number } {
@@ -87,9 +104,9 @@ export function RunScreen({ width, height }: { width: number; height: number }) 
     true,
   );
   const barW = Math.max(6, Math.min(22, width - 69));
-  const nameW = Math.max(8, width - (12 + barW + 6 + 8 + 9 + 8 + 9));
+  const columns = runColumns(width, barW);
   line(
-    `${clip('CONTAINER', nameW)}${clip(' STAGE', 12)}${clip(' TRANSFER', barW + 6)}${clip('BYTES', 8, 'right')}${clip('RATE', 9, 'right')}${clip('ELAPSED', 8, 'right')}${clip('DOWNTIME', 9, 'right')}`,
+    formatRow(columns, (c) => c.title),
     null,
     true,
   );
@@ -103,19 +120,24 @@ export function RunScreen({ width, height }: { width: number; height: number }) 
         ? null
         : (it.endT ?? (run.summary ? run.summary.makespanMs : now - run.startedAt)) - it.startT;
     const moving = it.phase === 'transfer';
+    const cell: Record<RunColumn, string> = {
+      name: it.name,
+      stage: ph.text,
+      transfer: `${progressBar(f, barW)} ${pct}`,
+      bytes: it.bytes > 0 ? formatBytes(it.bytes, BYTES.terse) : '',
+      rate: moving ? formatRate(it.rate) : '',
+      elapsed: formatDuration(itemElapsed),
+      down: it.downtimeMs === null ? '' : formatDuration(it.downtimeMs),
+    };
+    const [name, stage, transfer, ...rest] = rowCells(columns, (c) => cell[c.id]);
     push(
       <Text key={`i-${id}`} wrap="truncate">
-        {clip(it.name, nameW)}
+        {name}
         <Text color={ph.tone ? tone(ph.tone) : undefined} bold={ph.tone === 'error'}>
-          {clip(` ${ph.text}`, 12)}
+          {stage}
         </Text>
-        <Text color={moving ? tone('accent') : undefined}>
-          {clip(` ${progressBar(f, barW)} ${pct}`, barW + 6)}
-        </Text>
-        {clip(it.bytes > 0 ? formatBytes(it.bytes) : '', 8, 'right')}
-        {clip(moving ? formatRate(it.rate) : '', 9, 'right')}
-        {clip(formatDuration(itemElapsed), 8, 'right')}
-        {clip(it.downtimeMs === null ? '' : formatDuration(it.downtimeMs), 9, 'right')}
+        <Text color={moving ? tone('accent') : undefined}>{transfer}</Text>
+        {rest.join('')}
       </Text>,
     );
   }

@@ -2,7 +2,7 @@
 // a group's name) take printable keys themselves.
 import type { Key } from 'ink';
 import type { AppState, AppStore } from '../store/store.ts';
-import { withoutControls } from './format.ts';
+import { withoutControls } from '../text/sanitize.ts';
 import { type Command, commandFor, type KeyContext } from './keymap.ts';
 
 export function contextOf(s: AppState): KeyContext {

@@ -1,6 +1,7 @@
 // The main view at 80x24, as a terminal shows it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAppStore } from '../../../src/store/store.ts';
+import { cells } from '../../../src/text/format.ts';
 import { bindingLabel, KEYMAP } from '../../../src/ui/keymap.ts';
 import { badHost, FakeBackend, labInventory, okHost, row } from './fakes.ts';
 import { KEY, renderTui, type Screen } from './terminal.ts';
@@ -52,6 +53,24 @@ describe('main view at 80x24', () => {
     expect(tableRows(s)).toHaveLength(11);
     // the key hints stay on the last line
     expect(lines[23]).toContain('? help');
+  });
+
+  it('wide characters (CJK, emoji) keep the columns aligned and the row at 80 cells', async () => {
+    const inv = labInventory();
+    inv.beta = okHost('beta', [
+      row('beta', '数据库-主节点', { group: '订单' }),
+      row('beta', 'web-👍-front', { image: 'localhost/前端:1' }),
+    ]);
+    const { screen: s } = await open(new FakeBackend(inv));
+    await s.waitFor('containers 12');
+    const lines = s.lines();
+    const header = lines[2] ?? '';
+    const stateAt = cells(header.slice(0, header.indexOf('STATE')));
+    for (const name of ['数据库', 'web-👍']) {
+      const l = lines.find((x) => x.includes(name)) ?? '';
+      expect(cells(l.slice(0, l.indexOf('running'))), name).toBe(stateAt);
+      expect(cells(l), name).toBeLessThanOrEqual(80);
+    }
   });
 
   it('shows progress while connecting, then the hosts that answered', async () => {

