@@ -5,46 +5,9 @@
 // import nothing of ferry's, so every layer may use them, as it would an
 // npm package. No cycles, type-only imports included.
 
-// Edges that break a rule below and are being removed (issue 15, the UI's
-// part: one formatting module). Remove an entry with the edge; nothing is
-// to be added here.
-const KNOWN_EXCEPTIONS = [
-  // the headless `hosts`/`ps` output borrows the TUI's cell helpers
-  { from: '^src/cli/inventory[.]ts$', to: '^src/ui/format[.]ts$' },
-  // the TUI's formatter reaches the terminal sanitiser in runtime/
-  { from: '^src/ui/format[.]ts$', to: '^src/runtime/sanitize[.]ts$' },
-];
-
-/** a forbidden rule, less the known exceptions that fall under it */
+/** a forbidden import: a file matching `from` imports one matching `to` */
 function rule(name, comment, from, to) {
-  const exceptions = KNOWN_EXCEPTIONS.filter(
-    (e) => new RegExp(from).test(unescape(e.from)) && new RegExp(to).test(unescape(e.to)),
-  );
-  if (exceptions.length === 0)
-    return { name, comment, severity: 'error', from: { path: from }, to: { path: to } };
-  // one rule per exception would allow its edge for every file: instead,
-  // the files with an exception get the rule minus that one edge
-  return [
-    {
-      name,
-      comment,
-      severity: 'error',
-      from: { path: from, pathNot: exceptions.map((e) => e.from) },
-      to: { path: to },
-    },
-    ...exceptions.map((e) => ({
-      name,
-      comment: `${comment} (known exception: ${unescape(e.from)} -> ${unescape(e.to)})`,
-      severity: 'error',
-      from: { path: e.from },
-      to: { path: to, pathNot: e.to },
-    })),
-  ];
-}
-
-/** '^src/a[.]ts$' -> 'src/a.ts' */
-function unescape(re) {
-  return re.replace(/^\^/, '').replace(/\$$/, '').replaceAll('[.]', '.');
+  return { name, comment, severity: 'error', from: { path: from }, to: { path: to } };
 }
 
 module.exports = {
@@ -94,7 +57,7 @@ module.exports = {
       from: { path: '^src/' },
       to: { path: '^(test|scripts|bench)/' },
     },
-  ].flat(),
+  ],
   options: {
     // TypeScript 7 has no compiler API for dependency-cruiser yet; swc parses
     // the .ts/.tsx files and keeps `import type` as a (type-only) dependency
