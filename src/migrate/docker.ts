@@ -4,6 +4,8 @@
 // next to the CRIU images, which go into the new container's checkpoints/
 // directory; `docker start --checkpoint` then restores it. (Docker 20.10
 // refuses --checkpoint-dir on start.)
+
+import { errorText } from '../text/error.ts';
 import {
   bringSourceBack,
   checkpointWith,
@@ -323,9 +325,7 @@ export class DockerDriver implements MigrationDriver {
     }
     // a network left behind is no loss; the source must come back even if the destination is gone
     await removeCreatedNetworks(ctx, 'docker').catch((err: unknown) =>
-      ctx.warn(
-        `networks ferry created on ${ctx.dst.host} not removed: ${err instanceof Error ? err.message : String(err)}`,
-      ),
+      ctx.warn(`networks ferry created on ${ctx.dst.host} not removed: ${errorText(err)}`),
     );
     await bringSourceBack(ctx, 'docker', [
       'docker',

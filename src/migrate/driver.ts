@@ -6,6 +6,7 @@ import { createEscapes, isAllowed, isPlainPath, splitEnv } from '../plan/escapes
 import type { MigrateOptions, MigrationItem } from '../plan/migration.ts';
 import { parseUsage } from '../runtime/units.ts';
 import { shellQuoteArgv } from '../ssh/quote.ts';
+import { errorText } from '../text/error.ts';
 import { linkRateKey, rememberRate } from './link-rate.ts';
 import { type DirectRoute, direct, relay } from './transfer.ts';
 import type { DriverState, HostSession } from './types.ts';
@@ -261,7 +262,7 @@ export async function removeCopy(ctx: MigrationContext, binary: string, ref: str
     }
   } catch (err) {
     state = 'unknown';
-    why = err instanceof Error ? err.message : String(err);
+    why = errorText(err);
   }
   if (state === 'missing') return;
   if (state === 'stopped' || !started) {

@@ -15,6 +15,7 @@ import {
   specEscapes,
   withEnv,
 } from '../plan/escapes.ts';
+import { errorText } from '../text/error.ts';
 import {
   bringSourceBack,
   checkpointWith,
@@ -444,9 +445,7 @@ export class PodmanDriver implements MigrationDriver {
     }
     // a network left behind is no loss; the source must come back even if the destination is gone
     await removeCreatedNetworks(ctx, 'podman').catch((err: unknown) =>
-      ctx.warn(
-        `networks ferry created on ${ctx.dst.host} not removed: ${err instanceof Error ? err.message : String(err)}`,
-      ),
+      ctx.warn(`networks ferry created on ${ctx.dst.host} not removed: ${errorText(err)}`),
     );
     // a --rm container is gone once checkpointed: its exported checkpoint brings it back
     if (ctx.state.autoRemove && ctx.state.frozen && (await status(ctx.src, name)) === 'missing') {

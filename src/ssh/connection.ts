@@ -8,6 +8,7 @@ import { type Socket, connect as tcpConnect } from 'node:net';
 import { Duplex, PassThrough, type Readable } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import ssh2 from 'ssh2';
+import { errorText } from '../text/error.ts';
 import { isConnectionLoss, SshError } from './errors.ts';
 import {
   addKnownHost,
@@ -348,7 +349,7 @@ export class SshPool {
         this.release(live);
         if (live.closed)
           throw new SshError('CONNECTION_LOST', live.key, `connection lost: ${live.closeReason ?? 'closed'}`);
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorText(err);
         // sshd refuses sessions past MaxSessions: remember the limit and queue
         if (/open failed|prohibited|administratively/i.test(message) && live.active > 0) {
           live.cap = Math.max(1, live.active);
@@ -583,7 +584,7 @@ export class SshPool {
         client.on('error', () => {});
         client.end();
         if (hostKeyFailure) return reject(hostKeyFailure);
-        const message = e instanceof Error ? e.message : String(e);
+        const message = errorText(e);
         if (/authentication methods failed/i.test(message)) return reject(auth.failure());
         if (/timed out/i.test(message))
           return reject(

@@ -11,6 +11,9 @@ export {
   type RemoteProcess,
   SshPool,
 } from './connection.ts';
+
+import { errorText } from '../text/error.ts';
+
 export { SshError, type SshErrorCode } from './errors.ts';
 
 export interface SshPoolConfig {
@@ -59,7 +62,7 @@ export function resolveHost(spec: string, options: SshConfigOptions): HostSettin
       ...(hop.port === undefined ? {} : { port: hop.port }),
     });
   } catch (err) {
-    throw new SshError('CONFIG', spec, err instanceof Error ? err.message : String(err), { cause: err });
+    throw new SshError('CONFIG', spec, errorText(err), { cause: err });
   }
   return {
     alias: spec,
