@@ -1,16 +1,14 @@
 // The SSH layer's front door: an SshPool whose hosts resolve exactly as
 // OpenSSH would resolve them from the user's config (or -F file).
-import { expandProxyCommand, parseProxyJump, resolveSshConfig, type SshConfigOptions } from './config.ts';
-import { type HostSettings, type Prompter, SshPool } from './connection.ts';
+import { expandProxyCommand, resolveSshConfig, type SshConfigOptions } from './config.ts';
 import { SshError } from './errors.ts';
+import { SshPool } from './pool.ts';
+import { parseProxyJump } from './proxy-jump.ts';
+import type { HostSettings, Prompter } from './settings.ts';
 
-export {
-  type ExecOptions,
-  type ExecResult,
-  type Prompter,
-  type RemoteProcess,
-  SshPool,
-} from './connection.ts';
+export type { ExecOptions, ExecResult, RemoteProcess } from './channel.ts';
+export { SshPool } from './pool.ts';
+export type { Prompter } from './settings.ts';
 
 import { errorText } from '../text/error.ts';
 

@@ -12,7 +12,7 @@ import { checkImageArchive, type MigrationContext, must } from '../../../src/mig
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
 import type { HostSession } from '../../../src/migrate/types.ts';
 import { DEFAULT_OPTIONS, type MigrateOptions } from '../../../src/plan/migration.ts';
-import { commandName } from '../../../src/ssh/connection.ts';
+import { commandName } from '../../../src/ssh/channel.ts';
 import { shellQuoteArgv } from '../../../src/ssh/quote.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'ferry-hostile-'));
