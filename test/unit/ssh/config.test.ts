@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expandProxyCommand,
-  formatProxyJump,
-  parseProxyJump,
   type ResolvedSshConfig,
   resolveJumpChain,
   resolveSshConfig,
   SshConfigError,
   type SshConfigOptions,
 } from '../../../src/ssh/config.ts';
+import { formatProxyJump, parseProxyJump } from '../../../src/ssh/proxy-jump.ts';
 import { sshErrorLocation, sshG } from './ssh-oracle.ts';
 
 let dir = '';

@@ -6,7 +6,8 @@
  * network connection.
  */
 import { spawnSync } from 'node:child_process';
-import { formatProxyJump, type ResolvedSshConfig } from '../../../src/ssh/config.ts';
+import type { ResolvedSshConfig } from '../../../src/ssh/config.ts';
+import { formatProxyJump } from '../../../src/ssh/proxy-jump.ts';
 
 export const SSH = '/usr/bin/ssh';
 export const SSH_KEYGEN = '/usr/bin/ssh-keygen';
