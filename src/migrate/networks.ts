@@ -4,7 +4,7 @@
 // Every member that uses a network ferry created records it, so the last of
 // them to roll back removes it; `network rm` refuses while anything uses it.
 import type { Network, RuntimeKind } from '../inventory/model.ts';
-import { parseJsonArray } from '../runtime/json.ts';
+import { arr, type Json, obj, parseJsonArray, str, strRecord } from '../runtime/json.ts';
 import { podmanNetworkDetails } from '../runtime/podman.ts';
 import { type MigrationContext, must, StageError } from './driver.ts';
 import type { HostSession } from './types.ts';
@@ -21,18 +21,16 @@ export function networkDef(kind: RuntimeKind, json: string): NetworkDef {
   if (!n) throw new StageError('network inspect printed nothing');
   if (kind === 'podman')
     return { name: String(n.name ?? ''), driver: String(n.driver ?? 'bridge'), ...podmanNetworkDetails(n) };
-  const ipam =
-    (n.IPAM as { Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] } | undefined)?.Config ??
-    [];
-  const rec = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, string>) : {});
+  const orNull = (v: Json | undefined) => (v === undefined || v === null ? null : str(v));
   return {
-    name: String(n.Name ?? ''),
-    driver: String(n.Driver ?? 'bridge'),
-    ipam: ipam
-      .filter((c) => c.Subnet)
-      .map((c) => ({ subnet: c.Subnet ?? '', gateway: c.Gateway ?? null, range: c.IPRange ?? null })),
-    labels: rec(n.Labels),
-    options: rec(n.Options),
+    name: str(n.Name),
+    driver: str(n.Driver, 'bridge'),
+    ipam: arr(obj(n.IPAM).Config)
+      .map(obj)
+      .filter((c) => str(c.Subnet))
+      .map((c) => ({ subnet: str(c.Subnet), gateway: orNull(c.Gateway), range: orNull(c.IPRange) })),
+    labels: strRecord(n.Labels),
+    options: strRecord(n.Options),
     internal: n.Internal === true,
     ipv6: n.EnableIPv6 === true,
     dns: true,
