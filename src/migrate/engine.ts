@@ -17,6 +17,7 @@ import {
   type ThroughputModel,
 } from '../plan/schedule.ts';
 import { errorText } from '../text/error.ts';
+import { cutGroups, firstsOf, PROBE_GIVEN_UP_MS } from './cuts.ts';
 import { DockerDriver } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, StageError } from './driver.ts';
 import { currentOwner, Journal } from './journal.ts';
@@ -37,6 +38,8 @@ export interface EngineDeps {
   deadlines?: Partial<StepDeadlines>;
   /** take a lock per container on its source host (default true) */
   locks?: boolean;
+  /** how long a restored listening end's window probes last (tests shorten it) */
+  probeGivenUpMs?: number;
 }
 
 /** The longest one remote command of a step may take before it is killed and the container rolled back. */
@@ -149,6 +152,8 @@ export class MigrationRun {
       at: Date.now(),
       items: plan.items,
       options: plan.options,
+      // the cut groups move all or nothing: recover needs them too
+      ...(plan.restoreAfter?.length ? { restoreAfter: plan.restoreAfter } : {}),
       ...(deps.configFile ? { configFile: deps.configFile } : {}),
       ssh: { configFile: deps.configFile ?? null, jump: deps.jump ?? null },
       owner: currentOwner(),
@@ -264,21 +269,89 @@ export class MigrationRun {
      * would be answered with a reset.
      */
     const restoreFirst = async (id: string) => {
-      const firsts = (this.plan.restoreAfter ?? []).filter(([, then]) => then === id).map(([first]) => first);
+      const firsts = firstsOf(id, this.plan.restoreAfter ?? []);
       await Promise.all(firsts.map((f) => restored[items.findIndex((i) => i.id === f)]?.promise));
       const last = Math.max(0, ...firsts.map((f) => restoredAt.get(f) ?? 0));
-      const wait = last > 0 ? last + PROBE_GIVEN_UP_MS - performance.now() : 0;
+      const wait = last > 0 ? last + (this.deps.probeGivenUpMs ?? PROBE_GIVEN_UP_MS) - performance.now() : 0;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     };
     // sequential with a consistent cut: every member is prestaged and paused
     // first, so "one after another" is kept by holding the turn until done
     const holdTurn = options.strategy === 'sequential' && options.consistentCut;
 
+    // members sharing kept TCP connections (a cut) move all or nothing: each
+    // keeps its source until every one is verified on the destination, and
+    // if one fails, all go back to their sources, listening ends first
+    const indexOf = new Map(items.map((i, k) => [i.id, k]));
+    const cutOf = new Map<string, string[]>();
+    for (const cut of cutGroups(
+      items.map((i) => i.id),
+      this.plan.restoreAfter ?? [],
+    ))
+      for (const id of cut) cutOf.set(id, cut);
+    // settled true once verified on the destination, false if it never will be
+    const verified = items.map(() => deferred<boolean>());
+    /** why a cut goes back: its first failure */
+    const cutFailed = new Map<string[], string>();
+    /** members frozen when their cut failed, and why each: the cut's rollback undoes them */
+    const cutUndoes = new Map<number, unknown>();
+    const cutRollbacks = new Map<string[], Promise<void>>();
+    const failCut = (k: number, why: string) => {
+      const cut = cutOf.get((items[k] as MigrationItem).id);
+      if (cut && !cutFailed.has(cut)) cutFailed.set(cut, why);
+      verified[k]?.resolve(false);
+    };
+    /** Once every member is settled one way or the other: the frozen ones back to their sources, in order. */
+    const rollBackCut = (cut: string[]): Promise<void> => {
+      let p = cutRollbacks.get(cut);
+      if (!p) {
+        p = (async () => {
+          await Promise.all(cut.map((id) => verified[indexOf.get(id) as number]?.promise));
+          const backAt = new Map<string, number>();
+          for (const id of cut) {
+            const k = indexOf.get(id) as number;
+            if (!cutUndoes.has(k)) continue;
+            const { ctx, driver } = contexts[k] as { ctx: MigrationContext; driver: MigrationDriver };
+            // as on the way forward: the listening ends run, and their window probes are given up, first
+            const last = Math.max(
+              0,
+              ...firstsOf(id, this.plan.restoreAfter ?? []).map((f) => backAt.get(f) ?? 0),
+            );
+            const wait =
+              last > 0 ? last + (this.deps.probeGivenUpMs ?? PROBE_GIVEN_UP_MS) - performance.now() : 0;
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            await this.undo(ctx, driver, cutUndoes.get(k), results);
+            if (ctx.state.frozen || ctx.state.freezing) backAt.set(id, performance.now());
+          }
+        })();
+        cutRollbacks.set(cut, p);
+      }
+      return p;
+    };
+
     const one = async (k: number): Promise<void> => {
       const item = items[k] as MigrationItem;
       const { ctx, driver } = contexts[k] as { ctx: MigrationContext; driver: MigrationDriver };
       const link = linkKey(item);
+      const cut = cutOf.get(item.id);
       const passTurn = () => leaveLine(k);
+      /** a cut member frozen on its way: it goes back with the whole cut */
+      const backWithCut = async (c: string[], err: unknown) => {
+        passTurn();
+        // members waiting to restore after this one must not wait for the cut's rollback
+        restored[k]?.resolve(false);
+        failCut(k, `${item.container.name} failed (${errorText(err)})`);
+        cutUndoes.set(k, err);
+        await rollBackCut(c);
+      };
+      /** another member of the cut failed: do not go on */
+      const cutStillWhole = () => {
+        const why = cut && cutFailed.get(cut);
+        if (why)
+          throw new StageError(
+            `${why}, and the TCP connections it shares with ${item.container.name} move all or nothing`,
+          );
+      };
       /** out of line, and undone: after a failure (err), or never frozen (why) */
       const giveUp = async (err: unknown) => {
         passTurn();
@@ -349,7 +422,8 @@ export class MigrationRun {
         }
       }
       await turns[k]?.promise;
-      if (this.stop.signal.aborted) {
+      // a cut member paused with the rest is in flight: a stop now would split the cut
+      if (this.stop.signal.aborted && !(cut && frozenAt !== undefined)) {
         await skip('stopped before this container was frozen');
         return;
       }
@@ -361,7 +435,7 @@ export class MigrationRun {
           caps.checkpoint,
         )(async () => {
           // the last moment a stop can still keep this container from freezing
-          if (this.stop.signal.aborted) throw new StopRequested();
+          if (this.stop.signal.aborted && !(cut && frozenAt !== undefined)) throw new StopRequested();
           if (!holdTurn) passTurn();
           this.touched.add(item.id);
           const t = performance.now();
@@ -384,6 +458,7 @@ export class MigrationRun {
           this.checkpointMs.set(item.container.host, prev === undefined ? took : prev * 0.6 + took * 0.4);
           this.learn(item, { checkpointMs: took });
         });
+        cutStillWhole();
         await limitFor(
           `transfer:${link}`,
           caps.transfer,
@@ -407,6 +482,7 @@ export class MigrationRun {
         // the server end of a kept connection first: a packet from a restored
         // client to a restarting server would be answered with a reset
         await restoreFirst(item.id);
+        cutStillWhole();
         await limitFor(
           `restore:${item.destination}`,
           caps.restore,
@@ -423,10 +499,27 @@ export class MigrationRun {
       } catch (err) {
         this.flows.delete(item.id);
         if (err instanceof StopRequested) await skip(err.message);
+        else if (cut) await backWithCut(cut, err);
         else await giveUp(err);
         return;
       }
       const downtimeMs = Math.round((runningAt ?? performance.now()) - (frozenAt ?? performance.now()));
+      if (cut) {
+        // the source stays until every member of the cut runs verified on the destination
+        verified[k]?.resolve(true);
+        passTurn();
+        const all = await Promise.all(cut.map((id) => verified[indexOf.get(id) as number]?.promise));
+        if (!all.every(Boolean)) {
+          cutUndoes.set(
+            k,
+            new StageError(
+              `${cutFailed.get(cut) ?? 'another member of its cut failed'}, and the TCP connections it shares with ${item.container.name} move all or nothing`,
+            ),
+          );
+          await rollBackCut(cut);
+          return;
+        }
+      }
       try {
         await this.stage(ctx, 'finalize', () => driver.finalize(ctx));
       } catch (err) {
@@ -441,7 +534,13 @@ export class MigrationRun {
     // others still finish, and that container is reported, not forgotten
     const guarded = (k: number) =>
       one(k)
-        .finally(() => restored[k]?.resolve(false))
+        .finally(() => {
+          restored[k]?.resolve(false);
+          // never frozen (skipped, refused, failed before the freeze): its cut cannot complete
+          const id = (items[k] as MigrationItem).id;
+          if (results.get(id)?.outcome !== 'migrated')
+            failCut(k, `${(items[k] as MigrationItem).container.name} did not move`);
+        })
         .catch((err: unknown) => {
           leaveLine(k);
           const id = (items[k] as MigrationItem).id;
@@ -453,7 +552,10 @@ export class MigrationRun {
         });
     await Promise.all(
       items.map((_, k) =>
-        holdTurn || options.strategy !== 'sequential' ? guarded(k) : whole(() => guarded(k)),
+        // members of a cut wait for each other: never one whole migration at a time
+        holdTurn || cutOf.size > 0 || options.strategy !== 'sequential'
+          ? guarded(k)
+          : whole(() => guarded(k)),
       ),
     );
 
@@ -813,9 +915,6 @@ class StopRequested extends StageError {
     super('stopped before this container was frozen');
   }
 }
-
-/** neighbour resolution gives up after 3 probes 1 s apart (Linux defaults), and its queue with it */
-const PROBE_GIVEN_UP_MS = 3500;
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;

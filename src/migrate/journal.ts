@@ -26,6 +26,8 @@ export type JournalRecord =
       at: number;
       items: MigrationItem[];
       options: MigrateOptions;
+      /** [first, then] pairs of kept TCP connections: their members move all or nothing (src/migrate/cuts.ts) */
+      restoreAfter?: [string, string][];
       /** the run's -F and -J (null: none given), so that recover reaches the same machines */
       configFile?: string;
       ssh?: { configFile: string | null; jump: string | null };

@@ -461,7 +461,12 @@ export class PodmanDriver implements MigrationDriver {
           `${ctx.src.host}: ${name} (--rm) could not be restored from its exported checkpoint: ${r.stderr.trim().split('\n').pop()}`,
         );
     }
-    await bringSourceBack(ctx, 'podman', ['podman', 'container', 'restore', name]);
+    // a checkpoint that holds established connections is restored only with --tcp-established
+    const keep = [
+      ...(ctx.options.tcpEstablished || ctx.options.tcpClose ? ['--tcp-established'] : []),
+      ...(ctx.options.fileLocks ? ['--file-locks'] : []),
+    ];
+    await bringSourceBack(ctx, 'podman', ['podman', 'container', 'restore', ...keep, name]);
   }
 
   async locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }> {

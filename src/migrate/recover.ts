@@ -6,6 +6,7 @@ import type { RuntimeKind } from '../inventory/model.ts';
 import type { MigrationItem } from '../plan/migration.ts';
 import { SshError } from '../ssh/errors.ts';
 import { errorText } from '../text/error.ts';
+import { cutGroups, firstsOf, PROBE_GIVEN_UP_MS } from './cuts.ts';
 import { removeRunCheckpoint } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
 import { defaultDrivers } from './engine.ts';
@@ -28,6 +29,8 @@ export interface RecoverDeps {
   drivers?: Partial<Record<RuntimeKind, MigrationDriver>>;
   /** between the two readings of a running copy (tests shorten it) */
   stillRunningMs?: number;
+  /** how long a restored listening end's window probes last (tests shorten it) */
+  probeGivenUpMs?: number;
 }
 
 /** how long the copy must keep running before the source goes */
@@ -77,11 +80,34 @@ export async function recoverRun(journalPath: string, deps: RecoverDeps): Promis
     throw new Error(`${journalPath}: run ${run.runId} is in flight (pid ${run.owner?.pid}): left alone`);
   const drivers = { ...defaultDrivers(), ...deps.drivers };
   const lastState = statesFrom(records);
-  const settled = await Promise.all(
-    run.items.map((item) =>
-      recoverItem(item, lastState.get(item.id) ?? {}, run.runId, run.options, drivers, deps),
-    ),
+  const restoreAfter = run.restoreAfter ?? [];
+  const cuts = cutGroups(
+    run.items.map((i) => i.id),
+    restoreAfter,
   );
+  const finalizing = new Set(
+    records.flatMap((r) => (r.kind === 'stage' && r.stage === 'finalize' ? [r.id] : [])),
+  );
+  const contexts = new Map(
+    run.items.map((item) => [
+      item.id,
+      contextFor(item, lastState.get(item.id) ?? {}, run.runId, run.options, deps),
+    ]),
+  );
+  const byId = new Map<string, Settled>();
+  await Promise.all([
+    ...run.items
+      .filter((item) => !cuts.some((c) => c.includes(item.id)))
+      .map(async (item) => {
+        byId.set(item.id, await recoverItem(contexts.get(item.id) as Recovering, drivers, deps));
+      }),
+    ...cuts.map(async (cut) => {
+      const members = cut.map((id) => contexts.get(id) as Recovering);
+      for (const [i, s] of (await recoverCut(members, restoreAfter, finalizing, drivers, deps)).entries())
+        byId.set(cut[i] as string, s);
+    }),
+  ]);
+  const settled = run.items.map((item) => byId.get(item.id) as Settled);
   // the run is settled: recover will not look at it again
   const journal = new Journal(run.runId, journalPath.slice(0, journalPath.lastIndexOf('/')));
   for (const { result: r, state } of settled)
@@ -101,14 +127,17 @@ export async function recoverRun(journalPath: string, deps: RecoverDeps): Promis
   return results;
 }
 
-async function recoverItem(
+type Settled = { result: RecoverResult; state: DriverState };
+/** A member as recover handles it, with what its steps warned about. */
+type Recovering = { item: MigrationItem; ctx: MigrationContext; warnings: string[] };
+
+function contextFor(
   item: MigrationItem,
   state: DriverState,
   runId: string,
   options: MigrationContext['options'],
-  drivers: Record<RuntimeKind, MigrationDriver>,
   deps: RecoverDeps,
-): Promise<{ result: RecoverResult; state: DriverState }> {
+): Recovering {
   const warnings: string[] = [];
   const ctx: MigrationContext = {
     item,
@@ -122,14 +151,74 @@ async function recoverItem(
     warn: (m) => warnings.push(m),
     once: (_key, fn) => fn(),
   };
-  const result = await settleItem(ctx, drivers[item.container.runtime], deps);
+  return { item, ctx, warnings };
+}
+
+/**
+ * A cut (members sharing kept TCP connections) settles as one: forward if a
+ * member's source was already being removed (the run had verified them all)
+ * or every copy runs, made by this run, and still runs a moment later;
+ * otherwise every member goes back to its source, listening ends first.
+ */
+async function recoverCut(
+  members: Recovering[],
+  restoreAfter: [string, string][],
+  finalizing: Set<string>,
+  drivers: Record<RuntimeKind, MigrationDriver>,
+  deps: RecoverDeps,
+): Promise<Settled[]> {
+  const driverOf = (m: Recovering) => drivers[m.item.container.runtime];
+  const allRun = async () =>
+    (
+      await Promise.all(
+        members.map((m) =>
+          driverOf(m)
+            .locate(m.ctx)
+            .catch(() => undefined),
+        ),
+      )
+    ).every((w) => w?.destination === 'running');
+  let forward = members.some((m) => finalizing.has(m.item.id));
+  if (!forward && (await allRun())) {
+    const ours = await Promise.all(members.map((m) => copyIsOurs(m.ctx).catch(() => false)));
+    if (ours.every(Boolean)) {
+      await new Promise((r) => setTimeout(r, deps.stillRunningMs ?? STILL_RUNNING_MS));
+      forward = await allRun();
+    }
+  }
+  if (forward) return Promise.all(members.map((m) => recoverItem(m, drivers, deps)));
+  const out: Settled[] = [];
+  const backAt = new Map<string, number>();
+  for (const m of members) {
+    // as the engine restores them: the listening ends run, and their window probes are given up, first
+    const last = Math.max(0, ...firstsOf(m.item.id, restoreAfter).map((f) => backAt.get(f) ?? 0));
+    const wait = last > 0 ? last + (deps.probeGivenUpMs ?? PROBE_GIVEN_UP_MS) - performance.now() : 0;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const s = await recoverItem(m, drivers, deps, 'back');
+    if (s.result.action === 'rolled-back') backAt.set(m.item.id, performance.now());
+    const others = members.filter((o) => o !== m).map((o) => o.item.container.name);
+    s.result.message += ` (back with ${others.join(', ')}: they share kept TCP connections and move all or nothing)`;
+    out.push(s);
+  }
+  return out;
+}
+
+async function recoverItem(
+  m: Recovering,
+  drivers: Record<RuntimeKind, MigrationDriver>,
+  deps: RecoverDeps,
+  way: 'either' | 'back' = 'either',
+): Promise<Settled> {
+  const { item, warnings } = m;
+  const ctx = m.ctx;
+  const result = await settleItem(ctx, drivers[item.container.runtime], deps, way);
   if (warnings.length > 0) result.message += `; ${warnings.join('; ')}`;
   if (result.action !== 'failed') {
     // this run's leftovers: temp dirs, the docker checkpoint named after it, the lock
     await removeTempDirs(ctx).catch(() => undefined);
     if (item.container.runtime === 'docker' && result.runningOn)
       await removeRunCheckpoint(ctx, result.runningOn === item.container.host ? 'src' : 'dst');
-    await releaseLock(ctx.src, item, runId).catch(() => undefined);
+    await releaseLock(ctx.src, item, ctx.runId).catch(() => undefined);
   }
   return { result, state: ctx.state };
 }
@@ -154,6 +243,7 @@ async function settleItem(
   ctx: MigrationContext,
   driver: MigrationDriver,
   deps: RecoverDeps,
+  way: 'either' | 'back',
 ): Promise<RecoverResult> {
   const { item } = ctx;
   const src = item.container.host;
@@ -175,7 +265,21 @@ async function settleItem(
         message: `runs on ${src} again (${dst} cannot be reached; its copy was never started)`,
       };
     }
-    if (where.destination === 'running' && where.source !== 'running') {
+    if (way === 'back' && where.destination === 'running') {
+      // its cut goes back: the copy is removed and the source restored, unless there is no source to restore
+      if (where.source === 'running')
+        return {
+          id: item.id,
+          action: 'failed',
+          message: `runs on both ${src} and ${dst}: left as is, decide which to keep`,
+        };
+      if (where.source === 'missing' && !ctx.state.autoRemove)
+        return {
+          id: item.id,
+          action: 'failed',
+          message: `runs on ${dst}, but its source on ${src} is gone while a member it shares TCP connections with could not move: left as is`,
+        };
+    } else if (where.destination === 'running' && where.source !== 'running') {
       // before the source goes: the copy is the one this run made, and it keeps running
       if (!(await copyIsOurs(ctx)))
         return {
@@ -188,7 +292,7 @@ async function settleItem(
     }
     // a copy that runs was restored from the final checkpoint and may have moved on
     // since: it wins over the stopped source, whatever the journal got to record
-    if (where.destination === 'running') {
+    if (where.destination === 'running' && way === 'either') {
       // the copy runs: the source goes (never before this check)
       if (where.source !== 'missing' && where.source !== 'running') {
         await driver.finalize(ctx);

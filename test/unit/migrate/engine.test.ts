@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MigrationContext, MigrationDriver } from '../../../src/migrate/driver.ts';
-import { MigrationRun } from '../../../src/migrate/engine.ts';
+import { type EngineDeps, MigrationRun } from '../../../src/migrate/engine.ts';
 import type { HostSession } from '../../../src/migrate/types.ts';
 import {
   DEFAULT_OPTIONS,
@@ -92,6 +92,7 @@ const items = (...names: string[]): MigrationItem[] =>
 async function run(
   plan: Omit<Plan, 'options'> & { options?: Partial<MigrateOptions> },
   driver: ScriptedDriver,
+  deps: Partial<EngineDeps> = {},
 ) {
   const journalDir = await mkdtemp(join(tmpdir(), 'ferry-engine-'));
   const r = new MigrationRun(
@@ -101,7 +102,7 @@ async function run(
       // known links: no measurement over the (absent) network
       links: { 'alpha->beta': { bytesPerSec: 100e6, zstd: false } },
     },
-    { session: host, drivers: { podman: driver }, journalDir, locks: false },
+    { session: host, drivers: { podman: driver }, journalDir, locks: false, ...deps },
   );
   const events: EngineEvent[] = [];
   r.on((e) => events.push(e));
@@ -200,5 +201,67 @@ describe('the engine with a scripted driver', () => {
     const { r } = await run({ items: items('a', 'b', 'c') }, d);
     expect(outcomes(await r.done)).toEqual(['a:migrated', 'b:rolled-back', 'c:migrated']);
     expect(d.calls.filter((c) => c.startsWith('rollback'))).toEqual(['rollback b']);
+  });
+});
+
+describe('a cut (members sharing kept TCP connections) moves all or nothing', () => {
+  // a listens, b is connected to it; c shares nothing with them
+  const cutPlan = {
+    items: items('a', 'b', 'c'),
+    restoreAfter: [['alpha/podman/a', 'alpha/podman/b']] as [string, string][],
+  };
+  const cutRun = (d: ScriptedDriver) =>
+    run({ ...cutPlan, options: { consistentCut: true, tcpEstablished: true, strategy: 'pipelined' } }, d, {
+      probeGivenUpMs: 5,
+    });
+
+  it('no source of the cut is removed before every member runs verified on the destination', async () => {
+    const d = new ScriptedDriver();
+    const { r } = await cutRun(d);
+    expect(outcomes(await r.done)).toEqual(['a:migrated', 'b:migrated', 'c:migrated']);
+    expect(d.calls.indexOf('verify b')).toBeLessThan(d.calls.indexOf('finalize a'));
+    expect(d.calls.indexOf('restore a')).toBeLessThan(d.calls.indexOf('restore b'));
+  });
+
+  it('one member fails its restore: every member of the cut goes back, the listening end first; the rest moves', async () => {
+    const d = new ScriptedDriver();
+    d.restore = async (ctx) => {
+      d.calls.push(`restore ${ctx.item.container.name}`);
+      if (ctx.item.container.name === 'b') throw new Error('criu: restore failed');
+      return {};
+    };
+    const { r } = await cutRun(d);
+    const s = await r.done;
+    expect(outcomes(s)).toEqual(['a:rolled-back', 'b:rolled-back', 'c:migrated']);
+    // a ran verified on the destination, yet its source stayed: it came back with b
+    expect(d.calls).toContain('verify a');
+    expect(d.calls.filter((c) => c.startsWith('finalize'))).toEqual(['finalize c']);
+    expect(d.calls.filter((c) => c.startsWith('rollback'))).toEqual(['rollback a', 'rollback b']);
+    expect(s.results[0]?.message).toMatch(/b failed \(criu: restore failed\).*all or nothing/);
+  });
+
+  it('one member fails its transfer: the other is not restored, and both go back', async () => {
+    const d = new ScriptedDriver();
+    d.transfer = async (ctx) => {
+      d.calls.push(`transfer ${ctx.item.container.name}`);
+      await sleep(5);
+      if (ctx.item.container.name === 'a') throw new Error('link down');
+      return { bytes: 1 };
+    };
+    const { r } = await cutRun(d);
+    expect(outcomes(await r.done)).toEqual(['a:rolled-back', 'b:rolled-back', 'c:migrated']);
+    expect(d.calls.filter((c) => /^(restore|finalize) [ab]$/.test(c))).toEqual([]);
+    expect(d.calls.filter((c) => c.startsWith('rollback'))).toEqual(['rollback a', 'rollback b']);
+  });
+
+  it('a stop once the cut is paused does not split it: the cut moves whole', async () => {
+    let r: MigrationRun | undefined;
+    const d = new ScriptedDriver({ onCheckpoint: (id) => id.endsWith('/a') && r?.cancel() });
+    ({ r } = await run(
+      { items: items('a', 'b'), restoreAfter: cutPlan.restoreAfter, options: { consistentCut: true } },
+      d,
+      { probeGivenUpMs: 5 },
+    ));
+    expect(outcomes(await r.done)).toEqual(['a:migrated', 'b:migrated']);
   });
 });

@@ -147,7 +147,7 @@ class LocatingDriver implements MigrationDriver {
     this.calls.push('rollback');
     this.states.push({ ...ctx.state });
   }
-  async locate() {
+  async locate(_ctx: MigrationContext) {
     const r = this.readings.length > 1 ? this.readings.shift() : this.readings[0];
     return r ?? { source: 'running', destination: 'missing' };
   }
@@ -321,6 +321,108 @@ describe('ferry recover', () => {
     expect(sshFor({ ssh: { configFile: null, jump: null } }, { configFile: '/x', jump: undefined })).toEqual({
       error: expect.stringMatching(/the run used no -F/),
     });
+  });
+});
+
+/** Where each member is, by name; records every call with its member's name. */
+class CutDriver extends LocatingDriver {
+  private readonly at: Record<string, { source: HostState; destination: HostState }>;
+  constructor(at: Record<string, { source: HostState; destination: HostState }>) {
+    super([]);
+    this.at = at;
+  }
+  override async finalize(ctx: MigrationContext) {
+    this.calls.push(`finalize ${ctx.item.container.name}`);
+  }
+  override async rollback(ctx: MigrationContext) {
+    this.calls.push(`rollback ${ctx.item.container.name}`);
+  }
+  override async locate(ctx: MigrationContext) {
+    return (
+      this.at[ctx.item.container.name] ?? { source: 'running' as const, destination: 'missing' as const }
+    );
+  }
+}
+
+describe('ferry recover of a cut (members sharing kept TCP connections)', () => {
+  // store listens, client is connected to it; web shares nothing with them
+  const members = [item('store'), item('client'), item('web')];
+  const restoreAfter: [string, string][] = [[item('store').id, item('client').id]];
+  const stage = (
+    name: string,
+    stageName: 'restore' | 'finalize',
+    status: 'started' | 'finished' | 'failed',
+  ) =>
+    ({
+      kind: 'stage',
+      runId: 'cut',
+      at: 1,
+      id: item(name).id,
+      stage: stageName,
+      status,
+      state: { dstId: `copy-${name}`, frozen: true, restoring: true },
+    }) as JournalRecord;
+  const recoverWith = (path: string, d: CutDriver) =>
+    recoverRun(path, {
+      session: (h) =>
+        h === 'beta'
+          ? scriptedHost(h, (argv) => ok(`copy-${argv[argv.length - 1]}\n`)).session
+          : scriptedHost(h).session,
+      drivers: { podman: d },
+      stillRunningMs: 5,
+      probeGivenUpMs: 5,
+    });
+
+  it('one copy runs and the other failed: both go back, the listening end first; the rest settles alone', async () => {
+    const path = writeJournal(tmp(), 'cut', [
+      runRecord('cut', members, { restoreAfter }),
+      stage('store', 'restore', 'finished'),
+      stage('client', 'restore', 'failed'),
+      stage('web', 'restore', 'finished'),
+    ]);
+    const d = new CutDriver({
+      store: { source: 'stopped', destination: 'running' },
+      client: { source: 'stopped', destination: 'stopped' },
+      web: { source: 'stopped', destination: 'running' },
+    });
+    const r = await recoverWith(path, d);
+    expect(r.map((x) => `${x.id.split('/')[2]}:${x.action}`)).toEqual([
+      'store:rolled-back',
+      'client:rolled-back',
+      'web:finished',
+    ]);
+    expect(d.calls.filter((c) => /store|client/.test(c))).toEqual(['rollback store', 'rollback client']);
+    expect(r[0]?.message).toMatch(/back with client: they share kept TCP connections/);
+  });
+
+  it('every copy runs (made by this run): all go forward', async () => {
+    const path = writeJournal(tmp(), 'cut', [
+      runRecord('cut', members.slice(0, 2), { restoreAfter }),
+      stage('store', 'restore', 'finished'),
+      stage('client', 'restore', 'finished'),
+    ]);
+    const d = new CutDriver({
+      store: { source: 'stopped', destination: 'running' },
+      client: { source: 'stopped', destination: 'running' },
+    });
+    const r = await recoverWith(path, d);
+    expect(r.map((x) => x.action)).toEqual(['finished', 'finished']);
+    expect(d.calls.sort()).toEqual(['finalize client', 'finalize store']);
+  });
+
+  it('a source already being removed: the run had verified the whole cut, so it goes forward', async () => {
+    const path = writeJournal(tmp(), 'cut', [
+      runRecord('cut', members.slice(0, 2), { restoreAfter }),
+      stage('client', 'restore', 'finished'),
+      stage('store', 'finalize', 'started'),
+    ]);
+    const d = new CutDriver({
+      store: { source: 'missing', destination: 'running' },
+      client: { source: 'stopped', destination: 'running' },
+    });
+    const r = await recoverWith(path, d);
+    expect(r.map((x) => x.action)).toEqual(['already-done', 'finished']);
+    expect(d.calls).toEqual(['finalize client']);
   });
 });
 
