@@ -6,20 +6,24 @@
 // on the destination only, the web front still finds the store by name, and
 // compose on the destination lists the project. The refusals come first:
 // each exits 2 and touches nothing.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_DIR, lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
 import { migrate } from '../support/migrate.ts';
 
 const FERRY = new URL('../../dist/ferry.mjs', import.meta.url).pathname;
+const CUT_FAILURE = new URL('../support/cut-failure.ts', import.meta.url).pathname;
 // `lab stack up` copies the compose file here, where every lab host sees it
 const COMPOSE = `${LAB_DIR}/stack/compose.yaml`;
 const WORKLOAD_IMAGE = 'localhost/ferry-workload:latest';
 
-const ferry = (args: string[]) =>
+const ferry = (args: string[], env: Record<string, string> = {}) =>
   execa(process.execPath, [FERRY, '-F', SSH_CONFIG, ...args], {
     reject: false,
-    env: { XDG_CONFIG_HOME: '/nonexistent' },
+    env: { XDG_CONFIG_HOME: '/nonexistent', ...env },
   });
 
 const STACKS = [
@@ -164,6 +168,63 @@ describe.skipIf(SKIP_LAB).each(STACKS)('the $runtime compose stack', (s) => {
       }
     }
     expect(await running('alpha', s)).toEqual(all);
+  });
+
+  // the client's restore on beta really fails (its checkpoint's memory pages are gone there);
+  // the store, already running verified on beta, shares the client's connection: it comes back too
+  it('a member of the cut fails its restore: the whole cut goes back, in the run and by ferry recover after a crash', async () => {
+    const store = cname(s, 'store');
+    const victim = cname(s, 'client');
+    const state = await mkdtemp(join(tmpdir(), 'ferry-cut-'));
+    const cutFailure = (env: Record<string, string> = {}) =>
+      execa(process.execPath, [CUT_FAILURE, s.runtime, 'alpha', 'beta', victim, store, victim], {
+        reject: false,
+        env: { ...process.env, XDG_STATE_HOME: state, ...env },
+      });
+    const before = await client('alpha', s);
+    expect(before.state).toBe('connected');
+    let last = before;
+    /** each member runs on alpha only, nothing of the move is left on beta, the client's session goes on */
+    const backOnAlpha = async () => {
+      expect(await running('alpha', s)).toEqual(all);
+      expect(await running('beta', s)).toEqual([]);
+      const left = await ssh(
+        'beta',
+        `${s.runtime} ps -a --filter label=com.docker.compose.project=${s.project} --format '{{.Names}}'`,
+      );
+      expect(left.stdout.trim(), 'copies left on beta').toBe('');
+      expect(await network('beta', s), 'the network ferry created on beta').toBeNull();
+      let now = await client('alpha', s);
+      for (let i = 0; i < 50 && now.acked < last.acked + 10 && now.state === 'connected'; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        now = await client('alpha', s);
+      }
+      expect({ ...now, acked: 0, lastValue: 0 }).toEqual({ ...before, acked: 0, lastValue: 0, gaps: 0 });
+      expect(now.acked).toBeGreaterThan(last.acked + 10);
+      expect(Number(await redis('alpha', s, 'get counter'))).toBeGreaterThanOrEqual(now.lastValue);
+      last = now;
+    };
+
+    const r = await cutFailure();
+    expect(r.exitCode, r.stderr).toBe(0);
+    const { summary, restoreAfter } = JSON.parse(r.stdout) as {
+      summary: { results: { id: string; outcome: string; message?: string }[] };
+      restoreAfter: [string, string][];
+    };
+    expect(restoreAfter).toEqual([[`alpha/${s.runtime}/${store}`, `alpha/${s.runtime}/${victim}`]]);
+    const outcome = (name: string) => summary.results.find((x) => x.id.endsWith(`/${name}`));
+    expect(outcome(victim)?.outcome, outcome(victim)?.message).toBe('rolled-back');
+    expect(outcome(store)?.outcome, outcome(store)?.message).toBe('rolled-back');
+    expect(outcome(store)?.message).toMatch(/all or nothing/);
+    await backOnAlpha();
+
+    // ferry killed right after the failure was journaled: recover sends the whole cut back
+    const killed = await cutFailure({ FERRY_TEST_KILL_AT: 'restore:failed' });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    const rec = await ferry(['recover'], { XDG_STATE_HOME: state });
+    expect(rec.exitCode, `${rec.stdout}\n${rec.stderr}`).toBe(0);
+    expect(`${rec.stdout}${rec.stderr}`).toMatch(/all or nothing/);
+    await backOnAlpha();
   });
 
   // docker 20.10 passes no --tcp-established to CRIU: the lab's hosts have it in /etc/criu/runc.conf
