@@ -18,18 +18,32 @@ import type {
   Strategy,
 } from './types.ts';
 
+/**
+ * TCP connections to peers outside the group: keep them (--tcp-established;
+ * works only if the peer still reaches the address) or close them
+ * (--tcp-close; the application reconnects). null: not chosen, which the plan
+ * refuses when there are such connections.
+ */
+export type OutsideTcp = 'keep' | 'close' | null;
+
+/** The choice as the planner takes it: the same options the command-line flags set. */
+export function tcpOptions(tcp: OutsideTcp): { tcpEstablished: boolean; tcpClose: boolean } {
+  return { tcpEstablished: tcp === 'keep', tcpClose: tcp === 'close' };
+}
+
 export type Screen =
   | { kind: 'main' }
   | { kind: 'hosts' }
   | { kind: 'save'; input: string }
   | { kind: 'groups'; loading: boolean; groups: SavedGroup[]; cursor: number; error: string | null }
-  | { kind: 'destination'; candidates: string[]; cursor: number; strategy: Strategy }
+  | { kind: 'destination'; candidates: string[]; cursor: number; strategy: Strategy; tcp?: OutsideTcp }
   | {
       kind: 'plan';
       to: string;
       /** the first item shown, when the plan is longer than the screen */
       offset: number;
       strategy: Strategy;
+      tcp: OutsideTcp;
       status: 'planning' | 'ready' | 'error';
       plan: PlanView | null;
       error: string | null;
@@ -92,6 +106,8 @@ export interface AppState {
   /** in a list screen (destination, groups): move the list cursor */
   listMove(delta: number): void;
   cycleStrategy(): void;
+  /** on the plan: connections to peers outside the group, keep then close (plans again) */
+  cycleTcp(): void;
   pickDestination(): void;
   confirmRun(): void;
   /** ctrl-c: safe stop of a running migration; false when there is none */
@@ -420,13 +436,18 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
         if (sc.kind !== 'destination' && sc.kind !== 'plan') return;
         const next = STRATEGIES[(STRATEGIES.indexOf(sc.strategy) + 1) % STRATEGIES.length] as Strategy;
         if (sc.kind === 'destination') set({ screen: { ...sc, strategy: next } });
-        else planFor(sc.to, next);
+        else planFor(sc.to, next, sc.tcp);
+      },
+      cycleTcp() {
+        const sc = get().screen;
+        if (sc.kind !== 'plan') return;
+        planFor(sc.to, sc.strategy, sc.tcp === 'keep' ? 'close' : 'keep');
       },
       pickDestination() {
         const sc = get().screen;
         if (sc.kind !== 'destination') return;
         const to = sc.candidates[sc.cursor];
-        if (to) planFor(to, sc.strategy);
+        if (to) planFor(to, sc.strategy, sc.tcp ?? null);
       },
       confirmRun() {
         const sc = get().screen;
@@ -495,6 +516,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
                 candidates: s.hostOrder.filter((h) => !markedOrCurrentSources(s).has(h)),
                 cursor: 0,
                 strategy: sc.strategy,
+                tcp: sc.tcp,
               },
             });
             return;
@@ -530,7 +552,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
       return new Set((rows.length > 0 ? rows : cur ? [cur] : []).map((r) => r.host));
     }
 
-    function planFor(to: string, strategy: Strategy) {
+    function planFor(to: string, strategy: Strategy, tcp: OutsideTcp) {
       const s = get();
       const rows = markedRows(s);
       const cur = currentRow(s);
@@ -538,11 +560,16 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
       dropPlan();
       const token = planToken;
       planAbort = new AbortController();
-      set({ screen: { kind: 'plan', to, strategy, offset: 0, status: 'planning', plan: null, error: null } });
-      backend.plan({ members, to, options: { ...DEFAULT_OPTIONS, strategy }, signal: planAbort.signal }).then(
+      set({
+        screen: { kind: 'plan', to, strategy, tcp, offset: 0, status: 'planning', plan: null, error: null },
+      });
+      const options = { ...DEFAULT_OPTIONS, strategy, ...tcpOptions(tcp) };
+      backend.plan({ members, to, options, signal: planAbort.signal }).then(
         (plan) => {
           if (token === planToken)
-            set({ screen: { kind: 'plan', to, strategy, offset: 0, status: 'ready', plan, error: null } });
+            set({
+              screen: { kind: 'plan', to, strategy, tcp, offset: 0, status: 'ready', plan, error: null },
+            });
         },
         (e) => {
           if (token === planToken)
@@ -551,6 +578,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
                 kind: 'plan',
                 to,
                 strategy,
+                tcp,
                 offset: 0,
                 status: 'error',
                 plan: null,

@@ -3,6 +3,7 @@
 import { Text } from 'ink';
 import type { ReactNode } from 'react';
 import { useApp } from '../store/react.ts';
+import type { OutsideTcp } from '../store/store.ts';
 import type { PlanView } from '../store/types.ts';
 import { clip, formatDuration, formatRate, wrap } from '../text/format.ts';
 import { type ColumnSpec, formatRow, layoutColumns } from '../text/table.ts';
@@ -34,6 +35,15 @@ function planColumns(width: number) {
   return layoutColumns(specs, width, 0);
 }
 
+/** The choice for connections to peers outside the group, and what it means. */
+export function outsideTcpLine(tcp: OutsideTcp): string {
+  const key = keyOf('tcp');
+  if (tcp === 'keep')
+    return `outside TCP: keep: works only if the peer still reaches the address (${key} changes)`;
+  if (tcp === 'close') return `outside TCP: close: the application reconnects (${key} changes)`;
+  return `outside TCP: not chosen (${key}: keep, then close)`;
+}
+
 export function PlanScreen({ width, height }: { width: number; height: number }) {
   const tone = useTone();
   const screen = useApp((s) => s.screen);
@@ -43,8 +53,12 @@ export function PlanScreen({ width, height }: { width: number; height: number })
   // many findings take a line each; a few may wrap onto two
   const perFinding = findingCount > 3 ? 1 : 2;
   const findingLines = findingCount === 0 ? 1 : Math.min(findingCount * perFinding, 8);
-  // the title and the table's header above the items; the summary, links and the verdict after them
-  const itemRoom = Math.max(1, height - 2 - findingLines - 4);
+  // shown once chosen, or when the plan finds connections to peers outside the group
+  const tcpLine =
+    screen.kind === 'plan' &&
+    (screen.tcp !== null || (screen.plan?.findings.some((f) => f.code === 'tcp-established') ?? false));
+  // the title (and the choice) and the table's header above the items; the summary, links and the verdict after them
+  const itemRoom = Math.max(1, height - 2 - (tcpLine ? 1 : 0) - findingLines - 4);
   const longer = items.length > itemRoom;
   // a list longer than its room gives one line to saying which part is shown; j/k scroll it by its top row
   const view = useViewport({
@@ -65,6 +79,7 @@ export function PlanScreen({ width, height }: { width: number; height: number })
     color: tone('accent'),
     bold: true,
   });
+  if (tcpLine) push(outsideTcpLine(screen.tcp), { color: screen.tcp === null ? tone('warn') : tone('info') });
   if (screen.status === 'planning') {
     push('planning: reaching the hosts, checking each container, measuring the link…', {
       color: tone('muted'),

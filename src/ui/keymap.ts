@@ -31,6 +31,7 @@ export type Command =
   | 'select'
   | 'back'
   | 'strategy'
+  | 'tcp'
   | 'confirm'
   | 'stop'
   | 'close-help';
@@ -165,6 +166,13 @@ export const KEYMAP: readonly Binding[] = [
     description: 'run the migration',
     contexts: ['plan'],
     hint: { label: 'run it', in: ['plan'], order: 9 },
+  },
+  {
+    command: 'tcp',
+    keys: [ch('t')],
+    description: 'outside TCP: keep / close',
+    contexts: ['plan'],
+    hint: { label: 'outside tcp', in: ['plan'], order: 11.5 },
   },
   {
     command: 'stop',

@@ -124,6 +124,7 @@ export function run(store: AppStore, command: Command, pageRows: number): void {
     migrate: s.startMigrate,
     select: () => (s.screen.kind === 'destination' ? s.pickDestination() : s.applyGroup()),
     strategy: s.cycleStrategy,
+    tcp: s.cycleTcp,
     confirm: s.confirmRun,
     // after the run, ctrl-c quits as everywhere else
     stop: () => s.cancelRun() || s.quit(),

@@ -1,6 +1,21 @@
 import { describe, expect, it, vi } from 'vitest';
+import { type MigrateArgs, optionsFrom } from '../../../src/cli/migrate.ts';
 import { type AppStore, createAppStore, currentRow, visibleRows } from '../../../src/store/store.ts';
-import { badHost, FakeBackend, labInventory, okHost, row } from '../ui/fakes.ts';
+import type { PlanRequest } from '../../../src/store/types.ts';
+import { badHost, FakeBackend, labInventory, okHost, planFor, row } from '../ui/fakes.ts';
+
+/** what the command line gives when no flag is set */
+const CLI_ARGS: MigrateArgs = {
+  group: {},
+  configFile: undefined,
+  jump: undefined,
+  strategy: undefined,
+  compress: undefined,
+  events: undefined,
+  keepSource: false,
+  consistentCut: false,
+  restorePath: undefined,
+};
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -234,6 +249,54 @@ describe('migration', () => {
     expect(backend.runs).toHaveLength(0);
     expect(store.getState().screen.kind).toBe('plan');
     expect(store.getState().message).toMatchObject({ level: 'error' });
+  });
+
+  it('connections to peers outside the group: t keeps, then closes them, planning again as the command-line flags do', async () => {
+    // the planner's verdict: a blocker until a choice is made, then a warning
+    const outside = (req: PlanRequest) =>
+      planFor(req, {
+        blocked: !req.options.tcpEstablished && !req.options.tcpClose,
+        findings: [
+          {
+            id: 'alpha/podman/wf-sink-1',
+            severity: req.options.tcpEstablished || req.options.tcpClose ? 'warning' : 'blocker',
+            code: 'tcp-established',
+            message: 'wf-sink-1 has 1 established TCP connection(s) to peers outside the group',
+          },
+        ],
+      });
+    const { store, backend } = await planned();
+    backend.planOver = outside;
+    store.getState().pickDestination();
+    await tick();
+    expect(store.getState().screen).toMatchObject({ kind: 'plan', tcp: null, plan: { blocked: true } });
+    store.getState().confirmRun();
+    expect(backend.runs).toHaveLength(0);
+
+    const flags = (tcpEstablished: boolean, tcpClose: boolean) => {
+      const o = optionsFrom({ ...CLI_ARGS, tcpEstablished, tcpClose });
+      return { tcpEstablished: o.tcpEstablished, tcpClose: o.tcpClose };
+    };
+    store.getState().cycleTcp();
+    expect(store.getState().screen).toMatchObject({ kind: 'plan', tcp: 'keep', status: 'planning' });
+    await tick();
+    expect(backend.planRequests[1]?.options).toMatchObject(flags(true, false));
+    expect(store.getState().screen).toMatchObject({ kind: 'plan', tcp: 'keep', plan: { blocked: false } });
+    store.getState().cycleTcp();
+    await tick();
+    expect(backend.planRequests[2]?.options).toMatchObject(flags(false, true));
+    // the choice stays with the strategy, and across a trip back to the hosts
+    store.getState().cycleStrategy();
+    await tick();
+    expect(backend.planRequests[3]?.options).toMatchObject({ strategy: 'pipelined', ...flags(false, true) });
+    store.getState().back();
+    store.getState().pickDestination();
+    await tick();
+    expect(backend.planRequests[4]?.options).toMatchObject(flags(false, true));
+    // and the plan that runs is the one made with it
+    store.getState().confirmRun();
+    expect(backend.runs).toHaveLength(1);
+    expect(store.getState().run).not.toBeNull();
   });
 
   it('an answer for a plan the person left is dropped, its probes aborted', async () => {

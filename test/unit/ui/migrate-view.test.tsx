@@ -81,6 +81,43 @@ describe('migrate', () => {
     expect(s.text()).toContain('Plan: migrate to beta');
   });
 
+  it('t picks keep or close for connections to peers outside the group, says what it means, and plans again', async () => {
+    const backend = new FakeBackend();
+    backend.planOver = (req) => {
+      const chosen = req.options.tcpEstablished || req.options.tcpClose;
+      return planFor(req, {
+        blocked: !chosen,
+        findings: [
+          {
+            id: SINK,
+            severity: chosen ? 'warning' : 'blocker',
+            code: 'tcp-established',
+            message: chosen
+              ? `outside peers: ${req.options.tcpEstablished ? 'kept' : 'closed'}`
+              : 'wf-sink-1 has 1 established TCP connection(s) to peers outside the group',
+          },
+        ],
+      });
+    };
+    const { s } = await marked(backend);
+    await s.press(KEY.enter);
+    await s.waitFor('migration refused');
+    expect(s.text()).toContain('outside TCP: not chosen (t: keep, then close)');
+    expect(s.text()).toContain('t outside tcp');
+    await s.press('t');
+    await s.waitFor('y runs this plan');
+    expect(s.text()).toContain('outside TCP: keep: works only if the peer still reaches the address');
+    expect(s.text()).toContain('warning wf-sink-1: outside peers: kept');
+    expect(backend.planRequests[1]?.options).toMatchObject({ tcpEstablished: true, tcpClose: false });
+    await s.press('t');
+    await s.waitFor('outside TCP: close: the application reconnects');
+    await s.waitFor('outside peers: closed');
+    expect(backend.planRequests[2]?.options).toMatchObject({ tcpEstablished: false, tcpClose: true });
+    for (const l of s.lines()) expect([...l].length).toBeLessThanOrEqual(80);
+    await s.press('?');
+    await s.waitFor('outside TCP: keep / close');
+  });
+
   it('a plan longer than the screen keeps its summary and verdict in view', async () => {
     const backend = new FakeBackend();
     backend.planOver = (req) =>
