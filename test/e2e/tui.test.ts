@@ -204,6 +204,46 @@ describe.skipIf(SKIP_LAB)('ferry TUI on a pty against the lab', () => {
     expect(s.raw()).toContain('\x1b[?1049l');
   });
 
+  describe('a TCP connection to a peer outside the group', () => {
+    const CLIENT = 'e2e-tui-tcp';
+    const PEER = 'e2e-tui-peer';
+    const cleanup = () => removeContainer(CLIENT).then(() => removeContainer(PEER));
+    afterAll(cleanup);
+
+    it('is a blocker until t chooses: keep clears it, close too, each planned again', async () => {
+      await cleanup();
+      // the peer listens on alpha's own address; the client (the one marked) holds a connection to it
+      const ip = (await sshOk('alpha', "ip -4 -o addr show eth0 | awk '{print $4}'")).trim().split('/')[0];
+      const run = (name: string, cmd: string) =>
+        sshOk(
+          'alpha',
+          `podman run -d --name ${name} --network host --entrypoint /bin/sh localhost/ferry-workload:latest -c '${cmd}' >/dev/null`,
+        );
+      await run(PEER, 'sleep 600 | busybox nc -l -p 7395');
+      await new Promise((r) => setTimeout(r, 500));
+      await run(CLIENT, `sleep 600 | busybox nc ${ip} 7395`);
+      const s = open();
+      await s.waitFor(new RegExp(`alpha +podman +${CLIENT}`));
+      await s.press('/', ...CLIENT, '\r', ' ', 'm');
+      await s.waitFor('> beta');
+      await s.press('\r');
+      await s.waitFor(/migration refused|cannot plan|y runs this plan/, 45_000);
+      expect(s.text()).toContain('outside TCP: not chosen');
+      expect(s.text()).toContain('migration refused');
+      expect(s.text()).toMatch(new RegExp(`BLOCKER ${CLIENT}: .*established TCP`));
+      await s.press('t');
+      await s.waitFor('outside TCP: keep: works only if the peer still reaches the address');
+      await s.waitFor(/y runs this plan|migration refused|cannot plan/, 45_000);
+      expect(s.text()).toContain('y runs this plan');
+      await s.press('t');
+      await s.waitFor('outside TCP: close: the application reconnects');
+      await s.waitFor(/y runs this plan|migration refused|cannot plan/, 45_000);
+      expect(s.text()).toContain('y runs this plan');
+      await s.press('\x1b', '\x1b', 'q');
+      expect(await s.pty.exited).toBe(0);
+    });
+  });
+
   describe('a migration from the TUI', () => {
     const cleanup = () => removeContainer(NAME);
     beforeAll(async () => {
