@@ -49,3 +49,18 @@ export function cutGroups(ids: readonly string[], restoreAfter: readonly [string
 export function firstsOf(id: string, restoreAfter: readonly [string, string][]): string[] {
   return restoreAfter.filter(([, then]) => then === id).map(([first]) => first);
 }
+
+/**
+ * Waits until the window probes of `id`'s listening ends, restored at the
+ * times in `restoredAt` (performance.now()), have been given up.
+ */
+export async function probesGivenUp(
+  id: string,
+  restoreAfter: readonly [string, string][],
+  restoredAt: ReadonlyMap<string, number>,
+  probeMs = PROBE_GIVEN_UP_MS,
+): Promise<void> {
+  const last = Math.max(0, ...firstsOf(id, restoreAfter).map((f) => restoredAt.get(f) ?? 0));
+  const wait = last > 0 ? last + probeMs - performance.now() : 0;
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}

@@ -17,7 +17,7 @@ import {
   type ThroughputModel,
 } from '../plan/schedule.ts';
 import { errorText } from '../text/error.ts';
-import { cutGroups, firstsOf, PROBE_GIVEN_UP_MS } from './cuts.ts';
+import { cutGroups, firstsOf, probesGivenUp } from './cuts.ts';
 import { DockerDriver } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, StageError } from './driver.ts';
 import { currentOwner, Journal } from './journal.ts';
@@ -271,9 +271,7 @@ export class MigrationRun {
     const restoreFirst = async (id: string) => {
       const firsts = firstsOf(id, this.plan.restoreAfter ?? []);
       await Promise.all(firsts.map((f) => restored[items.findIndex((i) => i.id === f)]?.promise));
-      const last = Math.max(0, ...firsts.map((f) => restoredAt.get(f) ?? 0));
-      const wait = last > 0 ? last + (this.deps.probeGivenUpMs ?? PROBE_GIVEN_UP_MS) - performance.now() : 0;
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await probesGivenUp(id, this.plan.restoreAfter ?? [], restoredAt, this.deps.probeGivenUpMs);
     };
     // sequential with a consistent cut: every member is prestaged and paused
     // first, so "one after another" is kept by holding the turn until done
@@ -313,13 +311,7 @@ export class MigrationRun {
             if (!cutUndoes.has(k)) continue;
             const { ctx, driver } = contexts[k] as { ctx: MigrationContext; driver: MigrationDriver };
             // as on the way forward: the listening ends run, and their window probes are given up, first
-            const last = Math.max(
-              0,
-              ...firstsOf(id, this.plan.restoreAfter ?? []).map((f) => backAt.get(f) ?? 0),
-            );
-            const wait =
-              last > 0 ? last + (this.deps.probeGivenUpMs ?? PROBE_GIVEN_UP_MS) - performance.now() : 0;
-            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            await probesGivenUp(id, this.plan.restoreAfter ?? [], backAt, this.deps.probeGivenUpMs);
             await this.undo(ctx, driver, cutUndoes.get(k), results);
             if (ctx.state.frozen || ctx.state.freezing) backAt.set(id, performance.now());
           }

@@ -6,7 +6,7 @@ import type { RuntimeKind } from '../inventory/model.ts';
 import type { MigrationItem } from '../plan/migration.ts';
 import { SshError } from '../ssh/errors.ts';
 import { errorText } from '../text/error.ts';
-import { cutGroups, firstsOf, PROBE_GIVEN_UP_MS } from './cuts.ts';
+import { cutGroups, probesGivenUp } from './cuts.ts';
 import { removeRunCheckpoint } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
 import { defaultDrivers } from './engine.ts';
@@ -191,9 +191,7 @@ async function recoverCut(
   const backAt = new Map<string, number>();
   for (const m of members) {
     // as the engine restores them: the listening ends run, and their window probes are given up, first
-    const last = Math.max(0, ...firstsOf(m.item.id, restoreAfter).map((f) => backAt.get(f) ?? 0));
-    const wait = last > 0 ? last + (deps.probeGivenUpMs ?? PROBE_GIVEN_UP_MS) - performance.now() : 0;
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await probesGivenUp(m.item.id, restoreAfter, backAt, deps.probeGivenUpMs);
     const s = await recoverItem(m, drivers, deps, 'back');
     if (s.result.action === 'rolled-back') backAt.set(m.item.id, performance.now());
     const others = members.filter((o) => o !== m).map((o) => o.item.container.name);
