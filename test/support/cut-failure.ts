@@ -4,13 +4,15 @@
 // file as is), so that FERRY_TEST_KILL_AT can kill it for real; prints the
 // run's summary as JSON. For the cut tests of test/integration/stack.test.ts.
 //   node test/support/cut-failure.ts RUNTIME FROM TO VICTIM MEMBER...
+
+import type { RuntimeKind } from '../../src/inventory/model.ts';
 import { DockerDriver } from '../../src/migrate/docker.ts';
 import type { MigrationContext } from '../../src/migrate/driver.ts';
 import { runMigration } from '../../src/migrate/engine.ts';
-import { planMigration } from '../../src/migrate/planner.ts';
 import { PodmanDriver } from '../../src/migrate/podman.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
-import { DEFAULT_OPTIONS, type RuntimeKind } from '../../src/migrate/types.ts';
+import { planMigration } from '../../src/migrate/survey.ts';
+import { DEFAULT_OPTIONS } from '../../src/plan/migration.ts';
 import { createSshPool } from '../../src/ssh/index.ts';
 import { SSH_CONFIG } from './lab.ts';
 

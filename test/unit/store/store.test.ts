@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type MigrateArgs, optionsFrom } from '../../../src/cli/migrate.ts';
+import { type MigrateArgs, optionsFrom } from '../../../src/cli/request.ts';
 import { type AppStore, createAppStore, currentRow, visibleRows } from '../../../src/store/store.ts';
 import type { PlanRequest } from '../../../src/store/types.ts';
 import { badHost, FakeBackend, labInventory, okHost, planFor, row } from '../ui/fakes.ts';
