@@ -248,6 +248,24 @@ describe('preflight verdicts', () => {
     expect(find(unknown, 'memory-unknown')?.severity).toBe('warning');
   });
 
+  it("the destination's room counts the named volumes carried with the container", () => {
+    const mem = staticC.memoryBytes ?? 0;
+    // enough for the memory alone, not with the 4 KiB volume t5-vol
+    const tight = edit(alpha, (x) => {
+      if (x.facts) x.facts.checkpointDir.freeBytes = mem + 2048;
+    });
+    const disk = evaluatePreflight(input({ destination: tight })).filter((x) => x.code === 'disk-space');
+    expect(disk.map((x) => [x.severity, x.host])).toEqual([['blocker', 'alpha']]);
+  });
+
+  it('findings come family by family, in one order: the destination inventory, then mounts, then volumes', () => {
+    expect(evaluatePreflight(input()).map((x) => `${x.severity}:${x.code}`)).toEqual([
+      'warning:network-create',
+      'blocker:bind-source-missing',
+      'warning:volume-carried',
+    ]);
+  });
+
   it('CRIU and runtime versions', () => {
     const withVersions = (criu: string, podman: string) =>
       edit(alpha, (h) => {
