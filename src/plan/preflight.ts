@@ -452,6 +452,23 @@ export function parseRoutes(text: string): Route[] {
 
 // ------------------------------------------------------------------ verdict
 
+type Report = (code: FindingCode, message: string, extra?: Partial<Finding>) => void;
+
+/** What every family of rules reads, and where it reports its findings. */
+interface Rules {
+  input: PreflightInput;
+  c: Container;
+  source: HostInventory;
+  /** probed: its facts are known */
+  dst: HostInventory & { facts: HostFacts };
+  se: SourceEvidence;
+  de: DestinationEvidence;
+  srcRt: RuntimeInventory | undefined;
+  dstRt: RuntimeInventory | undefined;
+  block: Report;
+  warn: Report;
+}
+
 /** Every finding for moving `container` from `source` to `destination`. Pure. */
 export function evaluatePreflight(input: PreflightInput): Finding[] {
   const { container: c, source, destination: dst, sourceEvidence: se, destinationEvidence: de } = input;
@@ -472,10 +489,50 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
     });
     return f;
   }
-  const srcRt = source.runtimes.find((r) => r.kind === c.runtime);
-  const dstRt = dst.runtimes.find((r) => r.kind === c.runtime);
+  const rules: Rules = {
+    input,
+    c,
+    source,
+    dst: { ...dst, facts: dst.facts },
+    se,
+    de,
+    srcRt: source.runtimes.find((r) => r.kind === c.runtime),
+    dstRt: dst.runtimes.find((r) => r.kind === c.runtime),
+    block,
+    warn,
+  };
+  for (const family of RULE_FAMILIES) family(rules);
+  return f;
+}
 
-  // --- the container itself
+/** The families of findings, in the order they are reported. */
+const RULE_FAMILIES: readonly ((r: Rules) => void)[] = [
+  containerFindings,
+  hostFindings,
+  versionFindings,
+  cpuFindings,
+  destinationInventoryFindings,
+  portFindings,
+  bindMountFindings,
+  volumeFindings,
+  diskFindings,
+  criuLimitFindings,
+  escapeFindings,
+  sourceProbeFindings,
+];
+
+/** Bytes of the named volumes carried with the container, as far as the source could tell. */
+function carriedVolumeBytes(c: Container, se: SourceEvidence): number {
+  let bytes = 0;
+  for (const m of c.mounts) {
+    if (m.type !== 'volume' || !m.name) continue;
+    bytes += se.volumeBytes.get(m.source) ?? 0;
+  }
+  return bytes;
+}
+
+/** The container itself: its state, --rm, a pod. */
+function containerFindings({ c, source, dst, block, warn }: Rules): void {
   if (c.state !== 'running' && c.state !== 'paused')
     block('not-running', `${c.name} is ${c.state}: only a running container can be checkpointed live`);
   if (c.autoRemove && c.runtime === 'docker')
@@ -493,8 +550,10 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
       'pod-member',
       `${c.name} is in pod ${c.pod.name || c.pod.id}: podman restores it into a pod on ${dst.host}, so move the whole pod`,
     );
+}
 
-  // --- root, CRIU and runtime on both sides
+/** Root, CRIU and the runtime on both sides. */
+function hostFindings({ c, source, dst, srcRt, dstRt, block, warn }: Rules): void {
   for (const [h, role] of [
     [source, 'source'],
     [dst, 'destination'],
@@ -536,8 +595,10 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
         host: source.host,
       },
     );
+}
 
-  // --- versions
+/** CRIU and runtime versions, source against destination. */
+function versionFindings({ c, source, dst, srcRt, dstRt, block, warn }: Rules): void {
   const sc = source.facts?.criu;
   const dc = dst.facts.criu;
   if (sc?.version && dc.version) {
@@ -571,8 +632,12 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
     if (so && dn && so !== dn)
       warn('oci-runtime-mismatch', `${c.runtime} uses ${so} on ${source.host} but ${dn} on ${dst.host}`);
   }
+}
 
-  // --- CPU: dumped on the source, checked on the destination
+/** The CPU: dumped on the source, checked on the destination. */
+function cpuFindings({ source, dst, se, de, block, warn }: Rules): void {
+  const sc = source.facts?.criu;
+  const dc = dst.facts.criu;
   if (dc.status !== 'ok' || sc?.status !== 'ok') {
     // a broken or missing CRIU says it all; its cpuinfo verdict means nothing
   } else if (de.cpuCheck) {
@@ -591,8 +656,10 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
         : de.failures.join('; ');
     warn('cpuinfo-unavailable', `CPU compatibility was not checked (${why})`);
   }
+}
 
-  // --- destination inventory: image, name, network, addresses
+/** What the destination already has: image, name, network, addresses. */
+function destinationInventoryFindings({ input, c, dst, de, srcRt, dstRt, block, warn }: Rules): void {
   if (dstRt && dstRt.facts.status !== 'missing') {
     if (dstRt.stale)
       warn('probe-failed', `${c.runtime} inventory of ${dst.host} is stale: conflicts may be missed`, {
@@ -613,8 +680,10 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
       networkFindings(c, srcRt, dst, de, block, warn);
   }
   addressFindings(c, dst, input.choices ?? {}, block, warn);
+}
 
-  // --- ports
+/** Ports the copy would publish or listen on, taken on the destination. */
+function portFindings({ c, dst, se, de, block, warn }: Rules): void {
   const listeners = de.listeners;
   if (listeners) {
     const wanted: { proto: 'tcp' | 'udp'; ip: string; port: number; why: string }[] = [];
@@ -655,8 +724,10 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
     warn('probe-failed', `listening ports on ${dst.host} are unknown: ${de.failures.join('; ')}`, {
       host: dst.host,
     });
+}
 
-  // --- mounts
+/** Bind mounts: a sound source path, present on the destination. */
+function bindMountFindings({ c, source, dst, de, block, warn }: Rules): void {
   for (const m of c.mounts) {
     if ((m.type === 'bind' || (m.type === 'volume' && m.source !== '')) && !isHostPath(m.source)) {
       block(
@@ -686,11 +757,13 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
         warn('probe-failed', `whether ${m.source} exists on ${dst.host} is unknown`, { host: dst.host });
     }
   }
-  let volumeBytes = 0;
+}
+
+/** Named volumes, carried with the container. */
+function volumeFindings({ c, dst, se, dstRt, warn }: Rules): void {
   for (const m of c.mounts) {
     if (m.type !== 'volume' || !m.name) continue;
     const size = se.volumeBytes.get(m.source);
-    if (size !== undefined) volumeBytes += size;
     warn(
       'volume-carried',
       `named volume ${m.name} (${size === undefined ? 'size unknown' : formatBytes(size)}) is copied to ${dst.host} with ${c.name}`,
@@ -705,8 +778,10 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
         { host: dst.host },
       );
   }
+}
 
-  // --- disk for the checkpoint
+/** Room for the checkpoint on both sides. */
+function diskFindings({ c, source, dst, se, block, warn }: Rules): void {
   if (c.memoryBytes === null) {
     if (c.state === 'running')
       warn(
@@ -717,7 +792,7 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
     const need = c.memoryBytes;
     for (const [h, n] of [
       [source, need],
-      [dst, need + volumeBytes],
+      [dst, need + carriedVolumeBytes(c, se)],
     ] as const) {
       const d = h.facts?.checkpointDir;
       if (!d || d.freeBytes === null) {
@@ -743,8 +818,10 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
       }
     }
   }
+}
 
-  // --- what CRIU cannot move
+/** What CRIU cannot move: connections, devices, GPUs, outside UNIX sockets. */
+function criuLimitFindings({ input, c, se, block, warn }: Rules): void {
   tcpFindings(input, block, warn);
   for (const d of c.devices)
     block(
@@ -774,7 +851,10 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
   }
   if (c.privileged)
     warn('privileged', `${c.name} is privileged: it may use host resources CRIU cannot see or move`);
-  // what the copy would be given on the destination beyond its own container
+}
+
+/** What the copy would be given on the destination beyond its own container. */
+function escapeFindings({ input, c, dst, block, warn }: Rules): void {
   for (const e of containerEscapes(c)) {
     if (isAllowed(e, input.allow ?? []))
       warn('escape', `${c.name} gets ${e.what} on ${dst.host} (allowed by --allow ${e.allow})`, {
@@ -787,8 +867,11 @@ export function evaluatePreflight(input: PreflightInput): Finding[] {
         { host: dst.host, options: [{ code: `allow:${e.allow}`, message: `--allow ${e.allow}` }] },
       );
   }
+}
+
+/** What could not be read on the source. */
+function sourceProbeFindings({ source, se, warn }: Rules): void {
   for (const x of se.failures) warn('probe-failed', `on ${source.host}: ${x}`, { host: source.host });
-  return f;
 }
 
 function criuFindings(
