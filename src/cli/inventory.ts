@@ -25,8 +25,8 @@ import {
 } from '../ssh/config.ts';
 import { createSshPool } from '../ssh/index.ts';
 import { errorText } from '../text/error.ts';
-import { formatBytes } from '../text/format.ts';
-import { type ContentColumn, formatTable } from '../text/table.ts';
+import { formatBytes } from '../text/numbers.ts';
+import type { formatTable } from '../text/table.ts';
 
 export interface InventoryArgs {
   /** like ssh -F */
@@ -152,16 +152,19 @@ type Out = NodeJS.WritableStream;
 export async function hostsCommand(args: InventoryArgs, out: Out, err: Out): Promise<number> {
   const list = hostListOrReport(args, err);
   if (!list) return EXIT.badConfig;
+  // the column engine loads while the hosts answer (its cell widths cost ~15 ms to load)
+  const text = args.json ? undefined : import('../text/table.ts');
   const inventories = await probeAll(list, args, 'with');
   const hosts = inventories.map((h) => hostJson(h, args));
-  if (args.json) out.write(`${JSON.stringify({ hosts } satisfies HostsJson, null, 2)}\n`);
-  else out.write(hostsTable(hosts, widthOf(out)));
+  if (text) out.write(hostsTable(hosts, widthOf(out), (await text).formatTable));
+  else out.write(`${JSON.stringify({ hosts } satisfies HostsJson, null, 2)}\n`);
   return hosts.every((h) => h.reachable) ? EXIT.ok : EXIT.hostFailed;
 }
 
 export async function psCommand(args: InventoryArgs, out: Out, err: Out): Promise<number> {
   const list = hostListOrReport(args, err);
   if (!list) return EXIT.badConfig;
+  const text = args.json ? undefined : import('../text/table.ts');
   const inventories = await probeAll(list, args, 'never');
   const ps = psJson(inventories);
   for (const e of ps.errors) {
@@ -169,8 +172,8 @@ export async function psCommand(args: InventoryArgs, out: Out, err: Out): Promis
       e.runtime ? `ferry: warning: ${e.host}: ${e.runtime}: ${e.error}\n` : `ferry: ${e.host}: ${e.error}\n`,
     );
   }
-  if (args.json) out.write(`${JSON.stringify(ps, null, 2)}\n`);
-  else out.write(psTable(ps.containers, widthOf(out)));
+  if (text) out.write(psTable(ps.containers, widthOf(out), (await text).formatTable));
+  else out.write(`${JSON.stringify(ps, null, 2)}\n`);
   return ps.errors.some((e) => e.runtime === null) ? EXIT.hostFailed : EXIT.ok;
 }
 
@@ -322,56 +325,61 @@ function runtimeCell(r: RuntimeJson | null): string {
   return r.status === 'ok' ? dash(r.version) : 'error';
 }
 
-function hostsTable(hosts: readonly HostJson[], width: number): string {
+/** the column engine, passed in: the headless start does not load it (see hostsCommand) */
+type FormatTable = typeof formatTable;
+
+function hostsTable(hosts: readonly HostJson[], width: number, table: FormatTable): string {
   const rows = hosts.map((h) => {
     const head = [h.name, dash(h.address), dash(h.via.join(','))];
     if (!h.reachable) return [...head, 'no', h.error ?? ''];
     const criu = h.criu ? `${h.criu.status}${h.criu.version ? ` ${h.criu.version}` : ''}` : '-';
     return [...head, 'yes', runtimeCell(h.podman), runtimeCell(h.docker), criu, dash(h.containers)];
   });
-  return table(
-    [
-      { title: 'HOST', flex: true },
-      { title: 'ADDRESS', flex: true },
-      { title: 'VIA', flex: true },
-      { title: 'UP' },
-      { title: 'PODMAN' },
-      { title: 'DOCKER' },
-      { title: 'CRIU' },
-      { title: 'CTRS', align: 'right' },
-    ],
-    rows,
-    width,
+  return lines(
+    table(
+      [
+        { title: 'HOST', flex: true },
+        { title: 'ADDRESS', flex: true },
+        { title: 'VIA', flex: true },
+        { title: 'UP' },
+        { title: 'PODMAN' },
+        { title: 'DOCKER' },
+        { title: 'CRIU' },
+        { title: 'CTRS', align: 'right' },
+      ],
+      rows,
+      width,
+    ),
   );
 }
 
-function psTable(containers: readonly PsContainerJson[], width: number): string {
-  return table(
-    [
-      { title: 'HOST', flex: true },
-      { title: 'RUNTIME' },
-      { title: 'NAME', flex: true },
-      { title: 'IMAGE', flex: true },
-      { title: 'STATE' },
-      { title: 'MEM', align: 'right' },
-      { title: 'GROUP', flex: true },
-    ],
-    containers.map((c) => [
-      c.host,
-      c.runtime,
-      c.name,
-      c.image,
-      c.state,
-      c.memoryBytes === null ? '-' : formatBytes(c.memoryBytes),
-      dash(c.project),
-    ]),
-    width,
+function psTable(containers: readonly PsContainerJson[], width: number, table: FormatTable): string {
+  return lines(
+    table(
+      [
+        { title: 'HOST', flex: true },
+        { title: 'RUNTIME' },
+        { title: 'NAME', flex: true },
+        { title: 'IMAGE', flex: true },
+        { title: 'STATE' },
+        { title: 'MEM', align: 'right' },
+        { title: 'GROUP', flex: true },
+      ],
+      containers.map((c) => [
+        c.host,
+        c.runtime,
+        c.name,
+        c.image,
+        c.state,
+        c.memoryBytes === null ? '-' : formatBytes(c.memoryBytes),
+        dash(c.project),
+      ]),
+      width,
+    ),
   );
 }
 
-function table(columns: readonly ContentColumn[], rows: readonly string[][], width: number): string {
-  return `${formatTable(columns, rows, width).join('\n')}\n`;
-}
+const lines = (ls: readonly string[]) => `${ls.join('\n')}\n`;
 
 function unique(xs: readonly string[]): string[] {
   return [...new Set(xs.filter(Boolean))];

@@ -3,7 +3,7 @@ import { errorText } from '../text/error.ts';
 import { guardTerminal } from '../text/sanitize.ts';
 import { hostsCommand, psCommand, resolveHostList } from './inventory.ts';
 import { migrateCommand, recoverCommand } from './migrate.ts';
-import { planCommand } from './plan-report.ts';
+import { planCommand } from './plan-command.ts';
 import { commaList, type MigrateArgs } from './request.ts';
 import { describeConfigError, formatResolveView, resolveView } from './ssh-config.ts';
 import { USAGE, UsageError } from './usage.ts';

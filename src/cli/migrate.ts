@@ -7,7 +7,6 @@ import { inspectRun, recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
 import type { EngineEvent, RunSummary } from '../plan/migration.ts';
 import { errorText } from '../text/error.ts';
-import { formatPlan } from './plan-report.ts';
 import { type MigrateArgs, planFor, poolFor } from './request.ts';
 
 /** One human line per event, for stderr. */
@@ -47,10 +46,12 @@ export async function migrateCommand(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
+  // the plan's text module loads while the hosts answer (its cell widths cost ~15 ms to load)
+  const text = a.events === 'ndjson' ? undefined : import('./plan-text.ts');
   const pool = poolFor(a);
   try {
     const plan = await planFor(pool, a);
-    if (a.events !== 'ndjson') err.write(formatPlan(plan));
+    if (text) err.write((await text).formatPlan(plan));
     if (plan.blocked) {
       err.write('ferry: preflight found blockers (above): nothing was touched\n');
       return 2;

@@ -36,7 +36,7 @@ import {
 } from '../runtime/procfs.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Section, SectionResult } from '../runtime/script.ts';
-import { formatBytes } from '../text/format.ts';
+import { formatBytes } from '../text/numbers.ts';
 import { containerEscapes, isAllowed } from './escapes.ts';
 
 export type Severity = 'blocker' | 'warning';

@@ -5,7 +5,7 @@ import { parseMemberSpec } from '../config/member-spec.ts';
 import { DEFAULT_OPTIONS } from '../plan/migration.ts';
 import { STRATEGIES } from '../plan/schedule.ts';
 import { errorText } from '../text/error.ts';
-import { formatMem } from '../text/format.ts';
+import { formatMem } from '../text/numbers.ts';
 import { initialRun, type RunState, reduceRun, runFinished } from './run.ts';
 import type {
   Backend,

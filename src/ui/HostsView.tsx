@@ -2,7 +2,8 @@
 import { Text } from 'ink';
 import type { ReactNode } from 'react';
 import { useApp } from '../store/react.ts';
-import { clip, formatDuration, wrap } from '../text/format.ts';
+import { clip, wrap } from '../text/format.ts';
+import { formatDuration } from '../text/numbers.ts';
 import { keyOf } from './keymap.ts';
 import { useTone } from './theme.ts';
 

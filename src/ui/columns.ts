@@ -1,7 +1,7 @@
 // The container table's columns for a terminal width: narrow terminals drop
 // the least useful columns first, wide ones give the room to NAME and IMAGE.
 import type { ContainerRow } from '../store/types.ts';
-import { formatMem } from '../text/format.ts';
+import { formatMem } from '../text/numbers.ts';
 import { type ColumnSpec, layoutColumns } from '../text/table.ts';
 
 export type ColumnId = 'mark' | 'host' | 'rt' | 'name' | 'image' | 'state' | 'mem' | 'group';

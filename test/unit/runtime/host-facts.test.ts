@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDfLine } from '../../../src/runtime/host-facts.ts';
 import { probeHost } from '../../../src/runtime/probe.ts';
 import { parseSize, parseUsage } from '../../../src/runtime/units.ts';
-import { formatBytes } from '../../../src/text/format.ts';
+import { formatBytes } from '../../../src/text/numbers.ts';
 import { fixtureExec, withSection } from '../support/fixtures.ts';
 
 const facts = async (fixture: string, host = fixture) => {

@@ -1,16 +1,8 @@
 // Cells, cutting, wrapping and sizes: what the TUI and the headless output write.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  BYTES,
-  cells,
-  clip,
-  formatBytes,
-  formatMem,
-  formatRate,
-  truncate,
-  wrap,
-} from '../../../src/text/format.ts';
+import { cells, clip, truncate, wrap } from '../../../src/text/format.ts';
+import { BYTES, formatBytes, formatMem, formatRate } from '../../../src/text/numbers.ts';
 
 // ASCII, CJK (two cells), an emoji (two), a letter with a combining accent (one), a ZWJ family (two)
 const PIECES = ['a', 'b', ' ', '-', '数', '据', '👍', 'e\u0301', '👨\u200d👩\u200d👧'];
