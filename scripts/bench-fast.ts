@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '7' },
     parts: { type: 'string', default: 'startup,inventory,plan,link,downtime,growth' },
     out: { type: 'string' },
-    // growth: measure this older build too, on the same containers (before/after in one run)
+    // plan and growth: measure this older build too, in the same runs (before/after in one run)
     before: { type: 'string' },
   },
 });
@@ -218,8 +218,11 @@ function linkAlone(from: string, to: string): { ms: number; bytesPerSec: number 
 }
 
 /** --plan, timed from outside, with its own step times (FERRY_TIMING=1). */
-function timedPlan(group: string[]): { ms: number; plan: PlanJsonLite; steps: Record<string, number> } {
-  const r = run([NODE, FERRY, '--plan', '-F', LAB, ...group, '--to', 'beta', '--json'], {
+function timedPlan(
+  group: string[],
+  ferry = FERRY,
+): { ms: number; plan: PlanJsonLite; steps: Record<string, number> } {
+  const r = run([NODE, ferry, '--plan', '-F', LAB, ...group, '--to', 'beta', '--json'], {
     env: { ...ENV, FERRY_TIMING: '1' },
     ok: false,
   });
@@ -234,32 +237,41 @@ if (parts.has('plan') && labUp) {
     workflow: ['--compose-project', 'wf', '--host', 'alpha'],
   };
   const planRuns: Record<string, unknown[]> = {};
+  const BEFORE = args.before ? resolve(args.before, 'ferry.mjs') : null;
   for (const [name, group] of Object.entries(groups)) {
     const wall: number[] = [];
     const floor: number[] = [];
+    const probeFloor: number[] = [];
     const links: number[] = [];
+    const before: number[] = [];
     planRuns[name] = [];
     for (let i = 0; i < Math.min(RUNS, 5); i++) {
       const f = listingFloor(['alpha', 'beta']);
+      // ferry's own probe of both hosts (inventory and the facts a plan needs), nothing else
+      const probes = run([NODE, FERRY, 'hosts', '-F', LAB, '--hosts', 'alpha,beta']).ms;
       const alone = linkAlone('alpha', 'beta');
       const p = timedPlan(group);
+      const b = BEFORE ? timedPlan(group, BEFORE).ms : undefined;
       wall.push(p.ms);
       links.push(alone.ms);
       floor.push(f + alone.ms);
+      probeFloor.push(probes + alone.ms);
+      if (b !== undefined) before.push(b);
       planRuns[name]?.push({
         planMs: r1(p.ms),
         steps: p.steps,
         listingFloorMs: r1(f),
+        hostsProbeMs: r1(probes),
         linkAloneMs: alone.ms,
         linkAloneBytesPerSec: alone.bytesPerSec,
         planBytesPerSec: p.plan.links[0]?.bytesPerSec,
+        ...(b !== undefined ? { beforePlanMs: r1(b) } : {}),
       });
+      const steps = Object.entries(p.steps)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
       console.log(
-        `     ${name}: plan ${Math.round(p.ms)} ms (${Object.entries(p.steps)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(
-            ', ',
-          )}); floor: listing ${Math.round(f)} ms + link alone ${alone.ms} ms (${r1(alone.bytesPerSec / 1e6)} MB/s; the plan's ${r1((p.plan.links[0]?.bytesPerSec ?? 0) / 1e6)} MB/s)`,
+        `     ${name}: plan ${Math.round(p.ms)} ms (${steps})${b !== undefined ? `, before ${Math.round(b)} ms` : ''}; floor: listing ${Math.round(f)} ms (ferry hosts ${Math.round(probes)} ms) + link alone ${alone.ms} ms (${r1(alone.bytesPerSec / 1e6)} MB/s; the plan's ${r1((p.plan.links[0]?.bytesPerSec ?? 0) / 1e6)} MB/s)`,
       );
     }
     ratio(
@@ -270,6 +282,23 @@ if (parts.has('plan') && labUp) {
       1,
       `link estimate alone ${r1(median(links))} ms`,
     );
+    ratio(
+      `--plan ${name} (ferry's probes)`,
+      wall,
+      'ferry hosts (alpha,beta) + one link estimate alone',
+      probeFloor,
+      1,
+      "the probe a plan cannot skip: inventory and facts (CRIU check, versions), ferry's own",
+    );
+    if (before.length > 0)
+      ratio(
+        `--plan ${name}, before (167a722)`,
+        before,
+        'listing floor + one link estimate alone',
+        floor,
+        1,
+        'the build from the start of this session, same runs',
+      );
   }
   extra.plan = planRuns;
 }
