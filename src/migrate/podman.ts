@@ -15,6 +15,7 @@ import {
   specEscapes,
   withEnv,
 } from '../plan/escapes.ts';
+import { arr, type Json, type JsonObject, maybeStr, obj, onlyStrings, str } from '../runtime/json.ts';
 import { errorText } from '../text/error.ts';
 import {
   bringSourceBack,
@@ -71,21 +72,81 @@ interface PodmanInfo {
   version?: { Version?: string };
 }
 
+/**
+ * `podman container inspect` of one container, read field by field: a field
+ * of another type than podman prints is absent, and a command line or
+ * environment that is not a list of strings is refused.
+ */
+export function readPodmanInspect(o: JsonObject, where: string): PodmanInspect {
+  const list = (field: string, v: Json | undefined): string[] | null => {
+    if (v === undefined || v === null) return null;
+    const l = onlyStrings(v);
+    if (!l) throw new StageError(`${where}: podman inspect gives ${field} that is not a list of strings`);
+    return l;
+  };
+  const config = obj(o.Config);
+  const hostConfig = obj(o.HostConfig);
+  const networks = obj(obj(o.NetworkSettings).Networks);
+  return {
+    Id: str(o.Id),
+    Name: str(o.Name),
+    ImageName: maybeStr(o.ImageName),
+    Image: maybeStr(o.Image),
+    StaticDir: maybeStr(o.StaticDir),
+    State: { Status: maybeStr(obj(o.State).Status) },
+    Config: {
+      CreateCommand: list('Config.CreateCommand', config.CreateCommand),
+      Env: list('Config.Env', config.Env),
+    },
+    GraphDriver: { Data: { UpperDir: maybeStr(obj(obj(o.GraphDriver).Data).UpperDir) } },
+    Mounts: arr(o.Mounts)
+      .map(obj)
+      .map((m) => ({
+        Type: maybeStr(m.Type),
+        Name: maybeStr(m.Name),
+        Source: maybeStr(m.Source),
+        Destination: maybeStr(m.Destination),
+      })),
+    HostConfig: { NetworkMode: maybeStr(hostConfig.NetworkMode), AutoRemove: hostConfig.AutoRemove === true },
+    NetworkSettings: {
+      Networks: Object.fromEntries(
+        Object.entries(networks).map(([name, n]) => [name, { IPAddress: maybeStr(obj(n).IPAddress) }]),
+      ),
+    },
+  };
+}
+
+/** `podman info`, read field by field. */
+export function readPodmanInfo(o: JsonObject): PodmanInfo {
+  const security = obj(obj(o.host).security);
+  const store = obj(o.store);
+  return {
+    host: {
+      security: {
+        capabilities: maybeStr(security.capabilities),
+        seccompEnabled: typeof security.seccompEnabled === 'boolean' ? security.seccompEnabled : undefined,
+      },
+    },
+    store: { graphRoot: maybeStr(store.graphRoot), runRoot: maybeStr(store.runRoot) },
+    version: { Version: maybeStr(obj(o.version).Version) },
+  };
+}
+
 async function inspect(host: MigrationContext['src'], name: string): Promise<PodmanInspect> {
-  const list = JSON.parse(
-    await must(host, ['podman', 'container', 'inspect', name], `inspecting podman container ${name}`),
-  ) as PodmanInspect[];
-  const c = list[0];
-  if (!c) throw new StageError(`${host.host}: podman has no container ${name}`);
-  return c;
+  const out = await must(
+    host,
+    ['podman', 'container', 'inspect', name],
+    `inspecting podman container ${name}`,
+  );
+  const first = arr(JSON.parse(out))[0];
+  if (!first) throw new StageError(`${host.host}: podman has no container ${name}`);
+  return readPodmanInspect(obj(first), `${host.host}: ${name}`);
 }
 
 /** `podman info` of a host, once per run: it is the slowest of podman's queries (~0.2 s). */
 function podmanInfo(ctx: MigrationContext, host: MigrationContext['src']): Promise<PodmanInfo> {
-  return ctx.once(
-    `podman-info:${host.host}`,
-    async () =>
-      JSON.parse(await must(host, ['podman', 'info', '--format', 'json'], 'podman info')) as PodmanInfo,
+  return ctx.once(`podman-info:${host.host}`, async () =>
+    readPodmanInfo(obj(JSON.parse(await must(host, ['podman', 'info', '--format', 'json'], 'podman info')))),
   );
 }
 

@@ -47,6 +47,16 @@ export function strArray(v: unknown): string[] {
   return arr(v).filter((x): x is string => typeof x === 'string');
 }
 
+/** A string, or undefined for anything else (absent, null, another type). */
+export function maybeStr(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The array when every element is a string; undefined for anything else. */
+export function onlyStrings(v: unknown): string[] | undefined {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+}
+
 export function strRecord(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(obj(v))) if (typeof x === 'string') out[k] = x;
