@@ -5,6 +5,7 @@
 // directory; `docker start --checkpoint` then restores it. (Docker 20.10
 // refuses --checkpoint-dir on start.)
 
+import { arr, type Json, type JsonObject, maybeStr, num, obj, onlyStrings, str } from '../runtime/json.ts';
 import { errorText } from '../text/error.ts';
 import {
   bringSourceBack,
@@ -65,6 +66,96 @@ interface DockerInspect {
   };
 }
 
+/**
+ * `docker container inspect` of one container, read field by field (runtime/json.ts):
+ * a field of another type than docker prints is absent, and a list or map that
+ * goes onto the copy's command line but holds anything other than strings is
+ * refused, naming the field.
+ */
+export function readDockerInspect(o: JsonObject, where: string): DockerInspect {
+  const refuse = (field: string, what: string): never => {
+    throw new StageError(`${where}: docker inspect gives ${field} that is not ${what}`);
+  };
+  const list = (field: string, v: Json | undefined): string[] | null =>
+    v === undefined || v === null ? null : (onlyStrings(v) ?? refuse(field, 'a list of strings'));
+  const map = (field: string, v: Json | undefined): Record<string, string> | null => {
+    if (v === undefined || v === null) return null;
+    const m = obj(v);
+    return Object.values(m).every((x) => typeof x === 'string')
+      ? (m as Record<string, string>)
+      : refuse(field, 'a map of strings');
+  };
+  const config = obj(o.Config);
+  const host = obj(o.HostConfig);
+  const restart = obj(host.RestartPolicy);
+  const ports = obj(host.PortBindings);
+  return {
+    Id: str(o.Id),
+    Name: str(o.Name),
+    Image: str(o.Image),
+    Config: {
+      Image: str(config.Image),
+      Env: list('Config.Env', config.Env),
+      Cmd: list('Config.Cmd', config.Cmd),
+      Entrypoint: list('Config.Entrypoint', config.Entrypoint),
+      Labels: map('Config.Labels', config.Labels),
+      User: maybeStr(config.User),
+      WorkingDir: maybeStr(config.WorkingDir),
+      Tty: config.Tty === true,
+      OpenStdin: config.OpenStdin === true,
+    },
+    HostConfig: {
+      NetworkMode: maybeStr(host.NetworkMode),
+      RestartPolicy: {
+        Name: maybeStr(restart.Name),
+        MaximumRetryCount: num(restart.MaximumRetryCount) ?? undefined,
+      },
+      Binds: list('HostConfig.Binds', host.Binds),
+      PortBindings: Object.fromEntries(
+        Object.entries(ports).map(([port, binds]) => [
+          port,
+          binds === null
+            ? null
+            : arr(binds)
+                .map(obj)
+                .map((b) => ({
+                  HostIp: maybeStr(b.HostIp),
+                  HostPort: maybeStr(b.HostPort),
+                })),
+        ]),
+      ),
+      Privileged: host.Privileged === true,
+      CapAdd: list('HostConfig.CapAdd', host.CapAdd),
+      CapDrop: list('HostConfig.CapDrop', host.CapDrop),
+      ShmSize: num(host.ShmSize) ?? undefined,
+    },
+    GraphDriver: { Data: { UpperDir: maybeStr(obj(obj(o.GraphDriver).Data).UpperDir) } },
+    Mounts: arr(o.Mounts)
+      .map(obj)
+      .map((m) => ({
+        Type: maybeStr(m.Type),
+        Name: maybeStr(m.Name),
+        Source: maybeStr(m.Source),
+        Destination: maybeStr(m.Destination),
+      })),
+    NetworkSettings: {
+      Networks: Object.fromEntries(
+        Object.entries(obj(obj(o.NetworkSettings).Networks)).map(([name, raw]) => {
+          const n = obj(raw);
+          return [
+            name,
+            {
+              IPAddress: maybeStr(n.IPAddress),
+              GlobalIPv6Address: maybeStr(n.GlobalIPv6Address),
+              Aliases: list(`NetworkSettings.Networks.${name}.Aliases`, n.Aliases),
+            },
+          ];
+        }),
+      ),
+    },
+  };
+}
+
 /** `docker create` argv that rebuilds a container from its inspect output, on the same address unless told otherwise. */
 export function createArgvFromInspect(c: DockerInspect, opts: { newAddress?: boolean } = {}): string[] {
   const name = c.Name.replace(/^\//, '');
@@ -117,9 +208,9 @@ export function createArgvFromInspect(c: DockerInspect, opts: { newAddress?: boo
 
 async function inspect(host: MigrationContext['src'], ref: string): Promise<DockerInspect> {
   const out = await must(host, ['docker', 'container', 'inspect', ref], `inspecting docker container ${ref}`);
-  const c = (JSON.parse(out) as DockerInspect[])[0];
-  if (!c) throw new StageError(`${host.host}: docker has no container ${ref}`);
-  return c;
+  const first = arr(JSON.parse(out))[0];
+  if (!first) throw new StageError(`${host.host}: docker has no container ${ref}`);
+  return readDockerInspect(obj(first), `${host.host}: ${ref}`);
 }
 
 const status = (host: MigrationContext['src'], ref: string) => containerState(host, 'docker', ref);
