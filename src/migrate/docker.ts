@@ -5,6 +5,7 @@
 // directory; `docker start --checkpoint` then restores it. (Docker 20.10
 // refuses --checkpoint-dir on start.)
 
+import { inspectMounts } from '../runtime/inspect-common.ts';
 import { arr, type Json, type JsonObject, maybeStr, num, obj, onlyStrings, str } from '../runtime/json.ts';
 import { errorText } from '../text/error.ts';
 import {
@@ -130,14 +131,7 @@ export function readDockerInspect(o: JsonObject, where: string): DockerInspect {
       ShmSize: num(host.ShmSize) ?? undefined,
     },
     GraphDriver: { Data: { UpperDir: maybeStr(obj(obj(o.GraphDriver).Data).UpperDir) } },
-    Mounts: arr(o.Mounts)
-      .map(obj)
-      .map((m) => ({
-        Type: maybeStr(m.Type),
-        Name: maybeStr(m.Name),
-        Source: maybeStr(m.Source),
-        Destination: maybeStr(m.Destination),
-      })),
+    Mounts: inspectMounts(o.Mounts),
     NetworkSettings: {
       Networks: Object.fromEntries(
         Object.entries(obj(obj(o.NetworkSettings).Networks)).map(([name, raw]) => {

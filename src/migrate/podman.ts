@@ -15,6 +15,7 @@ import {
   specEscapes,
   withEnv,
 } from '../plan/escapes.ts';
+import { inspectMounts } from '../runtime/inspect-common.ts';
 import { arr, type Json, type JsonObject, maybeStr, obj, onlyStrings, str } from '../runtime/json.ts';
 import { errorText } from '../text/error.ts';
 import {
@@ -99,14 +100,7 @@ export function readPodmanInspect(o: JsonObject, where: string): PodmanInspect {
       Env: list('Config.Env', config.Env),
     },
     GraphDriver: { Data: { UpperDir: maybeStr(obj(obj(o.GraphDriver).Data).UpperDir) } },
-    Mounts: arr(o.Mounts)
-      .map(obj)
-      .map((m) => ({
-        Type: maybeStr(m.Type),
-        Name: maybeStr(m.Name),
-        Source: maybeStr(m.Source),
-        Destination: maybeStr(m.Destination),
-      })),
+    Mounts: inspectMounts(o.Mounts),
     HostConfig: { NetworkMode: maybeStr(hostConfig.NetworkMode), AutoRemove: hostConfig.AutoRemove === true },
     NetworkSettings: {
       Networks: Object.fromEntries(

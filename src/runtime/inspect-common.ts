@@ -1,6 +1,6 @@
 // Pieces of `inspect` output that podman copied from docker's format.
 import type { ContainerState, DeviceMapping, Mount, PortBinding, Volume } from '../inventory/model.ts';
-import { arr, type JsonObject, num, obj, optStr, str, strArray } from './json.ts';
+import { arr, type JsonObject, maybeStr, num, obj, optStr, str, strArray } from './json.ts';
 
 /** "7600/tcp" -> [{...}] maps of NetworkSettings.Ports and HostConfig.PortBindings. */
 export function parsePortMap(v: unknown): PortBinding[] {
@@ -105,4 +105,18 @@ export function escapeSettings(hostConfig: JsonObject) {
     },
     securityOpt: strArray(hostConfig.SecurityOpt),
   };
+}
+
+/** Mounts under inspect's own field names, each a string or absent: what the drivers copy from. */
+export function inspectMounts(
+  v: unknown,
+): { Type?: string; Name?: string; Source?: string; Destination?: string }[] {
+  return arr(v)
+    .map(obj)
+    .map((m) => ({
+      Type: maybeStr(m.Type),
+      Name: maybeStr(m.Name),
+      Source: maybeStr(m.Source),
+      Destination: maybeStr(m.Destination),
+    }));
 }
