@@ -23,6 +23,7 @@ import { type MigrationContext, type MigrationDriver, StageError } from './drive
 import { currentOwner, Journal } from './journal.ts';
 import { acquireLock, LockHeld, releaseLock } from './locks.ts';
 import { PodmanDriver } from './podman.ts';
+import { type HeldProbes, holdProbes } from './probes.ts';
 import { linkKey, scheduleInput, stageConcurrency } from './scheduling.ts';
 import { measureLink } from './transfer.ts';
 import type { DriverState, HostSession } from './types.ts';
@@ -261,16 +262,20 @@ export class MigrationRun {
     // settled true once restored, false if it never will be
     const restored = items.map(() => deferred<boolean>());
     const restoredAt = new Map<string, number>();
+    /** by listening end restored: its window probes, dropped (src/migrate/probes.ts) */
+    const held = new Map<string, Promise<HeldProbes | undefined>>();
     /**
      * Waits for the ends to restore before this one, then until the window
-     * probe each sent on leaving TCP repair mode has been given up (the
-     * neighbour lookup of this end's address fails after ~3 s): delivered to
-     * this end's new network namespace before its socket is restored, it
-     * would be answered with a reset.
+     * probe each sent on leaving TCP repair mode is dropped: held, or given
+     * up by the kernel (the neighbour lookup of this end's address fails
+     * after ~3 s). Delivered to this end's new network namespace before its
+     * socket is restored, it would be answered with a reset.
      */
     const restoreFirst = async (id: string) => {
       const firsts = firstsOf(id, this.plan.restoreAfter ?? []);
       await Promise.all(firsts.map((f) => restored[items.findIndex((i) => i.id === f)]?.promise));
+      const holds = await Promise.all(firsts.map((f) => held.get(f)));
+      if (holds.every(Boolean)) return;
       await probesGivenUp(id, this.plan.restoreAfter ?? [], restoredAt, this.deps.probeGivenUpMs);
     };
     // sequential with a consistent cut: every member is prestaged and paused
@@ -484,7 +489,35 @@ export class MigrationRun {
           this.learn(item, { restoreMs: performance.now() - t });
         });
         restoredAt.set(item.id, performance.now());
+        const pairs = this.plan.restoreAfter ?? [];
+        // a listening end: its probes to the members restored after it are dropped now
+        if (pairs.some(([first]) => first === item.id))
+          held.set(
+            item.id,
+            holdProbes(ctx.dst, item, String(ctx.state.dstId ?? item.container.name)).catch(
+              (err: unknown) => {
+                this.emit({
+                  type: 'warning',
+                  id: item.id,
+                  message: `window probes not held: ${errorText(err)}`,
+                });
+                return undefined;
+              },
+            ),
+          );
         restored[k]?.resolve(true);
+        // the listening ends whose members all run again resolve their neighbours afresh
+        for (const f of firstsOf(item.id, pairs))
+          if (pairs.every(([first, then]) => first !== f || restoredAt.has(then)))
+            void held.get(f)?.then((h) =>
+              h?.release().catch((err: unknown) =>
+                this.emit({
+                  type: 'warning',
+                  id: f,
+                  message: `neighbour entries not released: ${errorText(err)}`,
+                }),
+              ),
+            );
         // downtime: from the freeze until the copy runs (verify only confirms it)
         runningAt = performance.now();
         await this.stage(ctx, 'verify', () => driver.verify(ctx));

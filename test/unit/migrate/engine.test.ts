@@ -254,6 +254,36 @@ describe('a cut (members sharing kept TCP connections) moves all or nothing', ()
     expect(d.calls.filter((c) => c.startsWith('rollback'))).toEqual(['rollback a', 'rollback b']);
   });
 
+  it("the listening end's window probes are held in its namespace, not waited out; released once the other end runs", async () => {
+    const d = new ScriptedDriver();
+    // the destination answers: the copy's pid, then one neighbour entry pointed nowhere
+    const beta: HostSession = {
+      host: 'beta',
+      exec: async (argv) => {
+        const has = (w: string) => argv.some((a) => a.includes(w));
+        d.calls.push(has('neigh del') ? 'release' : has('neigh replace') ? 'hold' : 'pid');
+        const out = argv[0] === 'podman' ? '4242\n' : has('neigh replace') ? '10.89.0.3 eth0\n' : '';
+        return { stdout: out, stderr: '', code: 0, signal: null };
+      },
+      spawn: async () => {
+        throw new Error('no streams in this test');
+      },
+    };
+    const { r } = await run(
+      {
+        items: items('a', 'b'),
+        restoreAfter: cutPlan.restoreAfter,
+        options: { consistentCut: true, tcpEstablished: true },
+      },
+      d,
+      // were it waited out, the run would outlast the test
+      { probeGivenUpMs: 60_000, session: (h) => (h === 'beta' ? beta : host(h)) },
+    );
+    expect(outcomes(await r.done)).toEqual(['a:migrated', 'b:migrated']);
+    const order = d.calls.filter((c) => /^(restore [ab]|pid|hold|release)$/.test(c));
+    expect(order).toEqual(['restore a', 'pid', 'hold', 'restore b', 'release']);
+  });
+
   it('a stop once the cut is paused does not split it: the cut moves whole', async () => {
     let r: MigrationRun | undefined;
     const d = new ScriptedDriver({ onCheckpoint: (id) => id.endsWith('/a') && r?.cancel() });
