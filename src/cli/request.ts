@@ -7,11 +7,12 @@ import { z } from 'zod';
 import { parseAllow, standingAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
-import { type MigrationPlan, type PlanRequest, planMigration } from '../migrate/survey.ts';
+import { type MigrationPlan, planMigration } from '../migrate/survey.ts';
 import {
   COMPRESSIONS,
   DEFAULT_OPTIONS,
   type MigrateOptions,
+  type PlanRequest,
   RESTORE_PATHS,
   TRANSFER_MODES,
 } from '../plan/migration.ts';

@@ -15,7 +15,7 @@ import { mergeProbe } from '../inventory/inventory.ts';
 import type { RuntimeKind } from '../inventory/model.ts';
 import { type Container, containerKey } from '../inventory/model.ts';
 import { buildDag, type UserEdge } from '../plan/dag.ts';
-import type { MigrateOptions, MigrationItem, Plan, PlanFinding } from '../plan/migration.ts';
+import type { MigrateOptions, MigrationItem, Plan, PlanFinding, PlanRequest } from '../plan/migration.ts';
 import { CPUINFO_SECTION, type PreflightReport, preflightGroup } from '../plan/preflight.ts';
 import {
   estimateStages,
@@ -32,22 +32,6 @@ import { linkKey, scheduleInput } from './scheduling.ts';
 import { sessionsFor } from './session.ts';
 import { type DirectRoute, type LinkMeasure, measureLink, probeDirect } from './transfer.ts';
 import type { HostSession } from './types.ts';
-
-export type { MemberSpec };
-
-export interface PlanRequest {
-  members: MemberSpec[];
-  /** ... or every container of a compose project on one host (added to `members`) */
-  compose?: { host: string; project: string };
-  /** the whole group to one host ... */
-  to?: string;
-  /** ... or per member ("host:name" or "host:runtime/name" -> destination), overriding `to` */
-  destinations?: Record<string, string>;
-  options: MigrateOptions;
-  /** extra ordering the user asked for: `member` is checkpointed after `after` has started */
-  after?: { member: MemberSpec; after: MemberSpec; note?: string }[];
-  signal?: AbortSignal;
-}
 
 export interface MigrationPlan extends Plan {
   /** [before, after]: `after` is not frozen before `before` (dependencies first) */

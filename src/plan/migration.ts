@@ -2,6 +2,7 @@
 // what moves where, with which options, the plan that orders it, and the
 // typed events of its run that the TUI and the headless output both read.
 // Declarations and defaults only: the store imports this, not the engine.
+import type { MemberSpec } from '../config/member-spec.ts';
 import type { RuntimeKind } from '../inventory/model.ts';
 import type { StageEstimate, Strategy, ThroughputModel } from './schedule.ts';
 
@@ -81,6 +82,21 @@ export interface Plan {
   links?: Record<string, { bytesPerSec: number; zstd: boolean; direct?: { target: string; port: number } }>;
   /** members with a blocker are not touched */
   findings?: PlanFinding[];
+}
+
+/** What to plan: the members, where each goes, with which options. */
+export interface PlanRequest {
+  members: MemberSpec[];
+  /** ... or every container of a compose project on one host (added to `members`) */
+  compose?: { host: string; project: string };
+  /** the whole group to one host ... */
+  to?: string;
+  /** ... or per member ("host:name" or "host:runtime/name" -> destination), overriding `to` */
+  destinations?: Record<string, string>;
+  options: MigrateOptions;
+  /** extra ordering the user asked for: `member` is checkpointed after `after` has started */
+  after?: { member: MemberSpec; after: MemberSpec; note?: string }[];
+  signal?: AbortSignal;
 }
 
 export interface PlanFinding {

@@ -6,6 +6,7 @@ import type { MemberSpec } from '../config/member-spec.ts';
 import type { RuntimeKind } from '../inventory/model.ts';
 import type {
   EngineEvent,
+  PlanRequest as GroupPlanRequest,
   MigrateOptions,
   MigrationItem,
   PlanFinding,
@@ -54,14 +55,12 @@ export interface HostRefresh {
   containers: ContainerRow[];
 }
 
-/** As the planner takes them. */
-export interface PlanRequest {
-  members: MemberSpec[];
-  to: string;
-  options: MigrateOptions;
-  /** aborted when the person leaves the plan before it is ready */
-  signal?: AbortSignal;
-}
+/**
+ * What the TUI asks to plan: the marked members, all to one host (the
+ * planner's request, less what only the command line names); `signal` is
+ * aborted when the person leaves the plan before it is ready.
+ */
+export type PlanRequest = Pick<GroupPlanRequest, 'members' | 'options' | 'signal'> & { to: string };
 
 /** The part of src/migrate/survey.ts's MigrationPlan that the TUI shows and runs. */
 export interface PlanView {

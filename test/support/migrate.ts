@@ -4,12 +4,13 @@ import { expect } from 'vitest';
 import type { RuntimeKind } from '../../src/inventory/model.ts';
 import { runMigration } from '../../src/migrate/engine.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
-import { type MigrationPlan, type PlanRequest, planMigration } from '../../src/migrate/survey.ts';
+import { type MigrationPlan, planMigration } from '../../src/migrate/survey.ts';
 import {
   DEFAULT_OPTIONS,
   type EngineEvent,
   type MigrateOptions,
   type MigrationItem,
+  type PlanRequest,
   type RunSummary,
 } from '../../src/plan/migration.ts';
 import { createSshPool } from '../../src/ssh/index.ts';
