@@ -10,6 +10,7 @@ import { type MigrateArgs, optionsFrom, planRequestFrom } from '../../../src/cli
 import { UsageError } from '../../../src/cli/usage.ts';
 import type { MigrationPlan } from '../../../src/migrate/survey.ts';
 import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
+import { cliArgs } from '../support/cli.ts';
 
 const req = (f: Parameters<typeof planRequestFrom>[0], groupsFile?: string) =>
   planRequestFrom(f, DEFAULT_OPTIONS, groupsFile);
@@ -127,18 +128,7 @@ const plan = (): MigrationPlan => {
 };
 
 describe('optionsFrom: the option flags', () => {
-  const args = (over: Partial<MigrateArgs> = {}): MigrateArgs => ({
-    group: {},
-    configFile: undefined,
-    jump: undefined,
-    strategy: undefined,
-    compress: undefined,
-    events: undefined,
-    keepSource: false,
-    consistentCut: false,
-    restorePath: undefined,
-    ...over,
-  });
+  const args = cliArgs;
 
   it('defaults for the flags not given, the given values as they are', () => {
     expect(optionsFrom(args())).toMatchObject({

@@ -1,21 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type MigrateArgs, optionsFrom } from '../../../src/cli/request.ts';
+import { optionsFrom } from '../../../src/cli/request.ts';
 import { type AppStore, createAppStore, currentRow, visibleRows } from '../../../src/store/store.ts';
 import type { PlanRequest } from '../../../src/store/types.ts';
+import { cliArgs } from '../support/cli.ts';
 import { badHost, FakeBackend, labInventory, okHost, planFor, row } from '../ui/fakes.ts';
-
-/** what the command line gives when no flag is set */
-const CLI_ARGS: MigrateArgs = {
-  group: {},
-  configFile: undefined,
-  jump: undefined,
-  strategy: undefined,
-  compress: undefined,
-  events: undefined,
-  keepSource: false,
-  consistentCut: false,
-  restorePath: undefined,
-};
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -274,7 +262,7 @@ describe('migration', () => {
     expect(backend.runs).toHaveLength(0);
 
     const flags = (tcpEstablished: boolean, tcpClose: boolean) => {
-      const o = optionsFrom({ ...CLI_ARGS, tcpEstablished, tcpClose });
+      const o = optionsFrom(cliArgs({ tcpEstablished, tcpClose }));
       return { tcpEstablished: o.tcpEstablished, tcpClose: o.tcpClose };
     };
     store.getState().cycleTcp();
