@@ -9,22 +9,18 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { withStandingAllow } from '../config/allow.ts';
 import type { RuntimeKind } from '../inventory/model.ts';
 import type { EngineEvent, MigrationItem, Outcome, Plan, RunSummary, Stage } from '../plan/migration.ts';
-import {
-  estimateStages,
-  orderFor,
-  refine,
-  type StageSample,
-  type ThroughputModel,
-} from '../plan/schedule.ts';
+import { estimateStages, refine, type StageSample, type ThroughputModel } from '../plan/schedule.ts';
 import { errorText } from '../text/error.ts';
 import { cutGroups, firstsOf, probesGivenUp } from './cuts.ts';
 import { DockerDriver } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, StageError } from './driver.ts';
+import { leaveQueue, nextInLine, openQueue } from './freeze-queue.ts';
 import { currentOwner, Journal } from './journal.ts';
+import { type LinkFlow, linkNearlyFree, smoothCheckpointMs } from './link-slots.ts';
 import { acquireLock, LockHeld, releaseLock } from './locks.ts';
 import { PodmanDriver } from './podman.ts';
 import { type HeldProbes, holdProbes } from './probes.ts';
-import { linkKey, scheduleInput, stageConcurrency } from './scheduling.ts';
+import { linkKey, stageConcurrency } from './scheduling.ts';
 import { measureLink } from './transfer.ts';
 import type { DriverState, HostSession } from './types.ts';
 
@@ -108,22 +104,7 @@ export class MigrationRun {
    * Containers frozen and bound for a link (checkpointing, then transferring),
    * by id: for freezing the next one just in time.
    */
-  private readonly flows = new Map<
-    string,
-    {
-      link: string;
-      total: number;
-      sent: number;
-      rate: number;
-      /** when the checkpoint, then the transfer, started */
-      started: number;
-      reported: number;
-      transferring: boolean;
-      /** the plan's estimates, ms; Infinity when there is none */
-      checkpointMs: number;
-      transferMs: number;
-    }
-  >();
+  private readonly flows = new Map<string, LinkFlow & { link: string; reported: number }>();
   /** measured checkpoint times per source host (moving average) */
   private readonly checkpointMs = new Map<string, number>();
   private journalBroken = false;
@@ -239,22 +220,18 @@ export class MigrationRun {
     // the order gate: one container at a time may go on to freeze; when it
     // has frozen (or dropped out) the next in line gets the turn
     const turns = items.map(() => deferred());
-    const waiting = new Set(items.map((_, k) => k));
-    let holder: number | undefined;
-    const grant = () => {
-      holder = undefined;
-      if (waiting.size === 0) return;
-      const k = this.nextInLine([...waiting]);
-      holder = k;
-      waiting.delete(k);
-      turns[k]?.resolve();
+    const next = (waiting: readonly number[]) => nextInLine(this.plan, waiting);
+    let line = openQueue(items.length, next);
+    const give = (granted: number | undefined) => {
+      if (granted !== undefined) turns[granted]?.resolve();
     };
     /** k has frozen, or will never freeze: it leaves the line */
     const leaveLine = (k: number) => {
-      if (holder === k) grant();
-      else waiting.delete(k);
+      const step = leaveQueue(line.queue, k, next);
+      line = step;
+      give(step.granted);
     };
-    grant();
+    give(line.granted);
 
     const contexts = items.map((item) => this.context(item, drivers));
     const prestaged = items.map(() => deferred<boolean>());
@@ -451,8 +428,10 @@ export class MigrationRun {
           });
           await this.stage(ctx, 'checkpoint', () => driver.checkpoint(ctx));
           const took = performance.now() - t;
-          const prev = this.checkpointMs.get(item.container.host);
-          this.checkpointMs.set(item.container.host, prev === undefined ? took : prev * 0.6 + took * 0.4);
+          this.checkpointMs.set(
+            item.container.host,
+            smoothCheckpointMs(this.checkpointMs.get(item.container.host), took),
+          );
           this.learn(item, { checkpointMs: took });
         });
         cutStillWhole();
@@ -756,29 +735,13 @@ export class MigrationRun {
    */
   private async linkNearlyFree(item: MigrationItem, cap: number): Promise<void> {
     const link = linkKey(item);
+    // this container's own checkpoint: measured on its source, else planned
+    const checkpointMs = () =>
+      this.checkpointMs.get(item.container.host) ?? this.plan.estimates?.[item.id]?.checkpointMs ?? 500;
     for (;;) {
       if (this.stop.signal.aborted) return;
       const mine = [...this.flows.values()].filter((f) => f.link === link);
-      if (mine.length < cap) return;
-      const now = performance.now();
-      // the link's queue, in the order its containers froze: each transfer
-      // starts when its checkpoint is done and a slot is free; measured once
-      // bytes flow, estimated before
-      const slots = new Array<number>(cap).fill(0);
-      for (const f of [...mine].sort((a, b) => a.started - b.started)) {
-        const ready = f.transferring ? 0 : Math.max(0, f.checkpointMs - (now - f.started));
-        const left = !f.transferring
-          ? f.transferMs
-          : f.rate > 0 && f.total > 0
-            ? (Math.max(0, f.total - f.sent) * 1000) / f.rate
-            : Math.max(0, f.transferMs - (now - f.started));
-        const s = slots.indexOf(Math.min(...slots));
-        slots[s] = Math.max(slots[s] ?? 0, ready) + left;
-      }
-      // this container's own checkpoint: measured on its source, else planned
-      const checkpointMs =
-        this.checkpointMs.get(item.container.host) ?? this.plan.estimates?.[item.id]?.checkpointMs ?? 500;
-      if (Math.min(...slots) <= checkpointMs) return;
+      if (linkNearlyFree(mine, cap, checkpointMs(), performance.now())) return;
       await new Promise((r) => setTimeout(r, 25));
     }
   }
@@ -870,29 +833,6 @@ export class MigrationRun {
       message: `link ${link}: ${(m.bytesPerSec / 1e6).toFixed(0)} MB/s measured, ${m.zstd ? 'zstd' : 'no compression'}`,
     });
     return m.zstd;
-  }
-
-  /**
-   * Who freezes next, among those waiting for the turn. auto with estimates:
-   * the flow-shop order of the rest, from estimates refined by what was
-   * measured so far; otherwise the plan's order. Either way dependencies first.
-   */
-  private nextInLine(waiting: number[]): number {
-    const items = this.plan.items;
-    const first = Math.min(...waiting);
-    if (this.plan.options.strategy !== 'auto' || !this.plan.estimates || waiting.length < 2) return first;
-    const rest = waiting.map((k) => items[k] as MigrationItem);
-    try {
-      const order = orderFor(
-        'auto',
-        scheduleInput(rest, this.plan.estimates, this.plan.edges ?? [], this.plan.options),
-      );
-      const id = order[0];
-      const k = waiting.find((i) => items[i]?.id === id);
-      return k ?? first;
-    } catch {
-      return first;
-    }
   }
 
   /** Refines the throughput model from one measured stage and re-estimates those still waiting. */
