@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { runMigration } from '../migrate/engine.ts';
 import { unfinishedRuns } from '../migrate/journal.ts';
+import { liveEffects } from '../migrate/live.ts';
 import { inspectRun, recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
 import type { EngineEvent, RunSummary } from '../plan/migration.ts';
@@ -57,6 +58,7 @@ export async function migrateCommand(
       return 2;
     }
     const run = runMigration(plan, {
+      ...liveEffects(),
       session: sessionsFor(pool),
       ...(a.configFile ? { configFile: resolve(a.configFile) } : {}),
       ...(a.jump ? { jump: a.jump } : {}),

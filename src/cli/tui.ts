@@ -7,6 +7,7 @@ import { createElement } from 'react';
 import { formatGroupError, type GroupFileError, loadGroups, saveGroup } from '../config/groups.ts';
 import { Inventory } from '../inventory/inventory.ts';
 import { runMigration } from '../migrate/engine.ts';
+import { liveEffects } from '../migrate/live.ts';
 import { sessionsFor } from '../migrate/session.ts';
 import { planMigration } from '../migrate/survey.ts';
 import type { HostTarget } from '../runtime/probe.ts';
@@ -101,6 +102,7 @@ export function sshBackend(
     run(plan: PlanView) {
       // the planner's own object: its estimates, models and links go to the engine too
       return runMigration(plan, {
+        ...liveEffects(),
         session: sessionsFor(pool),
         ...(opts.configFile ? { configFile: resolve(opts.configFile) } : {}),
         ...(opts.jump ? { jump: opts.jump } : {}),

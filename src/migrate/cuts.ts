@@ -50,17 +50,29 @@ export function firstsOf(id: string, restoreAfter: readonly [string, string][]):
   return restoreAfter.filter(([, then]) => then === id).map(([first]) => first);
 }
 
+/** The clock the waits read: the engine passes its own (effects.ts); recover the system's. */
+interface WaitClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const SYSTEM: WaitClock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
 /**
  * Waits until the window probes of `id`'s listening ends, restored at the
- * times in `restoredAt` (performance.now()), have been given up.
+ * times in `restoredAt` (clock.now()), have been given up.
  */
 export async function probesGivenUp(
   id: string,
   restoreAfter: readonly [string, string][],
   restoredAt: ReadonlyMap<string, number>,
   probeMs = PROBE_GIVEN_UP_MS,
+  clock: WaitClock = SYSTEM,
 ): Promise<void> {
   const last = Math.max(0, ...firstsOf(id, restoreAfter).map((f) => restoredAt.get(f) ?? 0));
-  const wait = last > 0 ? last + probeMs - performance.now() : 0;
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const wait = last > 0 ? last + probeMs - clock.now() : 0;
+  if (wait > 0) await clock.sleep(wait);
 }

@@ -4,7 +4,6 @@
 // is never removed before its copy runs verified on the destination; any
 // failure after the freeze restores the source from its local checkpoint.
 
-import { randomBytes } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { withStandingAllow } from '../config/allow.ts';
 import type { RuntimeKind } from '../inventory/model.ts';
@@ -12,29 +11,22 @@ import type { EngineEvent, MigrationItem, Outcome, Plan, RunSummary, Stage } fro
 import { estimateStages, refine, type StageSample, type ThroughputModel } from '../plan/schedule.ts';
 import { errorText } from '../text/error.ts';
 import { cutGroups, firstsOf, probesGivenUp } from './cuts.ts';
-import { DockerDriver } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, StageError } from './driver.ts';
+import type { Clock, EngineEffects, JournalSink } from './effects.ts';
 import { leaveQueue, nextInLine, openQueue } from './freeze-queue.ts';
-import { currentOwner, Journal } from './journal.ts';
 import { type LinkFlow, linkNearlyFree, smoothCheckpointMs } from './link-slots.ts';
-import { acquireLock, LockHeld, releaseLock } from './locks.ts';
-import { PodmanDriver } from './podman.ts';
 import { type HeldProbes, holdProbes } from './probes.ts';
 import { linkKey, stageConcurrency } from './scheduling.ts';
-import { measureLink } from './transfer.ts';
 import type { DriverState, HostSession } from './types.ts';
 
-export interface EngineDeps {
+/** The engine's effects (effects.ts; the real ones: live.ts), and how to reach the hosts. */
+export interface EngineDeps extends EngineEffects {
   session(host: string): HostSession;
-  drivers?: Partial<Record<RuntimeKind, MigrationDriver>>;
-  journalDir?: string;
   /** recorded in the journal so that recover can reconnect the same way */
   configFile?: string;
   jump?: string;
   /** per remote command of each step; default: deadlinesFor(memory) */
   deadlines?: Partial<StepDeadlines>;
-  /** take a lock per container on its source host (default true) */
-  locks?: boolean;
   /** how long a restored listening end's window probes last (tests shorten it) */
   probeGivenUpMs?: number;
 }
@@ -85,19 +77,15 @@ type Results = Map<string, Result>;
 // distributes Omit over the union, so each event keeps its own fields
 type Unstamped<E> = E extends EngineEvent ? Omit<E, 'at' | 't'> : never;
 
-export const defaultDrivers = (): Record<RuntimeKind, MigrationDriver> => ({
-  podman: new PodmanDriver(),
-  docker: new DockerDriver(),
-});
-
 export class MigrationRun {
   readonly runId: string;
   readonly journalPath: string;
   readonly done: Promise<RunSummary>;
   private readonly listeners = new Set<Listener>();
   private readonly stop = new AbortController();
-  private readonly started = performance.now();
-  private readonly journal: Journal;
+  private readonly started: number;
+  private readonly clock: Clock;
+  private readonly journal: JournalSink;
   private readonly events: EngineEvent[] = [];
   private readonly onceCache = new Map<string, Promise<unknown>>();
   /**
@@ -125,20 +113,22 @@ export class MigrationRun {
       ...(plan.models ? { models: { ...plan.models } } : {}),
     };
     this.deps = deps;
-    this.runId = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
-    this.journal = new Journal(this.runId, deps.journalDir);
+    this.clock = deps.clock;
+    this.started = this.clock.now();
+    this.runId = deps.newRunId(this.clock.wall());
+    this.journal = deps.openJournal(this.runId);
     this.journalPath = this.journal.path;
     this.journal.write({
       kind: 'run',
       runId: this.runId,
-      at: Date.now(),
+      at: this.clock.wall(),
       items: plan.items,
       options: plan.options,
       // the cut groups move all or nothing: recover needs them too
       ...(plan.restoreAfter?.length ? { restoreAfter: plan.restoreAfter } : {}),
       ...(deps.configFile ? { configFile: deps.configFile } : {}),
       ssh: { configFile: deps.configFile ?? null, jump: deps.jump ?? null },
-      owner: currentOwner(),
+      owner: deps.owner(),
     });
     // listeners subscribe synchronously after construction; start on the next tick
     this.done = new Promise<void>((r) => setImmediate(r)).then(() => this.execute());
@@ -167,7 +157,11 @@ export class MigrationRun {
   }
 
   private emit(e: Unstamped<EngineEvent>): void {
-    const stamped = { ...e, at: Date.now(), t: Math.round(performance.now() - this.started) } as EngineEvent;
+    const stamped = {
+      ...e,
+      at: this.clock.wall(),
+      t: Math.round(this.clock.now() - this.started),
+    } as EngineEvent;
     this.events.push(stamped);
     for (const l of this.listeners) {
       try {
@@ -180,7 +174,7 @@ export class MigrationRun {
 
   private async execute(): Promise<RunSummary> {
     const { items, options } = this.plan;
-    const drivers = { ...defaultDrivers(), ...this.deps.drivers };
+    const drivers = this.deps.drivers;
     this.emit({
       type: 'run-started',
       runId: this.runId,
@@ -253,7 +247,7 @@ export class MigrationRun {
       await Promise.all(firsts.map((f) => restored[items.findIndex((i) => i.id === f)]?.promise));
       const holds = await Promise.all(firsts.map((f) => held.get(f)));
       if (holds.every(Boolean)) return;
-      await probesGivenUp(id, this.plan.restoreAfter ?? [], restoredAt, this.deps.probeGivenUpMs);
+      await probesGivenUp(id, this.plan.restoreAfter ?? [], restoredAt, this.deps.probeGivenUpMs, this.clock);
     };
     // sequential with a consistent cut: every member is prestaged and paused
     // first, so "one after another" is kept by holding the turn until done
@@ -293,9 +287,15 @@ export class MigrationRun {
             if (!cutUndoes.has(k)) continue;
             const { ctx, driver } = contexts[k] as { ctx: MigrationContext; driver: MigrationDriver };
             // as on the way forward: the listening ends run, and their window probes are given up, first
-            await probesGivenUp(id, this.plan.restoreAfter ?? [], backAt, this.deps.probeGivenUpMs);
+            await probesGivenUp(
+              id,
+              this.plan.restoreAfter ?? [],
+              backAt,
+              this.deps.probeGivenUpMs,
+              this.clock,
+            );
             await this.undo(ctx, driver, cutUndoes.get(k), results);
-            if (ctx.state.frozen || ctx.state.freezing) backAt.set(id, performance.now());
+            if (ctx.state.frozen || ctx.state.freezing) backAt.set(id, this.clock.now());
           }
         })();
         cutRollbacks.set(cut, p);
@@ -382,7 +382,7 @@ export class MigrationRun {
         try {
           if (this.stop.signal.aborted) throw new StageError('stopped before the cut');
           await driver.pause(ctx);
-          frozenAt = performance.now();
+          frozenAt = this.clock.now();
           this.emit({ type: 'paused', id: item.id });
           paused[k]?.resolve(true);
         } catch (err) {
@@ -412,7 +412,7 @@ export class MigrationRun {
           if (this.stop.signal.aborted && !(cut && frozenAt !== undefined)) throw new StopRequested();
           if (!holdTurn) passTurn();
           this.touched.add(item.id);
-          const t = performance.now();
+          const t = this.clock.now();
           frozenAt ??= t;
           const estimate = this.plan.estimates?.[item.id];
           this.flows.set(item.id, {
@@ -427,7 +427,7 @@ export class MigrationRun {
             transferMs: estimate?.transferMs ?? Number.POSITIVE_INFINITY,
           });
           await this.stage(ctx, 'checkpoint', () => driver.checkpoint(ctx));
-          const took = performance.now() - t;
+          const took = this.clock.now() - t;
           this.checkpointMs.set(
             item.container.host,
             smoothCheckpointMs(this.checkpointMs.get(item.container.host), took),
@@ -440,9 +440,9 @@ export class MigrationRun {
           caps.transfer,
         )(async () => {
           const f = this.flows.get(item.id);
-          if (f) Object.assign(f, { transferring: true, started: performance.now() });
+          if (f) Object.assign(f, { transferring: true, started: this.clock.now() });
           try {
-            const t = performance.now();
+            const t = this.clock.now();
             let wireBytes = 0;
             await this.stage(ctx, 'transfer', async () => {
               const r = await driver.transfer(ctx);
@@ -450,7 +450,7 @@ export class MigrationRun {
               const ends = Object.entries(r.streamMs ?? {}).map(([label, ms]) => [`${label}Ms`, ms]);
               return { bytes: r.bytes, zstd: ctx.zstd ? 'yes' : 'no', ...Object.fromEntries(ends) };
             });
-            this.learn(item, { transferMs: performance.now() - t }, wireBytes);
+            this.learn(item, { transferMs: this.clock.now() - t }, wireBytes);
           } finally {
             this.flows.delete(item.id);
           }
@@ -463,11 +463,11 @@ export class MigrationRun {
           `restore:${item.destination}`,
           caps.restore,
         )(async () => {
-          const t = performance.now();
+          const t = this.clock.now();
           await this.stage(ctx, 'restore', () => driver.restore(ctx));
-          this.learn(item, { restoreMs: performance.now() - t });
+          this.learn(item, { restoreMs: this.clock.now() - t });
         });
-        restoredAt.set(item.id, performance.now());
+        restoredAt.set(item.id, this.clock.now());
         const pairs = this.plan.restoreAfter ?? [];
         // a listening end: its probes to the members restored after it are dropped now
         if (pairs.some(([first]) => first === item.id))
@@ -498,7 +498,7 @@ export class MigrationRun {
               ),
             );
         // downtime: from the freeze until the copy runs (verify only confirms it)
-        runningAt = performance.now();
+        runningAt = this.clock.now();
         await this.stage(ctx, 'verify', () => driver.verify(ctx));
       } catch (err) {
         this.flows.delete(item.id);
@@ -507,7 +507,7 @@ export class MigrationRun {
         else await giveUp(err);
         return;
       }
-      const downtimeMs = Math.round((runningAt ?? performance.now()) - (frozenAt ?? performance.now()));
+      const downtimeMs = Math.round((runningAt ?? this.clock.now()) - (frozenAt ?? this.clock.now()));
       if (cut) {
         // the source stays until every member of the cut runs verified on the destination
         verified[k]?.resolve(true);
@@ -571,7 +571,7 @@ export class MigrationRun {
     const summary: RunSummary = {
       runId: this.runId,
       strategy: this.plan.options.strategy,
-      makespanMs: Math.round(performance.now() - this.started),
+      makespanMs: Math.round(this.clock.now() - this.started),
       results: items.map((i) => ({
         id: i.id,
         ...(results.get(i.id) ?? { outcome: 'failed' as Outcome, message: 'no result' }),
@@ -579,12 +579,13 @@ export class MigrationRun {
       ...(refused === undefined ? {} : { refused }),
     };
     // a container whose rollback failed keeps the run open: ferry recover finds it
-    if (this.needsAttention.size === 0) this.record({ kind: 'end', runId: this.runId, at: Date.now() });
+    if (this.needsAttention.size === 0)
+      this.record({ kind: 'end', runId: this.runId, at: this.clock.wall() });
     else
       this.record({
         kind: 'stopped',
         runId: this.runId,
-        at: Date.now(),
+        at: this.clock.wall(),
         attention: [...this.needsAttention],
       });
     this.journal.close();
@@ -594,24 +595,16 @@ export class MigrationRun {
 
   /** Every member's lock on its source host, or why the run must not start (nothing is touched). */
   private async lockAll(items: MigrationItem[]): Promise<string | undefined> {
-    if (this.deps.locks === false) return undefined;
+    const locks = this.deps.locks;
+    if (locks === false) return undefined;
     const tries = await Promise.allSettled(
       items.map((item) =>
-        acquireLock(this.deps.session(item.container.host), item, this.runId, {
-          ...(this.deps.journalDir ? { journalDir: this.deps.journalDir } : {}),
-          onStale: (message) => this.emit({ type: 'warning', id: item.id, message }),
-        }),
+        locks.acquire(this.deps.session(item.container.host), item, this.runId, (message) =>
+          this.emit({ type: 'warning', id: item.id, message }),
+        ),
       ),
     );
-    const why = tries.flatMap((t, k) =>
-      t.status === 'fulfilled'
-        ? []
-        : [
-            t.reason instanceof LockHeld
-              ? t.reason.message
-              : `${items[k]?.id}: cannot take its lock: ${errorText(t.reason)}`,
-          ],
-    );
+    const why = tries.flatMap((t) => (t.status === 'fulfilled' ? [] : [errorText(t.reason)]));
     if (why.length === 0) return undefined;
     await this.releaseLocks(items.filter((_, k) => tries[k]?.status === 'fulfilled'));
     for (const message of why) this.emit({ type: 'warning', message });
@@ -620,14 +613,17 @@ export class MigrationRun {
 
   /** Locks of the containers settled; one that needs attention keeps its lock until recover. */
   private async releaseLocks(items: MigrationItem[]): Promise<void> {
-    if (this.deps.locks === false) return;
+    const locks = this.deps.locks;
+    if (locks === false) return;
     await Promise.all(
       items
         .filter((i) => !this.needsAttention.has(i.id))
         .map((i) =>
-          releaseLock(this.deps.session(i.container.host), i, this.runId).catch((err: unknown) =>
-            this.emit({ type: 'warning', id: i.id, message: `lock not released: ${errorText(err)}` }),
-          ),
+          locks
+            .release(this.deps.session(i.container.host), i, this.runId)
+            .catch((err: unknown) =>
+              this.emit({ type: 'warning', id: i.id, message: `lock not released: ${errorText(err)}` }),
+            ),
         ),
     );
   }
@@ -666,7 +662,7 @@ export class MigrationRun {
         const f = this.flows.get(item.id);
         if (!f) return;
         f.sent += delta;
-        const now = performance.now();
+        const now = this.clock.now();
         f.rate = (f.sent * 1000) / Math.max(1, now - f.started);
         if (now - f.reported >= 250) {
           f.reported = now;
@@ -702,10 +698,10 @@ export class MigrationRun {
     if (stage === 'restore') ctx.state.restoring = true;
     this.recordStage(ctx, stage, 'started');
     this.emit({ type: 'stage-started', id, stage });
-    const t = performance.now();
+    const t = this.clock.now();
     try {
       const detail = await fn();
-      const ms = Math.round(performance.now() - t);
+      const ms = Math.round(this.clock.now() - t);
       this.recordStage(ctx, stage, 'finished');
       this.emit({
         type: 'stage-finished',
@@ -741,8 +737,8 @@ export class MigrationRun {
     for (;;) {
       if (this.stop.signal.aborted) return;
       const mine = [...this.flows.values()].filter((f) => f.link === link);
-      if (linkNearlyFree(mine, cap, checkpointMs(), performance.now())) return;
-      await new Promise((r) => setTimeout(r, 25));
+      if (linkNearlyFree(mine, cap, checkpointMs(), this.clock.now())) return;
+      await this.clock.sleep(25);
     }
   }
 
@@ -779,7 +775,7 @@ export class MigrationRun {
   }
 
   /** A journal that cannot be written (a full disk) stops the run safely instead of ending it. */
-  private record(r: Parameters<Journal['write']>[0]): void {
+  private record(r: Parameters<JournalSink['write']>[0]): void {
     try {
       this.journal.write(r);
     } catch (err) {
@@ -803,7 +799,7 @@ export class MigrationRun {
     this.record({
       kind: 'stage',
       runId: this.runId,
-      at: Date.now(),
+      at: this.clock.wall(),
       id: ctx.item.id,
       stage,
       status,
@@ -817,7 +813,7 @@ export class MigrationRun {
     const id = ctx.item.id;
     this.touched.add(id);
     results.set(id, result);
-    this.record({ kind: 'done', runId: this.runId, at: Date.now(), id, state: ctx.state, ...result });
+    this.record({ kind: 'done', runId: this.runId, at: this.clock.wall(), id, state: ctx.state, ...result });
     this.emit({ type: 'container-done', id, ...result });
   }
 
@@ -826,7 +822,7 @@ export class MigrationRun {
     const known = this.plan.links?.[link];
     if (known && this.plan.options.compress === 'auto') return known.zstd;
     if (this.plan.options.compress !== 'auto') return this.plan.options.compress === 'zstd';
-    const m = await measureLink(ctx.src, ctx.dst, 'auto');
+    const m = await this.deps.measureLink(ctx.src, ctx.dst, 'auto');
     this.emit({
       type: 'warning',
       id: ctx.item.id,

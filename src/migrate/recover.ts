@@ -9,8 +9,8 @@ import { errorText } from '../text/error.ts';
 import { cutGroups, probesGivenUp } from './cuts.ts';
 import { removeRunCheckpoint } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
-import { defaultDrivers } from './engine.ts';
 import { Journal, type JournalRecord, type RunOwner, readJournalLines, runInFlight } from './journal.ts';
+import { defaultDrivers } from './live.ts';
 import { releaseLock } from './locks.ts';
 import type { DriverState, HostSession } from './types.ts';
 

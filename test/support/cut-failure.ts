@@ -9,6 +9,7 @@ import type { RuntimeKind } from '../../src/inventory/model.ts';
 import { DockerDriver } from '../../src/migrate/docker.ts';
 import type { MigrationContext } from '../../src/migrate/driver.ts';
 import { runMigration } from '../../src/migrate/engine.ts';
+import { liveEffects } from '../../src/migrate/live.ts';
 import { PodmanDriver } from '../../src/migrate/podman.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
 import { planMigration } from '../../src/migrate/survey.ts';
@@ -68,6 +69,7 @@ try {
   });
   if (plan.blocked) throw new Error(`cut-failure: the plan is blocked: ${JSON.stringify(plan.findings)}`);
   const run = runMigration(plan, {
+    ...liveEffects(),
     session: sessionsFor(pool),
     configFile: SSH_CONFIG,
     drivers: { podman: new BrokenPodman(), docker: new BrokenDocker() },

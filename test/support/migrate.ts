@@ -3,6 +3,7 @@
 import { expect } from 'vitest';
 import type { RuntimeKind } from '../../src/inventory/model.ts';
 import { runMigration } from '../../src/migrate/engine.ts';
+import { liveEffects } from '../../src/migrate/live.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
 import { type MigrationPlan, planMigration } from '../../src/migrate/survey.ts';
 import {
@@ -85,7 +86,7 @@ export async function migrate(
       Array.isArray(itemsOrPlan)
         ? { items: itemsOrPlan, options: { ...DEFAULT_OPTIONS, ...LAB_ALLOW, ...options } }
         : itemsOrPlan,
-      { session: sessionsFor(pool), configFile: SSH_CONFIG },
+      { ...liveEffects(), session: sessionsFor(pool), configFile: SSH_CONFIG },
     );
     run.on((e) => events.push(e));
     onRun?.(run);

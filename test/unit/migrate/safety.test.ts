@@ -24,6 +24,7 @@ import {
   ownerAlive,
   readJournal,
 } from '../../../src/migrate/journal.ts';
+import { defaultDrivers, liveEffects } from '../../../src/migrate/live.ts';
 import {
   acquireLock,
   LOCK_MAX_AGE_MS,
@@ -533,9 +534,9 @@ describe('the engine', () => {
   it('a checkpoint that fails after the freeze started is rolled back, not left as a plain failure', async () => {
     const d = new RemoteDriver(true);
     const r = new MigrationRun(plan(['web']), {
+      ...liveEffects({ journalDir: tmp() }),
       session: (h) => scriptedHost(h).session,
-      drivers: { podman: d },
-      journalDir: tmp(),
+      drivers: { ...defaultDrivers(), podman: d },
       locks: false,
     });
     const s = await r.done;
@@ -565,9 +566,9 @@ describe('the engine', () => {
         });
       }).session;
     const r = new MigrationRun(plan(['web']), {
+      ...liveEffects({ journalDir: tmp() }),
       session,
-      drivers: { podman: d },
-      journalDir: tmp(),
+      drivers: { ...defaultDrivers(), podman: d },
       locks: false,
       deadlines: { checkpoint: 50, rollback: 70 },
     });
@@ -587,7 +588,11 @@ describe('the engine', () => {
     writeJournal(journalDir, 'other-run', [runRecord('other-run', [item(name)], { owner: currentOwner() })]);
     try {
       const d = new RemoteDriver();
-      const r = new MigrationRun(plan([name]), { session: () => host, drivers: { podman: d }, journalDir });
+      const r = new MigrationRun(plan([name]), {
+        ...liveEffects({ journalDir }),
+        session: () => host,
+        drivers: { ...defaultDrivers(), podman: d },
+      });
       const s = await r.done;
       expect(s.refused).toMatch(
         new RegExp(`${name} on alpha is being migrated by run other-run .*wait for it`),
@@ -639,12 +644,12 @@ describe('the engine', () => {
     };
     // prestage, checkpoint and rollback go to a scripted alpha; the lock to this machine
     const r = new MigrationRun(plan([name]), {
+      ...liveEffects({ journalDir }),
       session: () => ({
         ...host,
         exec: (argv, opts) => (argv[0] === 'sh' ? host.exec(argv, opts) : Promise.resolve(ok(''))),
       }),
-      drivers: { podman: d },
-      journalDir,
+      drivers: { ...defaultDrivers(), podman: d },
     });
     const s = await r.done;
     expect(s.results[0]?.outcome).toBe('failed');
