@@ -1,8 +1,11 @@
 // The migration engine: a state machine per container (prestage, checkpoint,
-// transfer, restore, verify, finalize), scheduled across the group by the
-// chosen strategy, journaled step by step, emitting typed events. The source
-// is never removed before its copy runs verified on the destination; any
-// failure after the freeze restores the source from its local checkpoint.
+// transfer, restore, verify, finalize; its phases and what each step
+// journals and emits: phases.ts), scheduled across the group by the chosen
+// strategy (the freeze queue and link slots: freeze-queue.ts, link-slots.ts).
+// It reaches the world only through the effects it is given (effects.ts).
+// The source is never removed before its copy runs verified on the
+// destination; any failure after the freeze restores the source from its
+// local checkpoint.
 
 import pLimit, { type LimitFunction } from 'p-limit';
 import { withStandingAllow } from '../config/allow.ts';
@@ -11,10 +14,20 @@ import type { EngineEvent, MigrationItem, Outcome, Plan, RunSummary, Stage } fro
 import { estimateStages, refine, type StageSample, type ThroughputModel } from '../plan/schedule.ts';
 import { errorText } from '../text/error.ts';
 import { cutGroups, firstsOf, probesGivenUp } from './cuts.ts';
+import { deadlinesFor, type StepDeadlines } from './deadlines.ts';
 import { type MigrationContext, type MigrationDriver, StageError } from './driver.ts';
 import type { Clock, EngineEffects, JournalSink } from './effects.ts';
 import { leaveQueue, nextInLine, openQueue } from './freeze-queue.ts';
 import { type LinkFlow, linkNearlyFree, smoothCheckpointMs } from './link-slots.ts';
+import {
+  type Phase,
+  type PhaseEvent,
+  type PhaseRecord,
+  type Settlement,
+  transition,
+  type Unstamped,
+  WAITING,
+} from './phases.ts';
 import { type HeldProbes, holdProbes } from './probes.ts';
 import { linkKey, stageConcurrency } from './scheduling.ts';
 import type { DriverState, HostSession } from './types.ts';
@@ -31,51 +44,11 @@ export interface EngineDeps extends EngineEffects {
   probeGivenUpMs?: number;
 }
 
-/** The longest one remote command of a step may take before it is killed and the container rolled back. */
-export interface StepDeadlines {
-  prestage: number;
-  checkpoint: number;
-  restore: number;
-  verify: number;
-  finalize: number;
-  rollback: number;
-}
-
-/**
- * Generous on a busy machine, yet finite: a hung podman, CRIU or storage lock
- * must not keep a container frozen forever. Checkpoint, restore and rollback
- * grow with the memory to dump (8 MB/s is far below CRIU's slowest here).
- * FERRY_STEP_DEADLINE_MS sets them all (tests of a hung host).
- */
-export function deadlinesFor(memoryBytes = 0, env: NodeJS.ProcessEnv = process.env): StepDeadlines {
-  const forced = Number(env.FERRY_STEP_DEADLINE_MS);
-  if (Number.isFinite(forced) && forced > 0)
-    return {
-      prestage: forced,
-      checkpoint: forced,
-      restore: forced,
-      verify: forced,
-      finalize: forced,
-      rollback: forced,
-    };
-  const byMemory = 60_000 + Math.round(memoryBytes / 8_000);
-  return {
-    prestage: 120_000,
-    checkpoint: byMemory,
-    restore: byMemory,
-    verify: 60_000,
-    finalize: 60_000,
-    rollback: byMemory,
-  };
-}
-
 export type { Plan } from '../plan/migration.ts';
 
 type Listener = (e: EngineEvent) => void;
-type Result = { outcome: Outcome; downtimeMs?: number; message?: string };
+type Result = Settlement;
 type Results = Map<string, Result>;
-// distributes Omit over the union, so each event keeps its own fields
-type Unstamped<E> = E extends EngineEvent ? Omit<E, 'at' | 't'> : never;
 
 export class MigrationRun {
   readonly runId: string;
@@ -100,6 +73,8 @@ export class MigrationRun {
   private readonly touched = new Set<string>();
   private readonly plan: Plan;
   private readonly deps: EngineDeps;
+  /** the phase each container is in (phases.ts) */
+  private readonly phases = new Map<string, Phase>();
   /** the step each container is in, for the deadline of its remote commands */
   private readonly step = new Map<string, keyof StepDeadlines | 'transfer'>();
   /** rollbacks that failed: their containers need a person, their locks stay */
@@ -690,37 +665,58 @@ export class MigrationRun {
     stage: Stage,
     fn: () => Promise<T>,
   ): Promise<void> {
-    const id = ctx.item.id;
-    this.step.set(id, stage);
-    // journaled before the command runs: a checkpoint that fails (or ferry
-    // killed) after CRIU stopped the process is still rolled back
-    if (stage === 'checkpoint') ctx.state.freezing = true;
-    if (stage === 'restore') ctx.state.restoring = true;
-    this.recordStage(ctx, stage, 'started');
-    this.emit({ type: 'stage-started', id, stage });
+    this.walk(ctx, { type: 'begin', stage });
     const t = this.clock.now();
+    let detail: T;
     try {
-      const detail = await fn();
-      const ms = Math.round(this.clock.now() - t);
-      this.recordStage(ctx, stage, 'finished');
-      this.emit({
-        type: 'stage-finished',
-        id,
-        stage,
-        ms,
-        ...(detail
-          ? {
-              detail: Object.fromEntries(
-                Object.entries(detail).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v) : v]),
-              ),
-            }
-          : {}),
-      });
+      detail = await fn();
     } catch (err) {
-      const message = errorText(err);
-      this.recordStage(ctx, stage, 'failed', message);
-      this.emit({ type: 'error', id, stage, message });
+      this.walk(ctx, { type: 'fail', stage, message: errorText(err) });
       throw err;
+    }
+    this.walk(ctx, {
+      type: 'finish',
+      stage,
+      ms: Math.round(this.clock.now() - t),
+      ...(detail ? { detail } : {}),
+    });
+  }
+
+  /** The container's next phase (phases.ts), and the actions that go with it, performed in their order. */
+  private walk(ctx: MigrationContext, event: PhaseEvent): void {
+    const id = ctx.item.id;
+    const [next, actions] = transition(id, this.phases.get(id) ?? WAITING, event);
+    this.phases.set(id, next);
+    for (const a of actions) {
+      switch (a.do) {
+        case 'mark':
+          ctx.state[a.flag] = true;
+          break;
+        case 'deadline':
+          this.step.set(id, a.step);
+          break;
+        case 'journal': {
+          const { kind, ...rest } = a.record;
+          const at = this.clock.wall();
+          if (kind === 'stage') {
+            const { stage, status, message } = rest as Extract<PhaseRecord, { kind: 'stage' }>;
+            this.record({
+              kind,
+              runId: this.runId,
+              at,
+              id,
+              stage,
+              status,
+              state: ctx.state,
+              ...(message === undefined ? {} : { message }),
+            });
+          } else this.record({ kind, runId: this.runId, at, id, state: ctx.state, ...(rest as Settlement) });
+          break;
+        }
+        case 'emit':
+          this.emit(a.event);
+          break;
+      }
     }
   }
 
@@ -756,12 +752,11 @@ export class MigrationRun {
     let outcome: Outcome =
       ctx.state.frozen || ctx.state.freezing || outcomeIfOk === 'skipped' ? outcomeIfOk : 'failed';
     let message = why;
-    this.step.set(id, 'rollback');
+    this.walk(ctx, { type: 'roll-back' });
     try {
       await driver.rollback(ctx);
-      this.emit({
-        type: 'rollback',
-        id,
+      this.walk(ctx, {
+        type: 'rolled-back',
         ok: true,
         message: `${ctx.item.container.name} runs on ${ctx.item.container.host} again: ${why}`,
       });
@@ -769,7 +764,7 @@ export class MigrationRun {
       outcome = 'failed';
       this.needsAttention.add(id);
       message = `${why}; ROLLBACK FAILED: ${errorText(err)}`;
-      this.emit({ type: 'rollback', id, ok: false, message });
+      this.walk(ctx, { type: 'rolled-back', ok: false, message });
     }
     this.settle(ctx, results, { outcome, message });
   }
@@ -790,31 +785,12 @@ export class MigrationRun {
     }
   }
 
-  private recordStage(
-    ctx: MigrationContext,
-    stage: Stage,
-    status: 'started' | 'finished' | 'failed',
-    message?: string,
-  ): void {
-    this.record({
-      kind: 'stage',
-      runId: this.runId,
-      at: this.clock.wall(),
-      id: ctx.item.id,
-      stage,
-      status,
-      state: ctx.state,
-      ...(message === undefined ? {} : { message }),
-    });
-  }
-
   /** A container's last word: in the results, the journal and the event stream. */
   private settle(ctx: MigrationContext, results: Results, result: Result): void {
     const id = ctx.item.id;
     this.touched.add(id);
     results.set(id, result);
-    this.record({ kind: 'done', runId: this.runId, at: this.clock.wall(), id, state: ctx.state, ...result });
-    this.emit({ type: 'container-done', id, ...result });
+    this.walk(ctx, { type: 'settle', result });
   }
 
   /** The planner's measurement of the link, or a fresh one (16 MB of zeros); slow links get zstd. */
