@@ -51,6 +51,17 @@ module.exports = {
       '^src/ui/',
     ),
     {
+      name: 'engine-core-no-effects',
+      comment:
+        'the engine core takes its effects as parameters (migrate/effects.ts): it opens no journal, runs no driver, transfer or lock, and reads no file; the real effects are wired in migrate/live.ts',
+      severity: 'error',
+      from: { path: '^src/migrate/(engine|phases|freeze-queue|link-slots|effects|deadlines)[.]ts$' },
+      to: {
+        path: '^(src/migrate/(podman|docker|journal|transfer|locks|live|session|networks)[.]ts|(node:)?fs(/promises)?|(node:)?child_process)$',
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
       name: 'src-not-tests',
       comment: 'product code does not import tests, scripts or the bench',
       severity: 'error',
