@@ -7,7 +7,7 @@ import type { MigrationContext, MigrationDriver } from '../../../src/migrate/dri
 import type { Clock, EngineEffects, JournalSink, RunLocks } from '../../../src/migrate/effects.ts';
 import { MigrationRun } from '../../../src/migrate/engine.ts';
 import type { JournalRecord } from '../../../src/migrate/journal.ts';
-import type { HostSession } from '../../../src/migrate/types.ts';
+import { STAGE_ORDER } from '../../../src/migrate/phases.ts';
 import {
   DEFAULT_OPTIONS,
   type EngineEvent,
@@ -15,6 +15,7 @@ import {
   type MigrationItem,
   type Plan,
 } from '../../../src/plan/migration.ts';
+import { podmanItems, quietHost } from '../support/engine.ts';
 
 /** A clock that moves only when a stage says how long it took (or the engine sleeps). */
 class ManualClock implements Clock {
@@ -80,20 +81,8 @@ function timedDriver(
   };
 }
 
-const host = (name: string): HostSession => ({
-  host: name,
-  exec: async () => ({ stdout: '', stderr: '', code: 0, signal: null }),
-  spawn: async () => {
-    throw new Error('no streams here');
-  },
-});
-
-const items = (...names: string[]): MigrationItem[] =>
-  names.map((name) => ({
-    id: `alpha/podman/${name}`,
-    container: { host: 'alpha', runtime: 'podman', name },
-    destination: 'beta',
-  }));
+const host = quietHost;
+const items = podmanItems;
 
 function start(
   plan: Omit<Plan, 'options'> & { options?: Partial<MigrateOptions> },
@@ -127,6 +116,9 @@ function start(
   return { r, clock, journal, driver, events };
 }
 
+/** Container a's records of a move, each stage started then finished, in order. */
+const EVERY_STAGE = STAGE_ORDER.flatMap((s) => [`a ${s}:started`, `a ${s}:finished`]);
+
 /** A record as one line: kind, container, stage:status, outcome. */
 const line = (r: JournalRecord) =>
   r.kind === 'stage'
@@ -140,23 +132,7 @@ describe('the engine through its effects', () => {
     const { r, journal } = start({ items: items('a') });
     const s = await r.done;
     expect(r.runId).toBe('run-1800000001000');
-    expect(journal.records.map(line)).toEqual([
-      'run',
-      'a prestage:started',
-      'a prestage:finished',
-      'a checkpoint:started',
-      'a checkpoint:finished',
-      'a transfer:started',
-      'a transfer:finished',
-      'a restore:started',
-      'a restore:finished',
-      'a verify:started',
-      'a verify:finished',
-      'a finalize:started',
-      'a finalize:finished',
-      'a done:migrated',
-      'end',
-    ]);
+    expect(journal.records.map(line)).toEqual(['run', ...EVERY_STAGE, 'a done:migrated', 'end']);
     expect(journal.closed).toBe(true);
     // the freeze is journaled before CRIU runs, the frozen state after
     const ck = journal.records.filter((x) => x.kind === 'stage' && x.stage === 'checkpoint');
@@ -213,21 +189,7 @@ describe('the engine through its effects', () => {
           .map(line)
           .filter((x) => x.startsWith(`${n} `))
           .map((x) => x.slice(2)),
-      ).toEqual([
-        'prestage:started',
-        'prestage:finished',
-        'checkpoint:started',
-        'checkpoint:finished',
-        'transfer:started',
-        'transfer:finished',
-        'restore:started',
-        'restore:finished',
-        'verify:started',
-        'verify:finished',
-        'finalize:started',
-        'finalize:finished',
-        'done:migrated',
-      ]);
+      ).toEqual([...EVERY_STAGE.map((x) => x.slice(2)), 'done:migrated']);
     expect(driver.calls.slice(0, 4)).toEqual(['prestage a', 'prestage b', 'pause a', 'pause b']);
     // downtime counts from the pause
     expect(s.results[0]?.downtimeMs).toBeGreaterThan(1300);

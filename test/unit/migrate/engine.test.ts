@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import type { MigrationContext, MigrationDriver } from '../../../src/migrate/driver.ts';
 import { type EngineDeps, MigrationRun } from '../../../src/migrate/engine.ts';
 import { defaultDrivers, liveEffects } from '../../../src/migrate/live.ts';
-import type { HostSession } from '../../../src/migrate/types.ts';
 import {
   DEFAULT_OPTIONS,
   type EngineEvent,
@@ -17,6 +16,7 @@ import {
   type MigrationItem,
   type Plan,
 } from '../../../src/plan/migration.ts';
+import { podmanItems, quietHost } from '../support/engine.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -75,20 +75,8 @@ class ScriptedDriver implements MigrationDriver {
   }
 }
 
-const host = (name: string): HostSession => ({
-  host: name,
-  exec: async () => ({ stdout: '', stderr: '', code: 0, signal: null }),
-  spawn: async () => {
-    throw new Error('no streams in this test');
-  },
-});
-
-const items = (...names: string[]): MigrationItem[] =>
-  names.map((name) => ({
-    id: `alpha/podman/${name}`,
-    container: { host: 'alpha', runtime: 'podman', name },
-    destination: 'beta',
-  }));
+const host = quietHost;
+const items = podmanItems;
 
 async function run(
   plan: Omit<Plan, 'options'> & { options?: Partial<MigrateOptions> },
