@@ -40,6 +40,14 @@ export const ok = (stdout = ''): ExecResult => ({ stdout, stderr: '', code: 0, s
 export const fails = (stderr: string, code = 125): ExecResult => ({ stdout: '', stderr, code, signal: null });
 
 const keyOf = (argv: readonly string[]) => argv.join('\u0000');
+
+/**
+ * Commands that make or remove ferry's own temp dirs: they answer nothing a
+ * driver reads, so a capture need not hold them exactly (how many mkdirs a
+ * stage makes may change without a new capture).
+ */
+const isPlumbing = (argv: readonly string[]) =>
+  (argv[0] === 'mkdir' && argv[1] === '-p') || (argv[0] === 'rm' && argv[1] === '-rf');
 const joined = (argv: readonly string[]) => argv.join(' ');
 
 /** Bytes the sender emits: the same for a given size, not all zeros. */
@@ -90,9 +98,12 @@ export class ScriptedSession implements HostSession {
     return this;
   }
 
-  /** Captured answers no command asked for. */
+  /** Captured answers no command asked for (plumbing aside). */
   leftover(): string[] {
-    return [...this.replay.entries()].flatMap(([k, q]) => q.map(() => k.split('\u0000').join(' ')));
+    return [...this.replay.entries()]
+      .flatMap(([k, q]) => q.map(() => k.split('\u0000')))
+      .filter((argv) => !isPlumbing(argv))
+      .map(joined);
   }
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -111,6 +122,7 @@ export class ScriptedSession implements HostSession {
     }
     const captured = q?.shift();
     if (captured) return captured;
+    if (isPlumbing(argv)) return ok();
     this.unscripted.push(joined(argv));
     return this.fallback;
   }
