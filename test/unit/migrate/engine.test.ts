@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { MigrationContext, MigrationDriver } from '../../../src/migrate/driver.ts';
 import { type EngineDeps, MigrationRun } from '../../../src/migrate/engine.ts';
 import { defaultDrivers, liveEffects } from '../../../src/migrate/live.ts';
+import type { HostSession } from '../../../src/migrate/types.ts';
 import {
   DEFAULT_OPTIONS,
   type EngineEvent,
