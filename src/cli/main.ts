@@ -120,7 +120,7 @@ export async function runCliAsync(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  // whatever a host said, it reaches the terminal as text (src/runtime/sanitize.ts); the
+  // whatever a host said, it reaches the terminal as text (src/text/sanitize.ts); the
   // TUI draws with escape sequences of its own on stdout, and cleans its host text itself
   guardTerminal(err);
   const print = (r: CliResult) => {
