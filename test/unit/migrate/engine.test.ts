@@ -14,7 +14,6 @@ import {
   DEFAULT_OPTIONS,
   type EngineEvent,
   type MigrateOptions,
-  type MigrationItem,
   type Plan,
 } from '../../../src/plan/migration.ts';
 import { podmanItems, quietHost } from '../support/engine.ts';

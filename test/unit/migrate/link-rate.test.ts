@@ -48,7 +48,7 @@ describe('steady window', () => {
     // as samples arrive, the first steady answer
     let answer: number | null = null;
     let seen = 0;
-    for (const s of COLD_THEN_STEADY) {
+    for (const _s of COLD_THEN_STEADY) {
       seen++;
       answer = steadyRate(COLD_THEN_STEADY.slice(0, seen));
       if (answer !== null) break;
