@@ -24,6 +24,14 @@ const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
 const DEV = /^[A-Za-z0-9_.-]{1,15}$/;
 
 /**
+ * argv running `script` with `args` as its positional parameters ($1…) in the
+ * network namespace of process `pid`: the arguments stay data, never script text.
+ */
+export function inNetns(pid: string, script: string, args: readonly string[]): string[] {
+  return ['nsenter', '-t', pid, '-n', 'sh', '-c', script, 'sh', ...args];
+}
+
+/**
  * In the network namespace of `item`'s copy on `dst` (`ref`: its name or id
  * there): every neighbour entry still waiting for an answer drops what it
  * queued. Undefined when that cannot be done (then wait for the kernel).
@@ -36,17 +44,13 @@ export async function holdProbes(
   const rt = item.container.runtime;
   const pid = (await dst.exec([rt, 'container', 'inspect', '--format', '{{.State.Pid}}', ref])).stdout.trim();
   if (!/^[1-9]\d*$/.test(pid)) return undefined;
-  const r = await dst.exec([
-    'nsenter',
-    '-t',
-    pid,
-    '-n',
-    'sh',
-    '-c',
-    'ip -4 neigh show nud incomplete | while read -r a _ d _; do ip neigh replace "$a" dev "$d" lladdr "$1" nud stale && echo "$a $d"; done',
-    'sh',
-    NOWHERE,
-  ]);
+  const r = await dst.exec(
+    inNetns(
+      pid,
+      'ip -4 neigh show nud incomplete | while read -r a _ d _; do ip neigh replace "$a" dev "$d" lladdr "$1" nud stale && echo "$a $d"; done',
+      [NOWHERE],
+    ),
+  );
   if (r.code !== 0) return undefined;
   const entries = r.stdout
     .split('\n')
@@ -58,18 +62,13 @@ export async function holdProbes(
     release: async () => {
       if (entries.length === 0) return;
       // only entries still pointed nowhere: one the kernel resolved meanwhile stays
-      await dst.exec([
-        'nsenter',
-        '-t',
-        pid,
-        '-n',
-        'sh',
-        '-c',
-        'm=$1; shift; while [ $# -gt 1 ]; do ip neigh show "$1" dev "$2" | grep -qi "$m" && ip neigh del "$1" dev "$2"; shift 2; done; true',
-        'sh',
-        NOWHERE,
-        ...entries.flatMap((e) => [e.ip, e.dev]),
-      ]);
+      await dst.exec(
+        inNetns(
+          pid,
+          'm=$1; shift; while [ $# -gt 1 ]; do ip neigh show "$1" dev "$2" | grep -qi "$m" && ip neigh del "$1" dev "$2"; shift 2; done; true',
+          [NOWHERE, ...entries.flatMap((e) => [e.ip, e.dev])],
+        ),
+      );
     },
   };
 }

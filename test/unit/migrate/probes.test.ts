@@ -1,7 +1,7 @@
 // Holding a restored listening end's window probes: what is run in its
 // network namespace on the destination, and what of the host's answer is used.
 import { describe, expect, it } from 'vitest';
-import { holdProbes, NOWHERE } from '../../../src/migrate/probes.ts';
+import { holdProbes, inNetns, NOWHERE } from '../../../src/migrate/probes.ts';
 import type { HostSession } from '../../../src/migrate/types.ts';
 import type { MigrationItem } from '../../../src/plan/migration.ts';
 import type { ExecResult } from '../../../src/ssh/index.ts';
@@ -55,5 +55,20 @@ describe('window probes of a restored listening end', () => {
     const h = host(() => ok('0\n'));
     expect(await holdProbes(h.session, item, 'store')).toBeUndefined();
     expect(h.calls).toHaveLength(1);
+  });
+
+  it('runs a script in a namespace with its arguments as positional parameters, never as script text', () => {
+    expect(inNetns('4242', 'echo "$1"', ['$(reboot)', 'eth0'])).toEqual([
+      'nsenter',
+      '-t',
+      '4242',
+      '-n',
+      'sh',
+      '-c',
+      'echo "$1"',
+      'sh',
+      '$(reboot)',
+      'eth0',
+    ]);
   });
 });
