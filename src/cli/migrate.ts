@@ -8,6 +8,7 @@ import { inspectRun, recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
 import type { EngineEvent, RunSummary } from '../plan/migration.ts';
 import { errorText } from '../text/error.ts';
+import { runEnvironment } from './environment.ts';
 import { type MigrateArgs, planFor, poolFor } from './request.ts';
 
 /** One human line per event, for stderr. */
@@ -57,8 +58,10 @@ export async function migrateCommand(
       err.write('ferry: preflight found blockers (above): nothing was touched\n');
       return 2;
     }
+    const env = runEnvironment(process.env);
     const run = runMigration(plan, {
-      ...liveEffects(),
+      ...liveEffects(env),
+      deadlines: env.deadlines,
       session: sessionsFor(pool),
       ...(a.configFile ? { configFile: resolve(a.configFile) } : {}),
       ...(a.jump ? { jump: a.jump } : {}),
@@ -104,7 +107,8 @@ export async function recoverCommand(
   out: NodeJS.WritableStream,
 ): Promise<number> {
   const { journal } = a;
-  const runs = journal ? [journal] : unfinishedRuns();
+  const env = runEnvironment(process.env);
+  const runs = journal ? [journal] : unfinishedRuns(env.journalDir);
   if (runs.length === 0) {
     out.write('ferry: no interrupted run to recover\n');
     return 0;
@@ -136,7 +140,10 @@ export async function recoverCommand(
     out.write(`recovering ${path}\n`);
     const pool = poolFor(ssh);
     try {
-      for (const r of await recoverRun(path, { session: sessionsFor(pool) })) {
+      for (const r of await recoverRun(path, {
+        session: sessionsFor(pool),
+        journalHooks: env.journalHooks,
+      })) {
         if (r.action === 'failed') failed = true;
         out.write(`  ${r.id}: ${r.action}: ${r.message}\n`);
       }

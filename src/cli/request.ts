@@ -4,7 +4,7 @@
 // to plan it through.
 
 import { z } from 'zod';
-import { parseAllow, standingAllow } from '../config/allow.ts';
+import { parseAllow, standingAllow, withStandingAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
 import { type MigrationPlan, planMigration } from '../migrate/survey.ts';
@@ -130,7 +130,8 @@ export interface MigrateArgs {
 
 function allowFrom(names: string[]): string[] {
   try {
-    return [...new Set([...standingAllow(), ...parseAllow(names)])];
+    // the operator's standing list (FERRY_ALLOW): read here once, for the plan and the run
+    return withStandingAllow(standingAllow(process.env), parseAllow(names));
   } catch (err) {
     throw new UsageError(errorText(err));
   }

@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { render } from 'ink';
 import { createElement } from 'react';
+import { standingAllow, withStandingAllow } from '../config/allow.ts';
 import { formatGroupError, type GroupFileError, loadGroups, saveGroup } from '../config/groups.ts';
 import { Inventory } from '../inventory/inventory.ts';
 import { runMigration } from '../migrate/engine.ts';
@@ -20,6 +21,7 @@ import type { Backend, PlanView, SavedGroup } from '../store/types.ts';
 import { errorText } from '../text/error.ts';
 import { App } from '../ui/App.tsx';
 import { colorsWanted, ThemeContext } from '../ui/theme.ts';
+import { type RunEnvironment, runEnvironment } from './environment.ts';
 import { EXIT, resolveHostList } from './inventory.ts';
 import { takeOverSkeleton } from './skeleton.ts';
 import { VERSION } from './version.ts';
@@ -60,10 +62,28 @@ export function fileGroups(path?: string): GroupStore {
   };
 }
 
+/** What the TUI's backend takes from ferry's environment (read in startTui). */
+export interface BackendEnvironment extends RunEnvironment {
+  /** FERRY_ALLOW, added to every plan; a bad one fails each plan, naming it */
+  standingAllow: readonly string[] | Error;
+}
+
+/** The environment as startTui reads it. */
+export function backendEnvironment(env: NodeJS.ProcessEnv): BackendEnvironment {
+  let standing: readonly string[] | Error;
+  try {
+    standing = standingAllow(env);
+  } catch (e) {
+    standing = new Error(errorText(e));
+  }
+  return { ...runEnvironment(env), standingAllow: standing };
+}
+
 /** The backend over ferry's SSH pool: what the TUI does to the world goes through here. */
 export function sshBackend(
   pool: SshPool,
   hosts: readonly string[],
+  env: BackendEnvironment,
   opts: { configFile?: string | undefined; jump?: string | undefined; groups?: GroupStore } = {},
 ): Backend {
   // the SSH layer's own error for a host's last attempt: its message names a changed host key exactly
@@ -93,7 +113,10 @@ export function sshBackend(
     },
     async plan(req) {
       try {
-        return await planMigration(pool, req);
+        const standing = env.standingAllow;
+        if (standing instanceof Error) throw standing;
+        const allow = withStandingAllow(req.options.allow, standing);
+        return await planMigration(pool, { ...req, options: { ...req.options, allow } });
       } catch (e) {
         const hint = e instanceof Error && 'hint' in e && typeof e.hint === 'string' ? ` (${e.hint})` : '';
         throw new Error(`${errorText(e)}${hint}`);
@@ -102,7 +125,8 @@ export function sshBackend(
     run(plan: PlanView) {
       // the planner's own object: its estimates, models and links go to the engine too
       return runMigration(plan, {
-        ...liveEffects(),
+        ...liveEffects(env),
+        deadlines: env.deadlines,
         session: sessionsFor(pool),
         ...(opts.configFile ? { configFile: resolve(opts.configFile) } : {}),
         ...(opts.jump ? { jump: opts.jump } : {}),
@@ -138,7 +162,10 @@ export async function startTui(opts: TuiOptions): Promise<number> {
     ...(opts.configFile ? { configFile: opts.configFile } : {}),
     ...(opts.jump ? { jump: opts.jump } : {}),
   });
-  const backend = sshBackend(pool, list.hosts, { configFile: opts.configFile, jump: opts.jump });
+  const backend = sshBackend(pool, list.hosts, backendEnvironment(env), {
+    configFile: opts.configFile,
+    jump: opts.jump,
+  });
   const store = createAppStore(backend, { version: VERSION });
   const unsubscribe = store.subscribe((s) => {
     if (inventoryMs === null && s.refreshes > 0) inventoryMs = performance.now();

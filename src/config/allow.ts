@@ -41,9 +41,9 @@ export const capName = (c: string) => c.trim().toUpperCase().replace(/^CAP_/, ''
 /**
  * The operator's standing allow list: FERRY_ALLOW=host-network,... in the
  * environment of ferry (the operator's own machine: trusted), added to
- * every plan and run like --allow. Throws on an unknown name.
+ * every plan and run like --allow (the CLI reads it). Throws on an unknown name.
  */
-export function standingAllow(env: NodeJS.ProcessEnv = process.env): string[] {
+export function standingAllow(env: NodeJS.ProcessEnv): string[] {
   const v = env.FERRY_ALLOW?.trim();
   if (!v) return [];
   try {
@@ -54,6 +54,6 @@ export function standingAllow(env: NodeJS.ProcessEnv = process.env): string[] {
 }
 
 /** `allow` and the standing list together, each name once. */
-export function withStandingAllow(allow: readonly string[] = []): string[] {
-  return [...new Set([...allow, ...standingAllow()])];
+export function withStandingAllow(allow: readonly string[], standing: readonly string[]): string[] {
+  return [...new Set([...allow, ...standing])];
 }

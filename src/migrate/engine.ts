@@ -8,7 +8,6 @@
 // local checkpoint.
 
 import pLimit, { type LimitFunction } from 'p-limit';
-import { withStandingAllow } from '../config/allow.ts';
 import type { RuntimeKind } from '../inventory/model.ts';
 import type { EngineEvent, MigrationItem, Outcome, Plan, RunSummary, Stage } from '../plan/migration.ts';
 import { estimateStages, refine, type StageSample, type ThroughputModel } from '../plan/schedule.ts';
@@ -38,7 +37,7 @@ export interface EngineDeps extends EngineEffects {
   /** recorded in the journal so that recover can reconnect the same way */
   configFile?: string;
   jump?: string;
-  /** per remote command of each step; default: deadlinesFor(memory) */
+  /** per remote command of each step, over deadlinesFor(memory) (FERRY_STEP_DEADLINE_MS: src/cli/environment.ts) */
   deadlines?: Partial<StepDeadlines>;
   /** how long a restored listening end's window probes last (tests shorten it) */
   probeGivenUpMs?: number;
@@ -629,8 +628,8 @@ export class MigrationRun {
       runId: this.runId,
       src: this.bounded(this.deps.session(item.container.host), self),
       dst: this.bounded(this.deps.session(item.destination), self),
-      // the operator's standing allow list (FERRY_ALLOW) holds for every run, as for every plan
-      options: { ...this.plan.options, allow: withStandingAllow(this.plan.options.allow) },
+      // holds the operator's standing allow list (FERRY_ALLOW): the caller put it in the plan's request
+      options: this.plan.options,
       state,
       zstd: false,
       onProgress: (delta) => {

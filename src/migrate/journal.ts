@@ -94,42 +94,45 @@ export function runInFlight(records: JournalRecord[]): boolean {
 }
 
 /**
- * Test hook: FERRY_TEST_KILL_AT=POINT makes ferry SIGKILL itself right after
- * writing that record (POINT: run, STAGE:started|finished|failed, done, end),
- * so the crash-point tests kill it at a real, journaled step.
+ * Test hooks, at a POINT (run, STAGE:started|finished|failed, done, end),
+ * right after writing that record. The CLI reads them from the environment
+ * (src/cli/environment.ts).
  */
-function testKillAt(record: JournalRecord): void {
-  const at = process.env.FERRY_TEST_KILL_AT;
-  if (!at) return;
-  const point = record.kind === 'stage' ? `${record.stage}:${record.status}` : record.kind;
-  if (point === at) process.kill(process.pid, 'SIGKILL');
+export interface JournalHooks {
+  /** SIGKILL ferry itself: the crash-point tests kill it at a real, journaled step */
+  killAt?: string;
+  /** hold ferry while `pauseFile` exists (at most a minute): a test acts while a run is in flight at a known step */
+  pauseAt?: string;
+  pauseFile?: string;
 }
 
-/**
- * Test hook: FERRY_TEST_PAUSE_AT=POINT holds ferry right after that record
- * while the file FERRY_TEST_PAUSE_FILE exists (at most a minute), so a test
- * can act while a run is in flight at a known step.
- */
-function testPauseAt(record: JournalRecord): void {
-  const at = process.env.FERRY_TEST_PAUSE_AT;
-  const file = process.env.FERRY_TEST_PAUSE_FILE;
-  if (!at || !file) return;
-  const point = record.kind === 'stage' ? `${record.stage}:${record.status}` : record.kind;
-  if (point !== at) return;
+/** The point a record marks, as the hooks name it. */
+export const hookPoint = (record: JournalRecord): string =>
+  record.kind === 'stage' ? `${record.stage}:${record.status}` : record.kind;
+
+function runHooks(hooks: JournalHooks, record: JournalRecord): void {
+  if (!hooks.killAt && !hooks.pauseAt) return;
+  const point = hookPoint(record);
+  if (point === hooks.killAt) process.kill(process.pid, 'SIGKILL');
+  const file = hooks.pauseFile;
+  if (!file || point !== hooks.pauseAt) return;
   const cell = new Int32Array(new SharedArrayBuffer(4));
   const until = Date.now() + 60_000;
   while (existsSync(file) && Date.now() < until) Atomics.wait(cell, 0, 0, 100);
 }
 
-export function journalDir(env: NodeJS.ProcessEnv = process.env): string {
+/** Where the journals live: `runs` in ferry's XDG state dir, as `env` sets it. */
+export function journalDir(env: NodeJS.ProcessEnv): string {
   return join(ferryDir('state', env), 'runs');
 }
 
 export class Journal {
   readonly path: string;
   private fd: number;
+  private readonly hooks: JournalHooks;
 
-  constructor(runId: string, dir = journalDir()) {
+  constructor(runId: string, dir: string, hooks: JournalHooks = {}) {
+    this.hooks = hooks;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, `${runId}.jsonl`);
     this.fd = openSync(this.path, 'a', 0o600);
@@ -151,8 +154,7 @@ export class Journal {
     writeSync(this.fd, `${JSON.stringify(record)}\n`);
     // durable before the next remote step runs
     fsyncSync(this.fd);
-    testKillAt(record);
-    testPauseAt(record);
+    runHooks(this.hooks, record);
   }
 
   close(): void {
@@ -185,14 +187,14 @@ export function readJournal(path: string): JournalRecord[] {
 }
 
 /** The journal of a run id in dir, if there is one. */
-export function journalOf(runId: string, dir = journalDir()): string | undefined {
+export function journalOf(runId: string, dir: string): string | undefined {
   if (!/^[A-Za-z0-9-]+$/.test(runId)) return undefined;
   const p = join(dir, `${runId}.jsonl`);
   return existsSync(p) ? p : undefined;
 }
 
 /** Runs that have no 'end' record: what `ferry recover` looks at. */
-export function unfinishedRuns(dir = journalDir()): string[] {
+export function unfinishedRuns(dir: string): string[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.jsonl'));

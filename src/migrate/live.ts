@@ -8,7 +8,7 @@ import { errorText } from '../text/error.ts';
 import { DockerDriver } from './docker.ts';
 import type { MigrationDriver } from './driver.ts';
 import type { Clock, EngineEffects } from './effects.ts';
-import { currentOwner, Journal } from './journal.ts';
+import { currentOwner, Journal, type JournalHooks } from './journal.ts';
 import { acquireLock, LockHeld, releaseLock } from './locks.ts';
 import { PodmanDriver } from './podman.ts';
 import { measureLink } from './transfer.ts';
@@ -28,20 +28,23 @@ export const systemClock: Clock = {
 export const newRunId = (wallMs: number): string =>
   `${new Date(wallMs).toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
 
-/** The real effects; journalDir: where journals go (default: the XDG state dir), also read to judge stale locks. */
-export function liveEffects(o: { journalDir?: string } = {}): EngineEffects {
+/** Where the journals go (also read to judge stale locks), and their test hooks: the CLI reads both from the environment. */
+export interface LiveSettings {
+  journalDir: string;
+  journalHooks?: JournalHooks;
+}
+
+/** The real effects. */
+export function liveEffects(o: LiveSettings): EngineEffects {
   return {
     drivers: defaultDrivers(),
-    openJournal: (runId) => new Journal(runId, o.journalDir),
+    openJournal: (runId) => new Journal(runId, o.journalDir, o.journalHooks),
     clock: systemClock,
     measureLink: (from, to, compress) => measureLink(from, to, compress),
     locks: {
       acquire: async (host, item, runId, onStale) => {
         try {
-          await acquireLock(host, item, runId, {
-            ...(o.journalDir ? { journalDir: o.journalDir } : {}),
-            onStale,
-          });
+          await acquireLock(host, item, runId, { journalDir: o.journalDir, onStale });
         } catch (err) {
           if (err instanceof LockHeld) throw err;
           throw new Error(`${item.id}: cannot take its lock: ${errorText(err)}`);

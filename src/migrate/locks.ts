@@ -44,7 +44,7 @@ const ownerLine = (o: LockOwner) => `${o.runId} ${o.operator} ${o.pid} ${o.at}`;
 /** Why a held lock no longer counts, or undefined when it does. */
 export function staleReason(
   owner: LockOwner | undefined,
-  journalDir: string | undefined,
+  journalDir: string,
   now = Date.now(),
 ): string | undefined {
   if (!owner) return 'its owner record is unreadable';
@@ -61,11 +61,7 @@ export function staleReason(
 }
 
 /** The message for a lock that another run holds. */
-export function heldMessage(
-  item: MigrationItem,
-  owner: LockOwner | undefined,
-  journalDir: string | undefined,
-): string {
+export function heldMessage(item: MigrationItem, owner: LockOwner | undefined, journalDir: string): string {
   const where = `${item.container.name} on ${item.container.host}`;
   if (!owner) return `${where} is locked by another ferry run (${lockDir(item)})`;
   const since = new Date(owner.at).toISOString();
@@ -86,7 +82,7 @@ export async function acquireLock(
   host: HostSession,
   item: MigrationItem,
   runId: string,
-  opts: { journalDir?: string; onStale?: (why: string) => void; timeoutMs?: number } = {},
+  opts: { journalDir: string; onStale?: (why: string) => void; timeoutMs?: number },
 ): Promise<void> {
   const dir = lockDir(item);
   const mine: LockOwner = { runId, operator: hostname(), pid: process.pid, at: Date.now() };

@@ -9,7 +9,14 @@ import { errorText } from '../text/error.ts';
 import { cutGroups, probesGivenUp } from './cuts.ts';
 import { removeRunCheckpoint } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
-import { Journal, type JournalRecord, type RunOwner, readJournalLines, runInFlight } from './journal.ts';
+import {
+  Journal,
+  type JournalHooks,
+  type JournalRecord,
+  type RunOwner,
+  readJournalLines,
+  runInFlight,
+} from './journal.ts';
 import { defaultDrivers } from './live.ts';
 import { releaseLock } from './locks.ts';
 import type { DriverState, HostSession } from './types.ts';
@@ -31,6 +38,8 @@ export interface RecoverDeps {
   stillRunningMs?: number;
   /** how long a restored listening end's window probes last (tests shorten it) */
   probeGivenUpMs?: number;
+  /** the journal's test hooks (src/cli/environment.ts) */
+  journalHooks?: JournalHooks;
 }
 
 /** how long the copy must keep running before the source goes */
@@ -109,7 +118,11 @@ export async function recoverRun(journalPath: string, deps: RecoverDeps): Promis
   ]);
   const settled = run.items.map((item) => byId.get(item.id) as Settled);
   // the run is settled: recover will not look at it again
-  const journal = new Journal(run.runId, journalPath.slice(0, journalPath.lastIndexOf('/')));
+  const journal = new Journal(
+    run.runId,
+    journalPath.slice(0, journalPath.lastIndexOf('/')),
+    deps.journalHooks,
+  );
   for (const { result: r, state } of settled)
     journal.write({
       kind: 'done',

@@ -4,7 +4,6 @@
 // once, estimates every stage and orders the group with the flow-shop
 // scheduler. The result is what `--plan` prints and what `run(plan)` executes.
 // Connections to all hosts are set up in parallel.
-import { withStandingAllow } from '../config/allow.ts';
 import {
   type MemberSpec,
   formatMemberSpec as memberLabel,
@@ -255,8 +254,8 @@ async function planGroup(pool: SshPool, req: PlanRequest, linkRuns: LinkEstimate
   const mark = (step: string) => {
     timings[step] = Math.round(performance.now() - t0);
   };
-  // the operator's standing allow list (FERRY_ALLOW) holds for every plan
-  const options = { ...req.options, allow: withStandingAllow(req.options.allow) };
+  // req.options.allow holds the operator's standing allow list (FERRY_ALLOW): the CLI and the TUI's backend add it
+  const options = req.options;
   if (req.members.length === 0 && !req.compose) throw new PlanError('the group has no members');
   const targets = new Map<string, HostTarget>();
   const target = (host: string) => {

@@ -5,7 +5,6 @@
 // `criu cpuinfo check` of the source's CPU image, listening ports, bind
 // paths). The verdict itself is a pure function of what they found.
 
-import { withStandingAllow } from '../config/allow.ts';
 import { mergeProbe } from '../inventory/inventory.ts';
 import type {
   Container,
@@ -1308,8 +1307,8 @@ export async function preflightGroup(reqs: readonly PreflightRequest[]): Promise
           destination,
           sourceEvidence: parseSourceEvidence(memberResults(srcExtra, k)),
           destinationEvidence: parseDestinationEvidence(memberResults(dstProbe.extra, k), container),
-          // the operator's standing allow list (FERRY_ALLOW) holds for every preflight
-          allow: withStandingAllow(m.req.allow),
+          // holds the operator's standing allow list (FERRY_ALLOW): the caller adds it
+          allow: m.req.allow ?? [],
           ...(m.req.group ? { group: m.req.group } : {}),
           ...(m.req.choices ? { choices: m.req.choices } : {}),
         };

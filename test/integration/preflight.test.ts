@@ -6,6 +6,7 @@ import type { Container } from '../../src/inventory/model.ts';
 import { type Finding, type PreflightReport, preflight, preflightGroup } from '../../src/plan/preflight.ts';
 import { probeHost } from '../../src/runtime/probe.ts';
 import { lab, SKIP_LAB, ssh, sshOk } from '../support/lab.ts';
+import { LAB_ALLOW } from '../support/migrate.ts';
 import { labTarget } from '../support/ssh-exec.ts';
 
 const IMG = 'localhost/ferry-workload:latest';
@@ -45,7 +46,7 @@ const find = (r: PreflightReport, code: string): Finding | undefined =>
 async function run(c: Container, from: string, to: string) {
   const src = labTarget(from);
   const dst = labTarget(to);
-  const r = await preflight({ container: c, source: src.target, destination: dst.target });
+  const r = await preflight({ container: c, source: src.target, destination: dst.target, ...LAB_ALLOW });
   // one round trip to each side
   expect([src.calls(), dst.calls()]).toEqual([1, 1]);
   console.log(
@@ -96,7 +97,7 @@ describe.skipIf(SKIP_LAB)('preflight on the lab', () => {
       'blocker:bind-source-missing',
       'blocker:name-conflict',
       'blocker:port-in-use',
-      // t5-pf-a runs on the host network: allowed by FERRY_ALLOW (vitest.config.ts)
+      // t5-pf-a runs on the host network: allowed (LAB_ALLOW, as FERRY_ALLOW does for the CLI)
       'warning:escape',
     ]);
   });
@@ -105,7 +106,7 @@ describe.skipIf(SKIP_LAB)('preflight on the lab', () => {
     const src = labTarget('alpha');
     const dst = labTarget('beta');
     const [ra, rpub] = await preflightGroup(
-      [a, pub].map((c) => ({ container: c, source: src.target, destination: dst.target })),
+      [a, pub].map((c) => ({ container: c, source: src.target, destination: dst.target, ...LAB_ALLOW })),
     );
     expect([src.calls(), dst.calls()]).toEqual([1, 1]);
     // the same verdicts as one at a time
@@ -149,7 +150,7 @@ describe.skipIf(SKIP_LAB)('preflight on the lab', () => {
       'blocker:bind-source-missing',
       'blocker:name-conflict',
       'blocker:port-in-use',
-      // t5-pf-a runs on the host network: allowed by FERRY_ALLOW (vitest.config.ts)
+      // t5-pf-a runs on the host network: allowed (LAB_ALLOW, as FERRY_ALLOW does for the CLI)
       'warning:escape',
     ]);
   });

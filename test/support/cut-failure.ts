@@ -5,6 +5,7 @@
 // run's summary as JSON. For the cut tests of test/integration/stack.test.ts.
 //   node test/support/cut-failure.ts RUNTIME FROM TO VICTIM MEMBER...
 
+import { runEnvironment } from '../../src/cli/environment.ts';
 import type { RuntimeKind } from '../../src/inventory/model.ts';
 import { DockerDriver } from '../../src/migrate/docker.ts';
 import type { MigrationContext } from '../../src/migrate/driver.ts';
@@ -69,7 +70,8 @@ try {
   });
   if (plan.blocked) throw new Error(`cut-failure: the plan is blocked: ${JSON.stringify(plan.findings)}`);
   const run = runMigration(plan, {
-    ...liveEffects(),
+    // FERRY_TEST_KILL_AT and the state dir, as the CLI reads them
+    ...liveEffects(runEnvironment(process.env)),
     session: sessionsFor(pool),
     configFile: SSH_CONFIG,
     drivers: { podman: new BrokenPodman(), docker: new BrokenDocker() },

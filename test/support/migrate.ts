@@ -1,6 +1,7 @@
 // Shared steps for migration tests: snapshot a workflow's state, run the
 // engine against the real lab, and prove continuity on the destination.
 import { expect } from 'vitest';
+import { runEnvironment } from '../../src/cli/environment.ts';
 import type { RuntimeKind } from '../../src/inventory/model.ts';
 import { runMigration } from '../../src/migrate/engine.ts';
 import { liveEffects } from '../../src/migrate/live.ts';
@@ -86,7 +87,8 @@ export async function migrate(
       Array.isArray(itemsOrPlan)
         ? { items: itemsOrPlan, options: { ...DEFAULT_OPTIONS, ...LAB_ALLOW, ...options } }
         : itemsOrPlan,
-      { ...liveEffects(), session: sessionsFor(pool), configFile: SSH_CONFIG },
+      // where the CLI's own journals go: ferry recover finds them
+      { ...liveEffects(runEnvironment(process.env)), session: sessionsFor(pool), configFile: SSH_CONFIG },
     );
     run.on((e) => events.push(e));
     onRun?.(run);

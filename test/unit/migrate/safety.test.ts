@@ -743,7 +743,7 @@ describe('locks, one decision at a time', () => {
     const broken = scriptedHost('alpha', () =>
       fail('mkdir: cannot create directory: Read-only file system', 3),
     );
-    await expect(acquireLock(broken.session, item('web'), 'run-a')).rejects.toThrow(
+    await expect(acquireLock(broken.session, item('web'), 'run-a', { journalDir: tmp() })).rejects.toThrow(
       /alpha: cannot lock web in \/var\/tmp\/ferry-locks: mkdir: cannot create/,
     );
     await expect(releaseLock(broken.session, item('web'), 'run-a')).rejects.toThrow(

@@ -1,6 +1,6 @@
 // The real backend's wiring, over a pool that fails the way ssh2 does.
 import { describe, expect, it } from 'vitest';
-import { sshBackend } from '../../../src/cli/tui.ts';
+import { backendEnvironment, sshBackend } from '../../../src/cli/tui.ts';
 import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
 import { SshError, type SshPool } from '../../../src/ssh/index.ts';
 
@@ -22,7 +22,7 @@ function failingPool(): SshPool {
 
 describe('sshBackend', () => {
   it("a changed host key: refused, with the SSH layer's whole message and hint", async () => {
-    const b = sshBackend(failingPool(), ['gamma', 'beta'], {
+    const b = sshBackend(failingPool(), ['gamma', 'beta'], backendEnvironment({}), {
       groups: { load: async () => [], save: async () => {} },
     });
     const gamma = await b.refreshHost('gamma');
@@ -38,9 +38,42 @@ describe('sshBackend', () => {
   });
 
   it('a plan that cannot reach a host rejects with the reason and the hint', async () => {
-    const b = sshBackend(failingPool(), ['alpha', 'beta']);
+    const b = sshBackend(failingPool(), ['alpha', 'beta'], backendEnvironment({}));
     await expect(
       b.plan({ members: [{ host: 'alpha', name: 'x' }], to: 'beta', options: DEFAULT_OPTIONS }),
     ).rejects.toThrow(/alpha: .*ECONNREFUSED.*\(check the host/);
+  });
+
+  it('a bad standing allow list (FERRY_ALLOW, read at start) fails each plan, naming it; nothing is asked of a host', async () => {
+    let asked = 0;
+    const pool = {
+      ...failingPool(),
+      exec: async () => {
+        asked++;
+        throw new Error('not here');
+      },
+    } as unknown as SshPool;
+    const b = sshBackend(
+      pool,
+      ['alpha', 'beta'],
+      backendEnvironment({ FERRY_ALLOW: 'host-network,everything' }),
+    );
+    await expect(
+      b.plan({ members: [{ host: 'alpha', name: 'x' }], to: 'beta', options: DEFAULT_OPTIONS }),
+    ).rejects.toThrow(/^FERRY_ALLOW: unknown name 'everything'/);
+    expect(asked).toBe(0);
+  });
+
+  it('reads the environment once, at start: the journal dir, the test hooks, the step deadlines, FERRY_ALLOW', () => {
+    const env = backendEnvironment({
+      XDG_STATE_HOME: '/s',
+      FERRY_ALLOW: 'host-network, cap:net_raw',
+      FERRY_STEP_DEADLINE_MS: '10000',
+      FERRY_TEST_KILL_AT: 'restore:failed',
+    });
+    expect(env.journalDir).toBe('/s/ferry/runs');
+    expect(env.standingAllow).toEqual(['host-network', 'cap:NET_RAW']);
+    expect(env.deadlines.checkpoint).toBe(10_000);
+    expect(env.journalHooks).toEqual({ killAt: 'restore:failed' });
   });
 });
