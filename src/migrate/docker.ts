@@ -10,11 +10,11 @@ import { arr, type Json, type JsonObject, maybeStr, num, obj, onlyStrings, str }
 import { errorText } from '../text/error.ts';
 import {
   bringSourceBack,
+  type ContainerPresence,
   checkpointWith,
   containerState,
   copyImage,
   createCopy,
-  type HostState,
   type MigrationContext,
   type MigrationDriver,
   makeStreamDirs,
@@ -422,7 +422,9 @@ export class DockerDriver implements MigrationDriver {
     await removeRunCheckpoint(ctx);
   }
 
-  async locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }> {
+  async locate(
+    ctx: MigrationContext,
+  ): Promise<{ source: ContainerPresence; destination: ContainerPresence }> {
     const [source, destination] = await Promise.all([
       status(ctx.src, ctx.item.container.name),
       ctx.state.dstId ? status(ctx.dst, String(ctx.state.dstId)) : status(ctx.dst, ctx.item.container.name),

@@ -33,7 +33,8 @@ export interface MigrationContext {
   once<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
-export type HostState = 'running' | 'paused' | 'stopped' | 'missing';
+/** A container on one host: running, paused, stopped (there, not running) or missing (not there). */
+export type ContainerPresence = 'running' | 'paused' | 'stopped' | 'missing';
 
 export interface MigrationDriver {
   readonly kind: RuntimeKind;
@@ -53,7 +54,7 @@ export interface MigrationDriver {
   /** undoes what was done: the source runs again, no partial copy is left */
   rollback(ctx: MigrationContext): Promise<void>;
   /** where the container is now, for recovery */
-  locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }>;
+  locate(ctx: MigrationContext): Promise<{ source: ContainerPresence; destination: ContainerPresence }>;
 }
 
 export class StageError extends Error {
@@ -246,7 +247,7 @@ export async function removeCopy(ctx: MigrationContext, binary: string, ref: str
   const dst = ctx.dst.host;
   const started = Boolean(ctx.state.restoring || ctx.state.restored);
   const check = `on ${dst}: \`${binary} ps -a --filter id=${ref}\`; if it is not running, remove it and restore ${name} on ${ctx.src.host} with \`${binary} container restore ${name}\` (podman) or \`docker start --checkpoint ferry-${ctx.runId} ${name}\``;
-  let state: HostState | 'unknown';
+  let state: ContainerPresence | 'unknown';
   let why = '';
   try {
     const rm = await ctx.dst.exec([binary, 'rm', '-f', ref]);
@@ -278,7 +279,11 @@ export async function removeCopy(ctx: MigrationContext, binary: string, ref: str
 }
 
 /** Where a container stands on a host, for either runtime (both print .State.Status). */
-export async function containerState(host: HostSession, binary: string, ref: string): Promise<HostState> {
+export async function containerState(
+  host: HostSession,
+  binary: string,
+  ref: string,
+): Promise<ContainerPresence> {
   const r = await host.exec([binary, 'container', 'inspect', '--format', '{{.State.Status}}', ref]);
   if (r.code !== 0) return 'missing';
   const s = r.stdout.trim();

@@ -20,11 +20,11 @@ import { arr, type Json, type JsonObject, maybeStr, obj, onlyStrings, str } from
 import { errorText } from '../text/error.ts';
 import {
   bringSourceBack,
+  type ContainerPresence,
   checkpointWith,
   containerState,
   copyImage,
   createCopy,
-  type HostState,
   type MigrationContext,
   type MigrationDriver,
   makeStreamDirs,
@@ -524,7 +524,9 @@ export class PodmanDriver implements MigrationDriver {
     await bringSourceBack(ctx, 'podman', ['podman', 'container', 'restore', ...keep, name]);
   }
 
-  async locate(ctx: MigrationContext): Promise<{ source: HostState; destination: HostState }> {
+  async locate(
+    ctx: MigrationContext,
+  ): Promise<{ source: ContainerPresence; destination: ContainerPresence }> {
     const name = ctx.item.container.name;
     const [source, destination] = await Promise.all([status(ctx.src, name), status(ctx.dst, name)]);
     return { source, destination };

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { exitCodeFor, recoverCommand, sshFor } from '../../../src/cli/migrate.ts';
 import {
   bringSourceBack,
-  type HostState,
+  type ContainerPresence,
   type MigrationContext,
   type MigrationDriver,
   NeedsAttention,
@@ -126,8 +126,8 @@ class LocatingDriver implements MigrationDriver {
   readonly kind = 'podman' as const;
   readonly calls: string[] = [];
   readonly states: DriverState[] = [];
-  private readonly readings: { source: HostState; destination: HostState }[];
-  constructor(readings: { source: HostState; destination: HostState }[]) {
+  private readonly readings: { source: ContainerPresence; destination: ContainerPresence }[];
+  constructor(readings: { source: ContainerPresence; destination: ContainerPresence }[]) {
     this.readings = readings;
   }
   async prestage() {}
@@ -327,8 +327,8 @@ describe('ferry recover', () => {
 
 /** Where each member is, by name; records every call with its member's name. */
 class CutDriver extends LocatingDriver {
-  private readonly at: Record<string, { source: HostState; destination: HostState }>;
-  constructor(at: Record<string, { source: HostState; destination: HostState }>) {
+  private readonly at: Record<string, { source: ContainerPresence; destination: ContainerPresence }>;
+  constructor(at: Record<string, { source: ContainerPresence; destination: ContainerPresence }>) {
     super([]);
     this.at = at;
   }
@@ -791,9 +791,9 @@ describe('recover, one decision at a time', () => {
     });
     return { r: r[0] as NonNullable<(typeof r)[0]>, path, alpha: alpha.calls, beta: beta.calls };
   }
-  const unreachableBeta = (readings: { source: HostState; destination: HostState }[]) =>
+  const unreachableBeta = (readings: { source: ContainerPresence; destination: ContainerPresence }[]) =>
     new (class extends LocatingDriver {
-      override async locate(): Promise<{ source: HostState; destination: HostState }> {
+      override async locate(): Promise<{ source: ContainerPresence; destination: ContainerPresence }> {
         throw new SshError('UNREACHABLE', 'beta', 'connect ECONNREFUSED');
       }
     })(readings);
