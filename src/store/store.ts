@@ -6,6 +6,7 @@ import { DEFAULT_OPTIONS } from '../plan/migration.ts';
 import { STRATEGIES } from '../plan/schedule.ts';
 import { errorText } from '../text/error.ts';
 import { formatMem } from '../text/numbers.ts';
+import { keyed, type MessageText } from './commands.ts';
 import { initialRun, type RunState, reduceRun, runFinished } from './run.ts';
 import type {
   Backend,
@@ -51,7 +52,8 @@ export type Screen =
   | { kind: 'run' };
 
 export interface Message {
-  text: string;
+  /** the commands it names show as their keys (src/ui/keymap.ts) */
+  text: MessageText;
   level: 'info' | 'warning' | 'error';
 }
 
@@ -114,7 +116,7 @@ export interface AppState {
   cancelRun(): boolean;
   back(): void;
   quit(): void;
-  say(text: string, level?: Message['level']): void;
+  say(text: MessageText, level?: Message['level']): void;
 }
 
 export type AppStore = StoreApi<AppState>;
@@ -200,7 +202,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
           a.runtime.localeCompare(b.runtime) ||
           a.name.localeCompare(b.name),
       );
-    const say = (text: string, level: Message['level'] = 'info') => set({ message: { text, level } });
+    const say = (text: MessageText, level: Message['level'] = 'info') => set({ message: { text, level } });
 
     const refreshHost = async (host: string) => {
       let result: Awaited<ReturnType<Backend['refreshHost']>>;
@@ -333,7 +335,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
 
       startSave() {
         if (get().marked.size === 0) {
-          say('nothing marked: mark containers with space or a first', 'warning');
+          say(keyed`nothing marked: mark containers with ${'mark'} or ${'mark-group'} first`, 'warning');
           return;
         }
         set({ screen: { kind: 'save', input: '' } });
@@ -522,7 +524,7 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
             return;
           case 'run': {
             if (!runFinished(s.run)) {
-              say('a migration is running: ctrl-c stops it safely', 'warning');
+              say(keyed`a migration is running: ${'stop'} stops it safely`, 'warning');
               return;
             }
             // the migrated containers live elsewhere now: their marks no longer name anything
@@ -538,7 +540,10 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
       quit() {
         const s = get();
         if (s.screen.kind === 'run' && !runFinished(s.run)) {
-          say('a migration is running: ctrl-c stops it safely, then esc and q', 'warning');
+          say(
+            keyed`a migration is running: ${'stop'} stops it safely, then ${'back'} and ${'quit'}`,
+            'warning',
+          );
           return;
         }
         set({ quitRequested: true });

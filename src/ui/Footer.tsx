@@ -3,7 +3,7 @@ import { Text } from 'ink';
 import { useApp } from '../store/react.ts';
 import { runFinished } from '../store/run.ts';
 import { clip } from '../text/format.ts';
-import { type HintPlace, hintsFor } from './keymap.ts';
+import { type HintPlace, hintsFor, messageLine } from './keymap.ts';
 import { contextOf } from './keys.ts';
 import { useTone } from './theme.ts';
 
@@ -39,7 +39,7 @@ export function Footer({ width, compact = false }: { width: number; compact?: bo
   else if (filterEditing) first = { text: `/${filter}_`, color: tone('accent'), bold: true };
   else if (message)
     first = {
-      text: message.text,
+      text: messageLine(message.text),
       color: tone(message.level === 'error' ? 'error' : message.level === 'warning' ? 'warn' : 'info'),
     };
   else if (filter && screen.kind === 'main') first = { text: `filter: ${filter}`, color: tone('accent') };

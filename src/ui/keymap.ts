@@ -1,8 +1,11 @@
 // One table of named commands: the key handler looks keys up here, and the
 // footer's hints, the help overlay and README's key table are all read from
-// it, so no key can drift from its help. To add a key: one entry below (and a
-// Command name), its action in keys.ts, and README's table (a test compares).
+// it, so no key can drift from its help; the store's messages name commands
+// and show their keys from here too (messageLine). To add a key: one entry
+// below (and a Command name in src/store/commands.ts), its action in keys.ts,
+// and README's table (a test compares).
 import type { Key } from 'ink';
+import type { Command, MessageText } from '../store/commands.ts';
 
 /** Where a binding applies: the container table, a list or prompt, the plan, the run, the help overlay. */
 export type KeyContext = 'main' | 'list' | 'plan' | 'run' | 'input' | 'help';
@@ -10,31 +13,7 @@ export type KeyContext = 'main' | 'list' | 'plan' | 'run' | 'input' | 'help';
 /** Where the footer shows hints: a key context, or a screen whose hints differ from its context's. */
 export type HintPlace = KeyContext | 'done' | 'hosts';
 
-export type Command =
-  | 'down'
-  | 'up'
-  | 'top'
-  | 'bottom'
-  | 'half-down'
-  | 'half-up'
-  | 'filter'
-  | 'mark'
-  | 'mark-group'
-  | 'clear-marks'
-  | 'refresh'
-  | 'hosts'
-  | 'save-group'
-  | 'open-groups'
-  | 'migrate'
-  | 'help'
-  | 'quit'
-  | 'select'
-  | 'back'
-  | 'strategy'
-  | 'tcp'
-  | 'confirm'
-  | 'stop'
-  | 'close-help';
+export type { Command };
 
 type NamedKey =
   | 'upArrow'
@@ -249,6 +228,13 @@ export function keysOf(command: Command, sep = '/'): string {
 export function keyOf(command: Command): string {
   const k = bindingOf(command).keys[0];
   return k ? keyLabel(k) : '';
+}
+
+/** A message as a person reads it: each command it names, as its first key. */
+export function messageLine(text: MessageText): string {
+  return typeof text === 'string'
+    ? text
+    : text.map((p) => (typeof p === 'string' ? p : keyOf(p.key))).join('');
 }
 
 /** The footer's hints for a place, left to right: "space mark", "? help". */

@@ -2,10 +2,13 @@ import { describe, expect, it, vi } from 'vitest';
 import { optionsFrom } from '../../../src/cli/request.ts';
 import { type AppStore, createAppStore, currentRow, visibleRows } from '../../../src/store/store.ts';
 import type { PlanRequest } from '../../../src/store/types.ts';
+import { messageLine } from '../../../src/ui/keymap.ts';
 import { cliArgs } from '../support/cli.ts';
 import { badHost, FakeBackend, labInventory, okHost, planFor, row } from '../ui/fakes.ts';
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+/** The message as the footer shows it: the keys it names from the keymap. */
+const shown = (store: AppStore) => messageLine(store.getState().message?.text ?? '');
 
 async function loaded(backend = new FakeBackend()): Promise<{ store: AppStore; backend: FakeBackend }> {
   const store = createAppStore(backend, { version: '9.9.9' });
@@ -156,6 +159,7 @@ describe('marks and groups', () => {
     store.getState().startSave();
     expect(store.getState().screen.kind).toBe('main');
     expect(store.getState().message?.level).toBe('warning');
+    expect(shown(store)).toBe('nothing marked: mark containers with space or a first');
     store.getState().moveTo(6);
     store.getState().markGroup();
     store.getState().startSave();
@@ -327,8 +331,10 @@ describe('migration', () => {
     expect(item).toMatchObject({ phase: 'transfer', bytes: 32 * 1024 * 1024, rate: 80e6 });
     store.getState().quit();
     expect(store.getState().quitRequested).toBe(false);
+    expect(shown(store)).toBe('a migration is running: ctrl-c stops it safely, then esc and q');
     store.getState().back();
     expect(store.getState().screen.kind).toBe('run');
+    expect(shown(store)).toBe('a migration is running: ctrl-c stops it safely');
     expect(store.getState().cancelRun()).toBe(true);
     expect(run.cancel).toHaveBeenCalledTimes(1);
     expect(store.getState().run?.cancelling).toBe(true);

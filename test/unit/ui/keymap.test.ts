@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Key } from 'ink';
 import { describe, expect, it } from 'vitest';
+import { keyed } from '../../../src/store/commands.ts';
 import { hintLine } from '../../../src/ui/Footer.tsx';
 import {
   commandFor,
@@ -10,6 +11,8 @@ import {
   type KeyContext,
   keyLabel,
   keymapMarkdown,
+  keyOf,
+  messageLine,
 } from '../../../src/ui/keymap.ts';
 
 const key = (over: Partial<Key> = {}): Key =>
@@ -38,6 +41,14 @@ const key = (over: Partial<Key> = {}): Key =>
   }) as Key;
 
 describe('keymap', () => {
+  it("the store's messages name commands, and show the keys the keymap binds to them", () => {
+    expect(messageLine(keyed`press ${'stop'} to stop, ${'back'} to go back`)).toBe(
+      'press ctrl-c to stop, esc to go back',
+    );
+    for (const b of KEYMAP) expect(messageLine(keyed`${b.command} is`)).toBe(`${keyOf(b.command)} is`);
+    expect(messageLine('plain text')).toBe('plain text');
+  });
+
   it("README's key table is the keymap's", () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(keymapMarkdown());
