@@ -9,7 +9,11 @@ import type { HostSession } from './types.ts';
 /** What a session needs of the pool: ferry's SshPool fits. */
 export interface SessionPool {
   exec(host: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
-  spawn(host: string, argv: string[], opts?: { signal?: AbortSignal }): Promise<RemoteProcess>;
+  spawn(
+    host: string,
+    argv: string[],
+    opts?: { signal?: AbortSignal; killPrefix?: string[] },
+  ): Promise<RemoteProcess>;
 }
 
 /** `id -u`, then whether `sudo -n` works for a non-root login: one round trip. */
@@ -40,8 +44,15 @@ export function sshSession(pool: SessionPool, host: string): HostSession {
   };
   return {
     host,
-    exec: async (argv, opts) => pool.exec(host, [...(await privileged()), ...argv], opts),
-    spawn: async (argv, opts) => pool.spawn(host, [...(await privileged()), ...argv], opts),
+    // a cancelled command is killed through sudo too: the login cannot signal root's processes
+    exec: async (argv, opts) => {
+      const p = await privileged();
+      return pool.exec(host, [...p, ...argv], p.length > 0 ? { ...opts, killPrefix: p } : opts);
+    },
+    spawn: async (argv, opts) => {
+      const p = await privileged();
+      return pool.spawn(host, [...p, ...argv], p.length > 0 ? { ...opts, killPrefix: p } : opts);
+    },
   };
 }
 

@@ -16,6 +16,11 @@ export interface ExecOptions {
   onStderr?: (chunk: Buffer) => void;
   /** cap on what is kept of each of stdout and stderr (default: the pool's); the command is killed past it */
   maxOutputBytes?: number;
+  /**
+   * what a cancelled command is killed through: the prefix it ran with (`sudo -n --`),
+   * since the login cannot signal the root processes sudo started for it
+   */
+  killPrefix?: string[];
 }
 
 /** What exec keeps of each stream by default: a host that floods ferry must not exhaust its memory. */

@@ -86,7 +86,11 @@ export class SshPool {
   }
 
   /** Starts a command with streaming stdin/stdout/stderr, for archives. */
-  async spawn(host: string, argv: string[], opts: { signal?: AbortSignal } = {}): Promise<RemoteProcess> {
+  async spawn(
+    host: string,
+    argv: string[],
+    opts: { signal?: AbortSignal; killPrefix?: string[] } = {},
+  ): Promise<RemoteProcess> {
     const live = await this.connection(host);
     const channel = await this.openExec(live, reportPid(shellQuoteArgv(argv)));
     const pidTap = new PidTap();
@@ -110,7 +114,7 @@ export class SshPool {
     done.catch(() => undefined);
     const kill = (signal = 'TERM') => {
       sendSignal(channel, signal);
-      this.killRemote(host, pidTap.pid, signal);
+      this.killRemote(host, pidTap.pid, signal, opts.killPrefix);
       channel.close();
     };
     opts.signal?.addEventListener('abort', () => kill('KILL'), { once: true });
@@ -122,15 +126,17 @@ export class SshPool {
    * ignores signal requests in sessions without privilege separation (root
    * logins), and closing a channel does not end a command that has no pty.
    */
-  private killRemote(host: string, pid: number | undefined, signal = 'KILL'): void {
-    if (pid === undefined) return;
+  private killRemote(host: string, pid: number | undefined, signal = 'KILL', prefix: string[] = []): void {
+    if (pid === undefined || !Number.isSafeInteger(pid) || pid <= 1) return;
     const sig = /^[A-Z0-9]+$/.test(signal) ? signal : 'KILL';
-    this.execCommand(
-      host,
-      `kill -${sig} -- -${pid} 2>/dev/null || kill -${sig} ${pid} 2>/dev/null; true`,
-    ).catch(() => {
-      // best effort: the connection may be the thing that failed
-    });
+    // `-s SIG --`: dash (a /bin/sh login, sudo's sh) reads `kill -KILL -- -PID` as bad options
+    const kill = `kill -s ${sig} -- -${pid} 2>/dev/null || kill -s ${sig} ${pid} 2>/dev/null; true`;
+    // the group holds the commands sudo started as root: only root may signal them
+    this.execCommand(host, prefix.length > 0 ? shellQuoteArgv([...prefix, 'sh', '-c', kill]) : kill).catch(
+      () => {
+        // best effort: the connection may be the thing that failed
+      },
+    );
   }
 
   /** The live connection to host, connecting (and through its jumps) if needed. */
@@ -196,7 +202,7 @@ export class SshPool {
       };
       const stop = () => {
         sendSignal(channel, 'KILL');
-        this.killRemote(host, pidTap.pid);
+        this.killRemote(host, pidTap.pid, 'KILL', opts.killPrefix);
         channel.close();
       };
       const abort = () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sshSession } from '../../src/migrate/session.ts';
 import { SshError } from '../../src/ssh/errors.ts';
 import { createSshPool } from '../../src/ssh/index.ts';
 import { LAB_DIR, lab, SKIP_LAB, SSH_CONFIG, sshOk } from '../support/lab.ts';
@@ -100,6 +101,40 @@ describe.skipIf(SKIP_LAB)('ssh connections against the lab', () => {
         if (!gone) await new Promise((res) => setTimeout(res, 250));
       }
       expect(gone).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('through sudo (the beta-op login), a cancelled command takes the root processes it started with it', async () => {
+    const pool = createSshPool({ configFile: SSH_CONFIG, env: {} });
+    // the migration's session: every command through sudo -n, as root on beta
+    const op = sshSession(pool, 'beta-op');
+    try {
+      for (const how of ['exec', 'spawn'] as const) {
+        const marker = `ferry-sudo-cancel-${how}-${process.pid}`;
+        const pattern = `[f]${marker.slice(1)}`;
+        const argv = ['sh', '-c', `sleep 60 & wait; : ${marker}`];
+        const ac = new AbortController();
+        const running =
+          how === 'exec'
+            ? op.exec(argv, { signal: ac.signal }).catch(() => undefined)
+            : op.spawn(argv, { signal: ac.signal }).then((p) => p.done.catch(() => undefined));
+        let seen = false;
+        for (let i = 0; i < 40 && !seen; i++) {
+          seen = (await pool.exec('beta', ['pgrep', '-u', 'root', '-f', pattern])).code === 0;
+          if (!seen) await new Promise((res) => setTimeout(res, 250));
+        }
+        expect(seen, `${how}: the command runs as root`).toBe(true);
+        ac.abort();
+        await running;
+        let gone = false;
+        for (let i = 0; i < 20 && !gone; i++) {
+          gone = (await pool.exec('beta', ['pgrep', '-f', pattern])).code === 1;
+          if (!gone) await new Promise((res) => setTimeout(res, 250));
+        }
+        expect(gone, `${how}: still running as root after the cancel`).toBe(true);
+      }
     } finally {
       await pool.close();
     }
