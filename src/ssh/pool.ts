@@ -115,6 +115,9 @@ export class SshPool {
     const kill = (signal = 'TERM') => {
       sendSignal(channel, signal);
       this.killRemote(host, pidTap.pid, signal, opts.killPrefix);
+      // ssh2 emits a channel's close (so `done`, and its slot back) only once
+      // its stdout was read to the end: what a killed command still prints is not wanted
+      channel.resume();
       channel.close();
     };
     opts.signal?.addEventListener('abort', () => kill('KILL'), { once: true });

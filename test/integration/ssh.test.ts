@@ -127,7 +127,12 @@ describe.skipIf(SKIP_LAB)('ssh connections against the lab', () => {
         }
         expect(seen, `${how}: the command runs as root`).toBe(true);
         ac.abort();
-        await running;
+        // a spawn whose stdout nobody reads settles too: its channel's close waits on that stream
+        const settled = await Promise.race([
+          running.then(() => true),
+          new Promise<boolean>((res) => setTimeout(() => res(false), 15_000).unref()),
+        ]);
+        expect(settled, `${how}: the cancelled command never settled`).toBe(true);
         let gone = false;
         for (let i = 0; i < 20 && !gone; i++) {
           gone = (await pool.exec('beta', ['pgrep', '-f', pattern])).code === 1;
