@@ -132,5 +132,6 @@ const savedPercent = (ms: number, baseline: number) =>
 /** "ferry: plan timing: probes 420 ms, preflight 1130 ms, links 2210 ms, total 2230 ms" (FERRY_TIMING=1) */
 export function formatTimings(plan: MigrationPlan): string {
   const steps = Object.entries(plan.timings ?? {}).map(([step, ms]) => `${step} ${ms} ms`);
-  return `ferry: plan timing: ${[...steps, `total ${plan.planMs} ms`].join(', ')}\n`;
+  const cached = plan.factsCached?.length ? `; facts cached: ${plan.factsCached.join(' ')}` : '';
+  return `ferry: plan timing: ${[...steps, `total ${plan.planMs} ms`].join(', ')}${cached}\n`;
 }

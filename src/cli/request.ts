@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { parseAllow, standingAllow, withStandingAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
-import { type MigrationPlan, planMigration } from '../migrate/survey.ts';
+import { factsCacheDir } from '../config/paths.ts';
+import { type MigrationPlan, type PlanDeps, planMigration } from '../migrate/survey.ts';
+import { measureLink } from '../migrate/transfer.ts';
 import {
   COMPRESSIONS,
   DEFAULT_OPTIONS,
@@ -17,6 +19,7 @@ import {
   TRANSFER_MODES,
 } from '../plan/migration.ts';
 import { STRATEGIES } from '../plan/schedule.ts';
+import { diskFactsCache, sshIdentity } from '../runtime/facts-cache.ts';
 import { createSshPool, type SshPool } from '../ssh/index.ts';
 import { errorText } from '../text/error.ts';
 import { UsageError } from './usage.ts';
@@ -183,7 +186,15 @@ export const poolFor = (a: { configFile?: string | undefined; jump?: string | un
     ...(a.jump ? { jump: a.jump } : {}),
   });
 
+/** What the CLI plans with: the real link measurement, and hosts' facts cached on disk between runs. */
+export function planDeps(pool: SshPool, env: NodeJS.ProcessEnv = process.env): PlanDeps {
+  return {
+    measureLink,
+    factsCache: diskFactsCache(factsCacheDir(env), async (host) => sshIdentity(await pool.settingsOf(host))),
+  };
+}
+
 /** Plans the group: connects to every host at once, preflight, estimates, order. */
 export async function planFor(pool: SshPool, a: MigrateArgs): Promise<MigrationPlan> {
-  return planMigration(pool, planRequestFrom(a.group, optionsFrom(a)));
+  return planMigration(pool, planRequestFrom(a.group, optionsFrom(a)), planDeps(pool));
 }

@@ -23,6 +23,7 @@ import { App } from '../ui/App.tsx';
 import { colorsWanted, ThemeContext } from '../ui/theme.ts';
 import { type RunEnvironment, runEnvironment } from './environment.ts';
 import { EXIT, resolveHostList } from './inventory.ts';
+import { planDeps } from './request.ts';
 import { takeOverSkeleton } from './skeleton.ts';
 import { VERSION } from './version.ts';
 
@@ -116,7 +117,7 @@ export function sshBackend(
         const standing = env.standingAllow;
         if (standing instanceof Error) throw standing;
         const allow = withStandingAllow(req.options.allow, standing);
-        return await planMigration(pool, { ...req, options: { ...req.options, allow } });
+        return await planMigration(pool, { ...req, options: { ...req.options, allow } }, planDeps(pool));
       } catch (e) {
         const hint = e instanceof Error && 'hint' in e && typeof e.hint === 'string' ? ` (${e.hint})` : '';
         throw new Error(`${errorText(e)}${hint}`);

@@ -24,7 +24,8 @@ import {
   type ThroughputModel,
 } from '../plan/schedule.ts';
 import { poolExec } from '../runtime/exec.ts';
-import { type HostTarget, probeHost } from '../runtime/probe.ts';
+import type { FactsCache } from '../runtime/facts-cache.ts';
+import { type HostTarget, type ProbeOptions, probeHost } from '../runtime/probe.ts';
 import type { SshPool } from '../ssh/index.ts';
 import { errorText } from '../text/error.ts';
 import { linkKey, scheduleInput } from './scheduling.ts';
@@ -54,6 +55,8 @@ export interface MigrationPlan extends Plan {
   planMs: number;
   /** ms since planning started at which each step ended (FERRY_TIMING=1 prints them) */
   timings?: Record<string, number>;
+  /** hosts whose slow facts came from the facts cache (FERRY_TIMING=1 prints them) */
+  factsCached?: string[];
 }
 
 /** A problem that stops planning altogether: a host that cannot be reached, a member that does not exist. */
@@ -229,6 +232,8 @@ export function serverFirst(
 /** What planning measures with (tests give their own). */
 export interface PlanDeps {
   measureLink: typeof measureLink;
+  /** each host's slow facts from earlier runs (the CLI's is on disk); none: every probe asks them */
+  factsCache?: FactsCache;
 }
 
 export async function planMigration(
@@ -238,7 +243,7 @@ export async function planMigration(
 ): Promise<MigrationPlan> {
   const linkRuns = new LinkEstimates(pool, req.options, deps);
   try {
-    return await planGroup(pool, req, linkRuns);
+    return await planGroup(pool, req, linkRuns, deps.factsCache);
   } catch (err) {
     linkRuns.abandon();
     throw err;
@@ -248,7 +253,24 @@ export async function planMigration(
   }
 }
 
-async function planGroup(pool: SshPool, req: PlanRequest, linkRuns: LinkEstimates): Promise<MigrationPlan> {
+/** A host's probe, its slow facts from the cache when the host's facts key still matches. */
+async function probeCached(
+  target: HostTarget,
+  opts: ProbeOptions,
+  cache: FactsCache | undefined,
+): Promise<ReturnType<typeof probeHost>> {
+  if (!cache) return probeHost(target, opts);
+  const probe = await probeHost(target, { ...opts, knownFacts: await cache.read(target.name) });
+  if (probe.factsToKeep) await cache.write(target.name, probe.factsToKeep);
+  return probe;
+}
+
+async function planGroup(
+  pool: SshPool,
+  req: PlanRequest,
+  linkRuns: LinkEstimates,
+  factsCache: FactsCache | undefined,
+): Promise<MigrationPlan> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   const mark = (step: string) => {
@@ -309,8 +331,10 @@ async function planGroup(pool: SshPool, req: PlanRequest, linkRuns: LinkEstimate
   const probes = new Map(
     (
       await Promise.all([
-        ...sources.map((h) => probeHost(target(h), { extra: [CPUINFO_SECTION], ...signal })),
-        ...destinations.filter((h) => !sources.includes(h)).map((h) => probeHost(target(h), { ...signal })),
+        ...sources.map((h) => probeCached(target(h), { extra: [CPUINFO_SECTION], ...signal }, factsCache)),
+        ...destinations
+          .filter((h) => !sources.includes(h))
+          .map((h) => probeCached(target(h), { ...signal }, factsCache)),
       ])
     ).map((p) => [p.host, p]),
   );
@@ -506,5 +530,6 @@ async function planGroup(pool: SshPool, req: PlanRequest, linkRuns: LinkEstimate
     blocked: findings.some((f) => f.severity === 'blocker'),
     planMs: Math.round(performance.now() - t0),
     timings,
+    factsCached: [...probes.values()].filter((p) => p.factsCached).map((p) => p.host),
   };
 }

@@ -232,6 +232,8 @@ const asksTcp = (r: SectionResult | undefined) =>
  */
 export const CPUINFO_SECTION: Section = {
   name: 'pf.cpuinfo',
+  // the CPU and CRIU's image format change only with a reboot or a new criu binary (the facts key)
+  cacheable: true,
   display: 'criu cpuinfo dump',
   script: [
     'mkdir "$T/cpu" || exit 1',

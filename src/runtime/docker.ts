@@ -59,6 +59,7 @@ export function dockerRuntime(opts: RuntimeOptions = {}): Runtime {
   const sections: Section[] = [
     {
       name: 'docker.info',
+      cacheable: true,
       display: `${bin} info --format '{{json .}}'`,
       script: `${d} info --format '{{json .}}'`,
     },

@@ -23,15 +23,17 @@ export function hostFactSections(opts: HostFactOptions = {}): Section[] {
   const dir = opts.checkpointDir ?? DEFAULT_CHECKPOINT_DIR;
   return [
     { name: 'host.kernel', display: 'uname -r', script: 'uname -r' },
-    { name: 'criu.version', display: `${criu} --version`, script: `${c} --version` },
-    { name: 'criu.check', display: `${criu} check`, script: `${c} check` },
+    { name: 'criu.version', cacheable: true, display: `${criu} --version`, script: `${c} --version` },
+    { name: 'criu.check', cacheable: true, display: `${criu} check`, script: `${c} check` },
     {
       name: 'criu.dirty',
+      cacheable: true,
       display: `${criu} check --feature mem_dirty_track`,
       script: `${c} check --feature mem_dirty_track`,
     },
     {
       name: 'criu.uffd',
+      cacheable: true,
       display: `${criu} check --feature uffd-noncoop`,
       script: `${c} check --feature uffd-noncoop`,
     },

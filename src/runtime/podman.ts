@@ -56,7 +56,12 @@ export function podmanRuntime(opts: RuntimeOptions = {}): Runtime {
   const bin = opts.binary ?? 'podman';
   const p = `$SUDO ${shQuote(bin)}`;
   const sections: Section[] = [
-    { name: 'podman.info', display: `${bin} info --format json`, script: `${p} info --format json` },
+    {
+      name: 'podman.info',
+      cacheable: true,
+      display: `${bin} info --format json`,
+      script: `${p} info --format json`,
+    },
     {
       name: 'podman.containers',
       display: `${bin} ps -aq --no-trunc; ${bin} container inspect <ids>`,

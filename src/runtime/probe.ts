@@ -4,12 +4,14 @@ import type { HostFacts, HostProblem } from '../inventory/model.ts';
 import { errorText } from '../text/error.ts';
 import { dockerRuntime } from './docker.ts';
 import { excerpt, type HostExec } from './exec.ts';
+import { type CachedSection, type FactsEntry, factsKeyScript, usableKey } from './facts-cache.ts';
 import { DEFAULT_CHECKPOINT_DIR, hostFactSections, parseHostFacts } from './host-facts.ts';
 import { MEMORY_SECTION, memorySection, parseCgroupMemory } from './listing.ts';
 import { podmanRuntime } from './podman.ts';
 import { emptyFacts, type Runtime, type RuntimeProbe } from './runtime.ts';
 import {
   buildScript,
+  FACTS_KEY_SECTION,
   parseScriptOutput,
   type ScriptMeta,
   type Section,
@@ -52,6 +54,12 @@ export interface ProbeOptions {
    * between refreshes, or the caller has them already.
    */
   facts?: boolean;
+  /**
+   * the host's cacheable answers from an earlier run (null: none yet). Given,
+   * the host prints its facts key first and skips the cacheable sections when
+   * it is this entry's; the probe then reads them from the entry.
+   */
+  knownFacts?: FactsEntry | null;
   signal?: AbortSignal;
 }
 
@@ -66,6 +74,10 @@ export interface HostProbe {
   runtimes: { runtime: Runtime; probe: RuntimeProbe }[];
   problems: HostProblem[];
   extra: Map<string, SectionResult>;
+  /** knownFacts was given: whether the host's key matched it (its answers were used) */
+  factsCached?: boolean;
+  /** the cacheable answers of this round trip, under the host's key, when they are worth keeping */
+  factsToKeep?: FactsEntry;
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_SEC = 20;
@@ -106,7 +118,23 @@ export async function probeHost(target: HostTarget, opts: ProbeOptions = {}): Pr
   const extra = opts.extra ?? [];
   const all = [...hostSections, ...runtimeSections, ...(list ? [memorySection()] : []), ...extra];
   const commandTimeoutSec = target.commandTimeoutSec ?? DEFAULT_COMMAND_TIMEOUT_SEC;
-  const { script, nonce } = buildScript(all, { sudo, timeoutSec: commandTimeoutSec });
+  const cacheable = all.filter((s) => s.cacheable);
+  const caching = opts.knownFacts !== undefined && cacheable.length > 0;
+  const known = opts.knownFacts ?? null;
+  // the entry stands in only when it holds every cacheable answer this probe asks
+  const covers = known !== null && cacheable.every((s) => known.sections[s.name] !== undefined);
+  const { script, nonce } = buildScript(all, {
+    sudo,
+    timeoutSec: commandTimeoutSec,
+    ...(caching
+      ? {
+          factsKey: {
+            script: factsKeyScript([target.criuBinary ?? 'criu', ...runtimes.map((r) => r.binary)]),
+            expect: covers ? known.key : null,
+          },
+        }
+      : {}),
+  });
   const timeoutMs = target.timeoutMs ?? (commandTimeoutSec + 15) * 1000;
 
   const done = (p: Omit<HostProbe, 'host' | 'startedAt' | 'durationMs'>): HostProbe => ({
@@ -170,8 +198,9 @@ export async function probeHost(target: HostTarget, opts: ProbeOptions = {}): Pr
       stderr: err,
     });
   }
-  const problems: HostProblem[] = [];
   const meta = parsed.meta;
+  const cache = caching ? applyFactsCache(parsed.sections, cacheable, covers ? known : null, meta) : {};
+  const problems: HostProblem[] = [];
   if (meta.sudoNeeded && meta.sudoCode !== 0) {
     problems.push({
       severity: 'error',
@@ -216,5 +245,39 @@ export async function probeHost(target: HostTarget, opts: ProbeOptions = {}): Pr
     const r = parsed.sections.get(s.name);
     if (r) extraResults.set(s.name, r);
   }
-  return done({ reached: true, meta, facts, runtimes: probes, problems, extra: extraResults });
+  return done({ reached: true, meta, facts, runtimes: probes, problems, extra: extraResults, ...cache });
+}
+
+/**
+ * On a key that matches `known`, puts its answers in `results` (the host
+ * skipped those sections). Otherwise, the answers to keep: when the key has a
+ * boot id, sudo worked if it was needed, and every cacheable section reported
+ * in time.
+ */
+function applyFactsCache(
+  results: Map<string, SectionResult>,
+  cacheable: readonly Section[],
+  known: FactsEntry | null,
+  meta: ScriptMeta,
+): Pick<HostProbe, 'factsCached' | 'factsToKeep'> {
+  const keyOut = results.get(FACTS_KEY_SECTION);
+  results.delete(FACTS_KEY_SECTION);
+  const key = keyOut?.code === 0 ? keyOut.stdout.replace(/\n+$/, '') : null;
+  if (known && key === known.key) {
+    for (const s of cacheable) {
+      const c = known.sections[s.name] as CachedSection;
+      results.set(s.name, { name: s.name, display: s.display, ...c, elapsedMs: null });
+    }
+    return { factsCached: true };
+  }
+  if (key === null || !usableKey(key) || (meta.sudoNeeded && meta.sudoCode !== 0))
+    return { factsCached: false };
+  const sections: Record<string, CachedSection> = {};
+  for (const s of cacheable) {
+    const r = results.get(s.name);
+    // a criu check that ran out of time says nothing about the host: never kept
+    if (!r || r.code === null || r.timedOut) return { factsCached: false };
+    sections[s.name] = { code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: false };
+  }
+  return { factsCached: false, factsToKeep: { key, sections } };
 }

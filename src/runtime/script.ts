@@ -28,6 +28,11 @@ export interface Section {
   chain?: string;
   /** the snippet reads the script's stdin (at most one section may) */
   stdin?: boolean;
+  /**
+   * its answer depends only on what the facts key covers (boot, binaries,
+   * daemon sockets, config files): skipped when the key is the one expected
+   */
+  cacheable?: boolean;
 }
 
 export interface SectionResult {
@@ -70,11 +75,17 @@ export interface BuildOptions {
   /** default per-section limit */
   timeoutSec: number;
   nonce?: string;
+  /**
+   * runs `script` first, as section FACTS_KEY_SECTION; when its stdout is
+   * `expect`, the cacheable sections do not run (the caller has their answers)
+   */
+  factsKey?: { script: string; expect: string | null };
 }
 
 export const STDERR_CAP = 8192;
 const NAME = /^[A-Za-z0-9._-]+$/;
 export const META_SECTION = 'ferry.meta';
+export const FACTS_KEY_SECTION = 'host.factskey';
 // GNU timeout: 124 when the limit hit, 137 when -k had to KILL it
 const TIMED_OUT = new Set([124, 137]);
 
@@ -89,7 +100,7 @@ export function buildScript(
 ): { script: string; nonce: string } {
   const nonce = opts.nonce ?? newNonce();
   if (!/^[A-Za-z0-9]+$/.test(nonce)) throw new Error(`bad nonce '${nonce}'`);
-  const seen = new Set<string>([META_SECTION]);
+  const seen = new Set<string>([META_SECTION, FACTS_KEY_SECTION]);
   let stdinUsers = 0;
   for (const s of sections) {
     if (!NAME.test(s.name)) throw new Error(`bad section name '${s.name}'`);
@@ -106,8 +117,11 @@ export function buildScript(
     list.push(s);
     chains.set(key, list);
   }
+  const key = opts.factsKey;
+  // a cacheable section runs (and is reported) only when the key differs
+  const unlessKnown = (s: Section) => (key && s.cacheable ? '[ "$ferry_hit" = 1 ] || ' : '');
   const run = (s: Section) =>
-    `ferry_run ${s.name} ${Math.max(1, Math.round(s.timeoutSec ?? opts.timeoutSec))} ${s.stdin ? 1 : 0} ${shQuote(s.script)}`;
+    `${unlessKnown(s)}ferry_run ${s.name} ${Math.max(1, Math.round(s.timeoutSec ?? opts.timeoutSec))} ${s.stdin ? 1 : 0} ${shQuote(s.script)}`;
   const jobs = [...chains.values()].map((list) => `{ ${list.map(run).join('; ')}; } &`);
 
   const lines = [
@@ -156,6 +170,15 @@ export function buildScript(
     `  head -c ${STDERR_CAP} "$T/$1.err" 2>/dev/null`,
     `  printf '\\n@@%s:end:%s:%s@@\\n' "$N" "$1" "$(cat "$T/$1.rc" 2>/dev/null)"`,
     '}',
+    ...(key
+      ? [
+          `ferry_run ${FACTS_KEY_SECTION} 10 0 ${shQuote(key.script)}`,
+          'ferry_hit=0',
+          key.expect === null
+            ? ':'
+            : `[ "$(cat "$T/${FACTS_KEY_SECTION}.out" 2>/dev/null)" = ${shQuote(key.expect)} ] && ferry_hit=1`,
+        ]
+      : []),
     ...jobs,
     'wait',
     '{',
@@ -170,7 +193,8 @@ export function buildScript(
     `cp "$T/sudo.err" "$T/${META_SECTION}.err"`,
     `echo 0 >"$T/${META_SECTION}.rc"`,
     `ferry_emit ${META_SECTION}`,
-    ...sections.map((s) => `ferry_emit ${s.name}`),
+    ...(key ? [`ferry_emit ${FACTS_KEY_SECTION}`] : []),
+    ...sections.map((s) => `${unlessKnown(s)}ferry_emit ${s.name}`),
     'exit 0',
   ];
   return { script: `${lines.join('\n')}\n`, nonce };

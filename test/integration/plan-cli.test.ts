@@ -1,7 +1,7 @@
 // Issue 7 against the lab, through the built CLI (dist/ferry.mjs): --plan and
 // its JSON schema, exit codes (0 plan OK, 2 blockers, 1 error), and a
 // headless `migrate --yes --events ndjson` whose state continues on beta.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -13,10 +13,12 @@ import { containerNames, expectContinuity, STAGES, snapshot } from '../support/m
 const FERRY = new URL('../../dist/ferry.mjs', import.meta.url).pathname;
 const IMG = 'localhost/ferry-workload:latest';
 
+// hosts' facts are cached on disk between runs: in a directory of this file's own
+let cacheHome = '/nonexistent';
 const ferry = (args: string[], env: Record<string, string> = {}) =>
   execa(process.execPath, [FERRY, ...args], {
     reject: false,
-    env: { XDG_CONFIG_HOME: '/nonexistent', ...env },
+    env: { XDG_CONFIG_HOME: '/nonexistent', XDG_CACHE_HOME: cacheHome, ...env },
   });
 
 const ms = z.number().int().nonnegative();
@@ -79,11 +81,13 @@ async function cleanup() {
 
 describe.skipIf(SKIP_LAB)('ferry --plan and headless migrate, on the lab', () => {
   beforeAll(async () => {
+    cacheHome = await mkdtemp(join(tmpdir(), 'ferry-cache-'));
     await execa(process.execPath, ['scripts/build.mjs', '--quiet']);
     await cleanup();
     await lab(['workflow']);
   });
   afterAll(async () => {
+    if (cacheHome.startsWith(tmpdir())) await rm(cacheHome, { recursive: true, force: true });
     await cleanup();
     await ssh(
       'beta',
@@ -94,9 +98,17 @@ describe.skipIf(SKIP_LAB)('ferry --plan and headless migrate, on the lab', () =>
 
   it('--plan --json: the schema holds, the order respects the DAG, and nothing was touched', async () => {
     const before = await containerNames('alpha', 'podman', 'wf');
-    const r = await ferry(['--plan', ...WORKFLOW_TO_BETA, '--json']);
+    const r = await ferry(['--plan', ...WORKFLOW_TO_BETA, '--json'], { FERRY_TIMING: '1' });
     expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/facts cached/);
     const plan = planSchema.parse(JSON.parse(r.stdout));
+    // the next process takes both hosts' CRIU and runtime facts from the cache, and plans the same
+    const again = await ferry(['--plan', ...WORKFLOW_TO_BETA, '--json'], { FERRY_TIMING: '1' });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/facts cached: (alpha beta|beta alpha)$/m);
+    const replan = planSchema.parse(JSON.parse(again.stdout));
+    expect(replan.order).toEqual(plan.order);
+    expect(replan.findings.map((f) => f.code)).toEqual(plan.findings.map((f) => f.code));
     expect(plan.items.map((i) => i.name).sort()).toEqual(STAGES.map((s) => `wf-${s}-1`).sort());
     expect(plan.order).toEqual(plan.items.map((i) => i.id));
     // producer depends on parse, parse on enrich, enrich on sink: consumers first
