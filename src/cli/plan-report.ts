@@ -2,7 +2,7 @@
 // ferry.plan/v1, below), and the timings line of FERRY_TIMING=1. The command
 // is plan-command.ts; the text for a person, plan-text.ts.
 import type { MigrationPlan } from '../migrate/survey.ts';
-import type { Stage } from '../plan/migration.ts';
+import type { PlannedCreate, Stage } from '../plan/migration.ts';
 
 /** `ferry --plan --json`: documented in the README; change only by bumping `schema`. */
 export interface PlanJson {
@@ -33,6 +33,8 @@ export interface PlanJson {
       startMs: number;
       endMs: number;
     }[];
+    /** what the destination creates: the driver's create command (env values elided, host text sanitised) */
+    create: PlannedCreate | null;
   }[];
   /** `after` is not frozen before `before` (it depends on it) */
   edges: { before: string; after: string }[];
@@ -88,6 +90,7 @@ export function planJson(plan: MigrationPlan): PlanJson {
         stages: predicted.stages
           .filter((s) => s.id === i.id)
           .map(({ stage, startMs, endMs }) => ({ stage, startMs, endMs })),
+        create: plan.creates?.[i.id] ?? null,
       };
     }),
     edges: plan.edges.map(([before, after]) => ({ before, after })),

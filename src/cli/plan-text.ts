@@ -11,6 +11,8 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** A finding or an edge in 80 columns: the first line indented by 2, the rest by 4; a word longer than a line is cut. */
 const wrap = (text: string) => wrapText(text, 80, { indent: { first: '  ', rest: '    ' }, long: 'cut' });
+/** The same, a word longer than a line carried on over the next lines: a command is shown entire. */
+const wrapWhole = (text: string) => wrapText(text, 80, { indent: { first: '  ', rest: '    ' } });
 
 /** The plan's item table: columns as wide as their content, in 80 columns. */
 const ITEM_COLUMNS: readonly ContentColumn[] = [
@@ -58,6 +60,12 @@ export function formatPlan(plan: MigrationPlan): string {
   if (j.edges.length > 0) {
     lines.push('order respects:');
     for (const e of j.edges) lines.push(...wrap(`${e.after} after ${e.before}`));
+  }
+  if (j.items.some((i) => i.create)) {
+    lines.push('created on the destination (env values elided):');
+    j.items.forEach((i, n) => {
+      if (i.create) lines.push(...wrapWhole(`${n + 1} ${i.name} on ${i.destination}: ${i.create.line}`));
+    });
   }
   const blockers = j.findings.filter((f) => f.severity === 'blocker');
   const warnings = j.findings.filter((f) => f.severity === 'warning');

@@ -106,6 +106,12 @@ export interface PodRef {
   infra: boolean;
 }
 
+/** The create command of a container's copy, both ways its address can go (env values elided). */
+export interface CopyArgv {
+  sameAddress: string[];
+  newAddress: string[];
+}
+
 export interface Container {
   host: string;
   runtime: RuntimeKind;
@@ -136,6 +142,12 @@ export interface Container {
   securityOpt?: string[];
   /** podman: the command line the container was created with (the destination's copy is created from it) */
   createCommand?: string[] | null;
+  /**
+   * the create command of the destination's copy, as the migration driver builds it
+   * from this inspect, with env values elided (`-e KEY=…`): keeping the address, and
+   * with a new one (--new-address); null when none can be built
+   */
+  copyArgv?: CopyArgv | null;
   labels: Record<string, string>;
   pod: PodRef | null;
   compose: ComposeInfo | null;

@@ -5,8 +5,9 @@
 // directory; `docker start --checkpoint` then restores it. (Docker 20.10
 // refuses --checkpoint-dir on start.)
 
-import { inspectMounts } from '../runtime/inspect-common.ts';
-import { arr, type Json, type JsonObject, maybeStr, num, obj, onlyStrings, str } from '../runtime/json.ts';
+import { attachedNetworks, createArgvFromInspect } from '../runtime/create-argv.ts';
+import { type DockerInspect, readDockerInspect as readInspect } from '../runtime/docker-inspect.ts';
+import { arr, type JsonObject, obj } from '../runtime/json.ts';
 import { errorText } from '../text/error.ts';
 import {
   bringSourceBack,
@@ -30,174 +31,11 @@ import {
   timedStreams,
   untarInto,
 } from './driver.ts';
-import { attachedNetworks, ensureNetworks, removeCreatedNetworks } from './networks.ts';
+import { ensureNetworks, removeCreatedNetworks } from './networks.ts';
 
-interface DockerInspect {
-  Id: string;
-  Name: string;
-  Image: string;
-  Config: {
-    Image: string;
-    Env?: string[] | null;
-    Cmd?: string[] | null;
-    Entrypoint?: string[] | null;
-    Labels?: Record<string, string> | null;
-    User?: string;
-    WorkingDir?: string;
-    Tty?: boolean;
-    OpenStdin?: boolean;
-  };
-  HostConfig: {
-    NetworkMode?: string;
-    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
-    Binds?: string[] | null;
-    PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
-    Privileged?: boolean;
-    CapAdd?: string[] | null;
-    CapDrop?: string[] | null;
-    ShmSize?: number;
-  };
-  GraphDriver?: { Data?: { UpperDir?: string } };
-  Mounts?: { Type?: string; Name?: string; Source?: string; Destination?: string }[];
-  NetworkSettings?: {
-    Networks?: Record<
-      string,
-      { IPAddress?: string; GlobalIPv6Address?: string; Aliases?: string[] | null }
-    > | null;
-  };
-}
-
-/**
- * `docker container inspect` of one container, read field by field (runtime/json.ts):
- * a field of another type than docker prints is absent, and a list or map that
- * goes onto the copy's command line but holds anything other than strings is
- * refused, naming the field.
- */
+/** `docker container inspect` of one container, read field by field; what would reach the copy's command line in another type is refused. */
 export function readDockerInspect(o: JsonObject, where: string): DockerInspect {
-  const refuse = (field: string, what: string): never => {
-    throw new StageError(`${where}: docker inspect gives ${field} that is not ${what}`);
-  };
-  const list = (field: string, v: Json | undefined): string[] | null =>
-    v === undefined || v === null ? null : (onlyStrings(v) ?? refuse(field, 'a list of strings'));
-  const map = (field: string, v: Json | undefined): Record<string, string> | null => {
-    if (v === undefined || v === null) return null;
-    const m = obj(v);
-    return Object.values(m).every((x) => typeof x === 'string')
-      ? (m as Record<string, string>)
-      : refuse(field, 'a map of strings');
-  };
-  const config = obj(o.Config);
-  const host = obj(o.HostConfig);
-  const restart = obj(host.RestartPolicy);
-  const ports = obj(host.PortBindings);
-  return {
-    Id: str(o.Id),
-    Name: str(o.Name),
-    Image: str(o.Image),
-    Config: {
-      Image: str(config.Image),
-      Env: list('Config.Env', config.Env),
-      Cmd: list('Config.Cmd', config.Cmd),
-      Entrypoint: list('Config.Entrypoint', config.Entrypoint),
-      Labels: map('Config.Labels', config.Labels),
-      User: maybeStr(config.User),
-      WorkingDir: maybeStr(config.WorkingDir),
-      Tty: config.Tty === true,
-      OpenStdin: config.OpenStdin === true,
-    },
-    HostConfig: {
-      NetworkMode: maybeStr(host.NetworkMode),
-      RestartPolicy: {
-        Name: maybeStr(restart.Name),
-        MaximumRetryCount: num(restart.MaximumRetryCount) ?? undefined,
-      },
-      Binds: list('HostConfig.Binds', host.Binds),
-      PortBindings: Object.fromEntries(
-        Object.entries(ports).map(([port, binds]) => [
-          port,
-          binds === null
-            ? null
-            : arr(binds)
-                .map(obj)
-                .map((b) => ({
-                  HostIp: maybeStr(b.HostIp),
-                  HostPort: maybeStr(b.HostPort),
-                })),
-        ]),
-      ),
-      Privileged: host.Privileged === true,
-      CapAdd: list('HostConfig.CapAdd', host.CapAdd),
-      CapDrop: list('HostConfig.CapDrop', host.CapDrop),
-      ShmSize: num(host.ShmSize) ?? undefined,
-    },
-    GraphDriver: { Data: { UpperDir: maybeStr(obj(obj(o.GraphDriver).Data).UpperDir) } },
-    Mounts: inspectMounts(o.Mounts),
-    NetworkSettings: {
-      Networks: Object.fromEntries(
-        Object.entries(obj(obj(o.NetworkSettings).Networks)).map(([name, raw]) => {
-          const n = obj(raw);
-          return [
-            name,
-            {
-              IPAddress: maybeStr(n.IPAddress),
-              GlobalIPv6Address: maybeStr(n.GlobalIPv6Address),
-              Aliases: list(`NetworkSettings.Networks.${name}.Aliases`, n.Aliases),
-            },
-          ];
-        }),
-      ),
-    },
-  };
-}
-
-/** `docker create` argv that rebuilds a container from its inspect output, on the same address unless told otherwise. */
-export function createArgvFromInspect(c: DockerInspect, opts: { newAddress?: boolean } = {}): string[] {
-  const name = c.Name.replace(/^\//, '');
-  const a = ['docker', 'create', '--name', name];
-  const h = c.HostConfig;
-  if (h.NetworkMode && h.NetworkMode !== 'default') a.push('--network', h.NetworkMode);
-  const net = c.NetworkSettings?.Networks?.[h.NetworkMode ?? ''];
-  if (net) {
-    // the names it answers to on the network (compose: the service); docker adds the short id itself
-    for (const alias of net.Aliases ?? []) if (!c.Id.startsWith(alias)) a.push('--network-alias', alias);
-    if (!opts.newAddress && net.IPAddress) a.push('--ip', net.IPAddress);
-    if (!opts.newAddress && net.GlobalIPv6Address) a.push('--ip6', net.GlobalIPv6Address);
-  }
-  const rp = h.RestartPolicy;
-  if (rp?.Name && rp.Name !== 'no')
-    a.push(
-      '--restart',
-      rp.Name === 'on-failure' && rp.MaximumRetryCount ? `on-failure:${rp.MaximumRetryCount}` : rp.Name,
-    );
-  for (const e of c.Config.Env ?? []) a.push('-e', e);
-  for (const [k, v] of Object.entries(c.Config.Labels ?? {})) a.push('--label', `${k}=${v}`);
-  for (const b of h.Binds ?? []) a.push('-v', b);
-  for (const m of c.Mounts ?? []) {
-    if (
-      m.Type === 'volume' &&
-      m.Name &&
-      m.Destination &&
-      !(h.Binds ?? []).some((b) => b.startsWith(`${m.Name}:`))
-    ) {
-      a.push('-v', `${m.Name}:${m.Destination}`);
-    }
-  }
-  for (const [port, binds] of Object.entries(h.PortBindings ?? {})) {
-    for (const b of binds ?? []) a.push('-p', `${b.HostIp ? `${b.HostIp}:` : ''}${b.HostPort ?? ''}:${port}`);
-  }
-  if (c.Config.User) a.push('--user', c.Config.User);
-  if (c.Config.WorkingDir) a.push('--workdir', c.Config.WorkingDir);
-  if (c.Config.Tty) a.push('-t');
-  if (c.Config.OpenStdin) a.push('-i');
-  if (h.Privileged) a.push('--privileged');
-  for (const cap of h.CapAdd ?? []) a.push('--cap-add', cap);
-  for (const cap of h.CapDrop ?? []) a.push('--cap-drop', cap);
-  if (h.ShmSize) a.push('--shm-size', String(h.ShmSize));
-  // --entrypoint takes one word: the rest of it goes before the command
-  const entry = c.Config.Entrypoint ?? [];
-  if (entry.length > 0) a.push('--entrypoint', entry[0] as string);
-  a.push(c.Config.Image, ...entry.slice(1), ...(c.Config.Cmd ?? []));
-  return a;
+  return readInspect(o, where, (message) => new StageError(message));
 }
 
 async function inspect(host: MigrationContext['src'], ref: string): Promise<DockerInspect> {

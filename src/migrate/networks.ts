@@ -92,14 +92,3 @@ export async function removeCreatedNetworks(ctx: MigrationContext, kind: Runtime
     if (users.code === 0 && users.stdout.trim() === '') await ctx.dst.exec([kind, 'network', 'rm', name]);
   }
 }
-
-/** The networks a container is attached to, from its inspect (none for host, none or container: modes). */
-export function attachedNetworks(inspect: {
-  HostConfig?: { NetworkMode?: string };
-  NetworkSettings?: { Networks?: Record<string, unknown> | null };
-}): string[] {
-  const mode = inspect.HostConfig?.NetworkMode ?? '';
-  if (mode === 'host' || mode === 'none' || mode.startsWith('container:') || mode.startsWith('ns:'))
-    return [];
-  return Object.keys(inspect.NetworkSettings?.Networks ?? {});
-}

@@ -13,8 +13,8 @@ import {
   type OciSpec,
   type SpecBaseline,
   specEscapes,
-  withEnv,
 } from '../plan/escapes.ts';
+import { attachedNetworks, podmanCopyArgv } from '../runtime/create-argv.ts';
 import { inspectMounts } from '../runtime/inspect-common.ts';
 import { arr, type Json, type JsonObject, maybeStr, obj, onlyStrings, str } from '../runtime/json.ts';
 import { errorText } from '../text/error.ts';
@@ -42,7 +42,7 @@ import {
   timedStreams,
   untarInto,
 } from './driver.ts';
-import { attachedNetworks, ensureNetworks, removeCreatedNetworks } from './networks.ts';
+import { ensureNetworks, removeCreatedNetworks } from './networks.ts';
 
 const USERDATA_FILES = ['checkpoint', 'config.json', 'devshm-checkpoint.tar', 'network.status', 'stats-dump'];
 /** podman 4's default capabilities, for a host whose `podman info` does not list them */
@@ -153,32 +153,6 @@ async function inspectWithInfo(
   return { c, info };
 }
 
-/** `podman run -d ...` as recorded at creation, turned into `podman create ...` */
-export function createArgvFrom(createCommand: readonly string[]): string[] | undefined {
-  const argv = [...createCommand];
-  if (argv.length < 3) return undefined;
-  argv[0] = 'podman';
-  let i = 1;
-  if (argv[i] === 'container') i++;
-  if (argv[i] !== 'run' && argv[i] !== 'create') return undefined;
-  argv[i] = 'create';
-  return argv.filter((a) => a !== '-d' && a !== '--detach' && a !== '--detach=true');
-}
-
-/** The create argv with the container's address on its only network (podman allocates one at start otherwise). */
-export function withAddress(argv: readonly string[], ip: string | undefined): string[] {
-  if (!ip) return [...argv];
-  const out: string[] = [];
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k] as string;
-    if (a === '--ip') k++;
-    else if (!a.startsWith('--ip=')) out.push(a);
-  }
-  const at = out.indexOf('create') + 1;
-  out.splice(at, 0, '--ip', ip);
-  return out;
-}
-
 const status = (host: MigrationContext['src'], name: string) => containerState(host, 'podman', name);
 
 export class PodmanDriver implements MigrationDriver {
@@ -227,9 +201,8 @@ export class PodmanDriver implements MigrationDriver {
       return copyImage(ctx, 'podman', image);
     });
 
-    const recorded = c.Config?.CreateCommand ? createArgvFrom(c.Config.CreateCommand) : undefined;
-    // the environment the container has, not the flags that gave it (an --env-file is not on the destination)
-    const createArgv = recorded ? withEnv(recorded, c.Config?.Env ?? []) : undefined;
+    // the copy's command line, with the source's address on its only network (podman allocates one at start otherwise)
+    const createArgv = podmanCopyArgv(c, ctx.options.newAddress ?? false);
     const versionsOk =
       PRECREATE_PROVEN.test(info.version?.Version ?? '') &&
       PRECREATE_PROVEN.test(dstInfo.version?.Version ?? '');
@@ -287,16 +260,9 @@ export class PodmanDriver implements MigrationDriver {
       return;
     }
 
-    // the copy, created now while the source still runs, with the source's address
-    const ip =
-      nets.length === 1 && !ctx.options.newAddress
-        ? c.NetworkSettings?.Networks?.[nets[0] as string]?.IPAddress
-        : undefined;
+    // the copy, created now while the source still runs
     const id =
-      (await createCopy(ctx, withAddress(createArgv as string[], ip), `podman create ${name}`))
-        .trim()
-        .split('\n')
-        .pop() ?? '';
+      (await createCopy(ctx, createArgv as string[], `podman create ${name}`)).trim().split('\n').pop() ?? '';
     if (!/^[0-9a-f]{12,64}$/.test(id))
       throw new StageError(`${ctx.dst.host}: podman create printed ${JSON.stringify(id)}, not an id`);
     ctx.state.dstId = id;

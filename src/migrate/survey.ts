@@ -14,7 +14,14 @@ import { mergeProbe } from '../inventory/inventory.ts';
 import type { RuntimeKind } from '../inventory/model.ts';
 import { type Container, containerKey } from '../inventory/model.ts';
 import { buildDag, type UserEdge } from '../plan/dag.ts';
-import type { MigrateOptions, MigrationItem, Plan, PlanFinding, PlanRequest } from '../plan/migration.ts';
+import type {
+  MigrateOptions,
+  MigrationItem,
+  Plan,
+  PlanFinding,
+  PlannedCreate,
+  PlanRequest,
+} from '../plan/migration.ts';
 import { CPUINFO_SECTION, type PreflightReport, preflightGroup } from '../plan/preflight.ts';
 import {
   estimateStages,
@@ -23,6 +30,7 @@ import {
   simulate,
   type ThroughputModel,
 } from '../plan/schedule.ts';
+import { createLine, displayWord } from '../runtime/create-argv.ts';
 import { poolExec } from '../runtime/exec.ts';
 import type { FactsCache } from '../runtime/facts-cache.ts';
 import { type HostTarget, type ProbeOptions, probeHost } from '../runtime/probe.ts';
@@ -49,6 +57,8 @@ export interface MigrationPlan extends Plan {
     stages: { id: string; stage: 'checkpoint' | 'transfer' | 'restore'; startMs: number; endMs: number }[];
   };
   findings: PlanFinding[];
+  /** what each member's copy is created with on its destination, by item id */
+  creates: Record<string, PlannedCreate>;
   /** some member has a blocker: that member will not be touched */
   blocked: boolean;
   /** how long planning took, ms */
@@ -57,6 +67,29 @@ export interface MigrationPlan extends Plan {
   timings?: Record<string, number>;
   /** hosts whose slow facts came from the facts cache (FERRY_TIMING=1 prints them) */
   factsCached?: string[];
+}
+
+/**
+ * The create command a member's copy gets on its destination, as the driver
+ * builds it from the inspect the plan read (the driver re-reads and
+ * re-checks it), for a person to see before anything runs.
+ */
+export function plannedCreate(c: Container, options: MigrateOptions): PlannedCreate {
+  if (c.runtime === 'podman' && (options.restorePath === 'import' || c.autoRemove))
+    return {
+      argv: null,
+      line: "restored from the source's checkpoint archive (--restore-path import): its configuration as the source sends it, checked at restore",
+    };
+  const argv = options.newAddress ? c.copyArgv?.newAddress : c.copyArgv?.sameAddress;
+  if (!argv)
+    return {
+      argv: null,
+      line:
+        c.runtime === 'podman'
+          ? 'none: podman recorded no create command for it, so it cannot be pre-created'
+          : "unknown: the source's inspect of it could not be read",
+    };
+  return { argv: argv.map(displayWord), line: createLine(argv) };
 }
 
 /** A problem that stops planning altogether: a host that cannot be reached, a member that does not exist. */
@@ -527,6 +560,12 @@ async function planGroup(
       })),
     },
     findings,
+    creates: Object.fromEntries(
+      items.map((it, i) => [
+        it.id,
+        plannedCreate(reports[i]?.input?.container ?? (containers[i] as Container), runOptions),
+      ]),
+    ),
     blocked: findings.some((f) => f.severity === 'blocker'),
     planMs: Math.round(performance.now() - t0),
     timings,

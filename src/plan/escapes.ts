@@ -6,6 +6,7 @@
 // use, so a source that changes its story after the plan is refused too.
 import { capName } from '../config/allow.ts';
 import type { Container } from '../inventory/model.ts';
+import { BOOLEAN_FLAGS } from '../runtime/create-argv.ts';
 
 export { ALLOW_NAMES, parseAllow } from '../config/allow.ts';
 
@@ -67,39 +68,6 @@ function normalize(path: string): string {
 }
 
 // ------------------------------------------------------- create command lines
-
-/** podman/docker create flags that take no value (all others take one). */
-const BOOLEAN_FLAGS = new Set([
-  'd',
-  'detach',
-  'i',
-  'interactive',
-  't',
-  'tty',
-  'P',
-  'publish-all',
-  'q',
-  'quiet',
-  'privileged',
-  'rm',
-  'init',
-  'read-only',
-  'read-only-tmpfs',
-  'replace',
-  'rootfs',
-  'no-healthcheck',
-  'no-hosts',
-  'oom-kill-disable',
-  'env-host',
-  'http-proxy',
-  'passwd',
-  'sig-proxy',
-  'tls-verify',
-  'disable-content-trust',
-  'rmi',
-  'unsetenv-all',
-  'help',
-]);
 
 /** Options that make the runtime read or write a path on the destination host, or run a program of it, chosen by the source. */
 // (not --env-file: ferry never passes the source's, it gives the copy the environment inspect shows)
@@ -422,33 +390,4 @@ export function splitEnv(argv: readonly string[]): { argv: string[]; env: string
     }
   }
   return { argv: out, env };
-}
-
-/**
- * A recorded create command with the environment the container has (inspect's
- * Config.Env) instead of the flags that gave it: `-e`, `--env` and
- * `--env-file` (a file of the source's, or a temp file of an earlier move, is
- * not on the destination, and would be read there).
- */
-export function withEnv(argv: readonly string[], env: readonly string[]): string[] {
-  const at = argv.findIndex((a) => a === 'create' || a === 'run');
-  if (at < 0) return [...argv];
-  const out = argv.slice(0, at + 1) as string[];
-  for (const e of env) out.push('-e', e);
-  let i = at + 1;
-  for (; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '-e' || a === '--env' || a === '--env-file') i++;
-    else if (a.startsWith('--env=') || a.startsWith('--env-file=') || /^-e./.test(a)) continue;
-    else if (a.startsWith('--')) {
-      out.push(a);
-      if (!a.includes('=') && !BOOLEAN_FLAGS.has(a.slice(2)) && i + 1 < argv.length)
-        out.push(argv[++i] as string);
-    } else if (a.startsWith('-') && a.length > 1) {
-      out.push(a);
-      const allBool = [...a.slice(1)].every((ch) => BOOLEAN_FLAGS.has(ch));
-      if (!allBool && a.length === 2 && i + 1 < argv.length) out.push(argv[++i] as string);
-    } else break;
-  }
-  return [...out, ...argv.slice(i)];
 }

@@ -107,6 +107,14 @@ export interface PlanFinding {
   message: string;
 }
 
+/** What the destination will create for a member: the driver's create command, shown. */
+export interface PlannedCreate {
+  /** its words, env values elided (`KEY=…`), each sanitised; null: the copy is not made from a command line */
+  argv: string[] | null;
+  /** the command as one shell-quoted line, or how the copy is made instead */
+  line: string;
+}
+
 export type Stage = 'prestage' | 'checkpoint' | 'transfer' | 'restore' | 'verify' | 'finalize';
 
 export type Outcome = 'migrated' | 'rolled-back' | 'skipped' | 'failed';

@@ -10,6 +10,8 @@ import type {
   NetworkAttachment,
   RuntimeFacts,
 } from '../inventory/model.ts';
+import { copyArgvOf, createArgvFromInspect } from './create-argv.ts';
+import { readDockerInspect } from './docker-inspect.ts';
 import { shQuote } from './exec.ts';
 import {
   escapeSettings,
@@ -320,6 +322,8 @@ export function toContainer(
     devices: parseDevices(hostConfig.Devices),
     gpus,
     ...escapeSettings(hostConfig),
+    // the inspect read as the driver reads it: one it would refuse gives no line
+    copyArgv: copyArgvOf((newAddress) => createArgvFromInspect(readDockerInspect(c, host), { newAddress })),
     labels,
     pod: null,
     compose: composeFromLabels(labels),

@@ -12,6 +12,7 @@ import type {
   RuntimeFacts,
 } from '../inventory/model.ts';
 import { ipv4ToInt } from './cidr.ts';
+import { copyArgvOf, podmanCopyArgv } from './create-argv.ts';
 import { shQuote } from './exec.ts';
 import {
   escapeSettings,
@@ -251,6 +252,18 @@ export function toContainer(
     gpus: false,
     ...escapeSettings(hostConfig),
     createCommand: createCommand.length > 0 ? createCommand : null,
+    copyArgv: copyArgvOf((newAddress) =>
+      podmanCopyArgv(
+        {
+          Config: { CreateCommand: createCommand, Env: strArray(config.Env) },
+          HostConfig: { NetworkMode: str(hostConfig.NetworkMode) },
+          NetworkSettings: {
+            Networks: Object.fromEntries(networks.map((n) => [n.name, { IPAddress: n.ip ?? '' }])),
+          },
+        },
+        newAddress,
+      ),
+    ),
     labels,
     pod: podId ? { id: podId, name: pod?.name ?? '', infra: c.IsInfra === true } : null,
     compose: composeFromLabels(labels),

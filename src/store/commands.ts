@@ -25,6 +25,7 @@ export type Command =
   | 'strategy'
   | 'tcp'
   | 'confirm'
+  | 'details'
   | 'stop'
   | 'close-help';
 

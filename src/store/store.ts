@@ -43,6 +43,8 @@ export type Screen =
       to: string;
       /** the first item shown, when the plan is longer than the screen */
       offset: number;
+      /** each member's create command in place of the estimates and findings */
+      details?: boolean;
       strategy: Strategy;
       tcp: OutsideTcp;
       status: 'planning' | 'ready' | 'error';
@@ -112,6 +114,8 @@ export interface AppState {
   cycleTcp(): void;
   pickDestination(): void;
   confirmRun(): void;
+  /** on the plan: what each destination creates, or the plan again */
+  togglePlanDetails(): void;
   /** ctrl-c: safe stop of a running migration; false when there is none */
   cancelRun(): boolean;
   back(): void;
@@ -450,6 +454,10 @@ export function createAppStore(backend: Backend, opts: StoreOptions): AppStore {
         if (sc.kind !== 'destination') return;
         const to = sc.candidates[sc.cursor];
         if (to) planFor(to, sc.strategy, sc.tcp ?? null);
+      },
+      togglePlanDetails() {
+        const sc = get().screen;
+        if (sc.kind === 'plan' && sc.plan) set({ screen: { ...sc, details: !sc.details } });
       },
       confirmRun() {
         const sc = get().screen;

@@ -10,11 +10,12 @@ import type {
   MigrateOptions,
   MigrationItem,
   PlanFinding,
+  PlannedCreate,
   RunSummary,
 } from '../plan/migration.ts';
 import type { Strategy } from '../plan/schedule.ts';
 
-export type { EngineEvent, MemberSpec, PlanFinding, RunSummary, RuntimeKind, Strategy };
+export type { EngineEvent, MemberSpec, PlanFinding, PlannedCreate, RunSummary, RuntimeKind, Strategy };
 
 export interface ContainerRow {
   /** host/runtime/name, as containerKey */
@@ -73,6 +74,8 @@ export interface PlanView {
   links?: Record<string, { bytesPerSec: number; zstd: boolean }>;
   predicted: { makespanMs: number; downtimeMs: Record<string, number>; sequentialMs: number };
   findings: PlanFinding[];
+  /** what each member's copy is created with (env values elided, host text sanitised), by item id */
+  creates?: Record<string, PlannedCreate>;
   blocked: boolean;
 }
 

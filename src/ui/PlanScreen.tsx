@@ -94,6 +94,33 @@ export function PlanScreen({ width, height }: { width: number; height: number })
     return <>{lines}</>;
   }
   const plan = screen.plan;
+  const verdict = () =>
+    push(
+      plan.blocked
+        ? 'migration refused: fix the blockers (red) or unmark those containers'
+        : `${keyOf('confirm')} runs this plan; ${keyOf('back')} goes back`,
+      { color: plan.blocked ? tone('error') : tone('ok'), bold: true },
+    );
+  if (screen.details) {
+    push(
+      `what each destination creates (env values elided; ${keyOf('details')}: the plan, ${keyOf('down')}/${keyOf('up')} scroll)`,
+      {
+        color: tone('muted'),
+      },
+    );
+    let room = Math.max(1, height - lines.length - 1);
+    const offset = Math.min(screen.offset, plan.items.length - 1);
+    plan.items.slice(offset).forEach((it, k) => {
+      const create = plan.creates?.[it.id];
+      const text = `${offset + k + 1} ${it.container.name} on ${it.destination}: ${create?.line ?? 'not known'}`;
+      for (const l of room > 0 ? wrap(text, width, { maxLines: room }) : []) {
+        push(l, create?.argv ? {} : { color: tone('muted') });
+        room--;
+      }
+    });
+    verdict();
+    return <>{lines.slice(0, height)}</>;
+  }
   const columns = planColumns(width);
   push(
     formatRow(columns, (c) => c.title),
@@ -141,11 +168,6 @@ export function PlanScreen({ width, height }: { width: number; height: number })
       room--;
     }
   }
-  push(
-    plan.blocked
-      ? 'migration refused: fix the blockers (red) or unmark those containers'
-      : `${keyOf('confirm')} runs this plan; ${keyOf('back')} goes back`,
-    { color: plan.blocked ? tone('error') : tone('ok'), bold: true },
-  );
+  verdict();
   return <>{lines.slice(0, height)}</>;
 }

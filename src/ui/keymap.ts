@@ -154,6 +154,13 @@ export const KEYMAP: readonly Binding[] = [
     hint: { label: 'outside tcp', in: ['plan'], order: 11.5 },
   },
   {
+    command: 'details',
+    keys: [ch('d')],
+    description: 'show the create commands',
+    contexts: ['plan'],
+    hint: { label: 'details', in: ['plan'], order: 11.7 },
+  },
+  {
     command: 'stop',
     keys: [ch('c', true)],
     description: 'stop safely',

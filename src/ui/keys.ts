@@ -126,6 +126,7 @@ export function run(store: AppStore, command: Command, pageRows: number): void {
     strategy: s.cycleStrategy,
     tcp: s.cycleTcp,
     confirm: s.confirmRun,
+    details: s.togglePlanDetails,
     // after the run, ctrl-c quits as everywhere else
     stop: () => s.cancelRun() || s.quit(),
     back: s.back,

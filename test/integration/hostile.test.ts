@@ -38,7 +38,8 @@ describe.skipIf(SKIP_LAB)('a hostile source host, on the lab', () => {
     for (const h of ['alpha', 'beta']) await sshOk(h, `mkdir -p ${q(DIR)} && echo data >${q(`${DIR}/file`)}`);
     await sshOk(
       'alpha',
-      `podman run -d --name ${BIND} --network host -v ${q(`${DIR}:/data`)} -e IN_PORT=7541 -e RATE=20 -e SECRET_TOKEN=s3cr3t-value ${IMG} sink`,
+      // a label that sets the terminal's clipboard (OSC 52) when printed raw
+      `podman run -d --name ${BIND} --network host -v ${q(`${DIR}:/data`)} --label "evil=$(printf '\\033]52;c;aGk=\\007')" -e IN_PORT=7541 -e RATE=20 -e SECRET_TOKEN=s3cr3t-value ${IMG} sink`,
     );
     await sshOk(
       'alpha',
@@ -79,6 +80,24 @@ describe.skipIf(SKIP_LAB)('a hostile source host, on the lab', () => {
     const refused = await ferry(['--plan', ...args]);
     expect(refused.exitCode).toBe(2);
     expect(refused.stdout).toContain('--allow host-network');
+    // the plan shows what beta will create: the path quoted as one word, the label's escape
+    // shown, not sent to the terminal, the environment's values elided
+    const bindWord = q(`${DIR}:/data`);
+    const text = refused.stdout.replace(/\n {4}/g, ' ');
+    expect(text).toContain('created on the destination (env values elided):');
+    expect(text).toMatch(/\n {2}1 hostile-bind on beta-op: podman create /);
+    expect(text).toContain(`-v ${bindWord}`);
+    expect(text).toContain("--label 'evil=\\u001b]52;c;aGk=\\u0007'");
+    expect(text).toContain("'SECRET_TOKEN=…'");
+    expect(refused.stdout).not.toContain('\u001b');
+    expect(refused.stdout).not.toContain('s3cr3t-value');
+    const json = await ferry(['--plan', ...args, '--json']);
+    const create = (JSON.parse(json.stdout) as { items: { create: { argv: string[]; line: string } }[] })
+      .items[0]?.create;
+    expect(create?.argv).toContain(`${DIR}:/data`);
+    expect(create?.argv).toContain('evil=\\u001b]52;c;aGk=\\u0007');
+    expect(create?.line).toContain(`-v ${bindWord}`);
+    expect(json.stdout).not.toContain('s3cr3t-value');
 
     const r = await ferry(['migrate', ...args, '--allow', 'host-network', '--yes', '--events', 'ndjson']);
     expect(r.exitCode, r.stderr).toBe(0);

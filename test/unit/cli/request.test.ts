@@ -8,9 +8,10 @@ import { planJson } from '../../../src/cli/plan-report.ts';
 import { formatPlan } from '../../../src/cli/plan-text.ts';
 import { type MigrateArgs, optionsFrom, planRequestFrom } from '../../../src/cli/request.ts';
 import { UsageError } from '../../../src/cli/usage.ts';
-import type { MigrationPlan } from '../../../src/migrate/survey.ts';
+import { type MigrationPlan, plannedCreate } from '../../../src/migrate/survey.ts';
 import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
 import { cliArgs } from '../support/cli.ts';
+import { mk } from '../support/containers.ts';
 
 const req = (f: Parameters<typeof planRequestFrom>[0], groupsFile?: string) =>
   planRequestFrom(f, DEFAULT_OPTIONS, groupsFile);
@@ -122,6 +123,15 @@ const plan = (): MigrationPlan => {
       stages: [{ id: ids[0] as string, stage: 'checkpoint', startMs: 0, endMs: 470 }],
     },
     findings: [{ id: ids[1] as string, severity: 'blocker', code: 'name-conflict', message: 'taken' }],
+    creates: {
+      [ids[0] as string]: plannedCreate(
+        mk('a-very-long-container-name-that-goes-on-and-on', {
+          copyArgv: { sameAddress: HOSTILE_ARGV, newAddress: HOSTILE_ARGV },
+        }),
+        DEFAULT_OPTIONS,
+      ),
+      [ids[1] as string]: plannedCreate(mk('wf-sink-1', { copyArgv: null }), DEFAULT_OPTIONS),
+    },
     blocked: true,
     planMs: 1800,
   };
@@ -191,6 +201,21 @@ describe('optionsFrom: the option flags', () => {
   });
 });
 
+// as the podman adapter keeps it: env values elided; a label carrying a terminal escape (OSC 52)
+const HOSTILE_ARGV = [
+  'podman',
+  'create',
+  '--name',
+  'a-very-long-container-name-that-goes-on-and-on',
+  '-e',
+  'SECRET_TOKEN=…',
+  '--label',
+  'evil=\u001b]52;c;aGk=\u0007',
+  '-v',
+  `/srv/${'d'.repeat(90)} ;$(touch x)|x:/data`,
+  'localhost/img:latest',
+];
+
 describe('the plan, printed', () => {
   it('fits 80 columns and says what blocks', () => {
     const text = formatPlan(plan());
@@ -200,11 +225,36 @@ describe('the plan, printed', () => {
     expect(text).toMatch(/BLOCKERS \(1\)[^\n]*\n {2}alpha\/podman\/wf-sink-1: taken \[name-conflict\]/);
   });
 
+  it('shows what each destination creates: the whole create line, quoted, escaped, env values elided', () => {
+    const text = formatPlan(plan());
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    const section = text.slice(text.indexOf('created on the destination'));
+    // the lines of the first member: nothing of its command is cut
+    const first = section.slice(section.indexOf('\n  1 ') + 1, section.indexOf('\n  2 '));
+    const joined = first.replace(/\n {4}/g, ' ');
+    expect(joined).toMatch(
+      /^ {2}1 a-very-long-container-name-that-goes-on-and-on on a-destination-host: podman create --name a-very/,
+    );
+    expect(joined).toContain("-e 'SECRET_TOKEN=…' --label 'evil=\\u001b]52;c;aGk=\\u0007' -v '/srv/");
+    expect(text).not.toContain('\u001b');
+    expect(first.replace(/\n {4}/g, '')).toContain(`'/srv/${'d'.repeat(90)}`);
+    expect(joined).toContain(";$(touch x)|x:/data' localhost/img:latest");
+    expect(section).toMatch(
+      /\n {2}2 wf-sink-1 on a-destination-host: none: podman recorded no create command/,
+    );
+  });
+
   it('JSON: rounded estimates, edges by name, the saving in percent', () => {
     const j = planJson(plan());
     expect(j.items[0]?.estimate.checkpointMs).toBe(470);
     expect(j.edges).toEqual([{ before: 'alpha/podman/wf-sink-1', after: j.items[0]?.id }]);
     expect(j.predicted.savedPercent).toBe(25);
+    expect(j.items[0]?.create?.argv).toContain('evil=\\u001b]52;c;aGk=\\u0007');
+    expect(j.items[0]?.create?.argv).toContain('SECRET_TOKEN=…');
+    expect(j.items[1]?.create).toEqual({
+      argv: null,
+      line: 'none: podman recorded no create command for it, so it cannot be pre-created',
+    });
     expect(j.links).toEqual([
       {
         from: 'alpha',

@@ -4,8 +4,9 @@
 // prints in other types is absent or, where it would reach the command line,
 // refused.
 import { describe, expect, it } from 'vitest';
-import { createArgvFromInspect, readDockerInspect } from '../../../src/migrate/docker.ts';
+import { readDockerInspect } from '../../../src/migrate/docker.ts';
 import { StageError } from '../../../src/migrate/driver.ts';
+import { createArgvFromInspect } from '../../../src/runtime/create-argv.ts';
 import { type JsonObject, obj, parseJsonArray } from '../../../src/runtime/json.ts';
 import { parsedFixture } from '../support/fixtures.ts';
 

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createArgvFromInspect } from '../../../src/migrate/docker.ts';
 import { networkCreateArgv, networkDef } from '../../../src/migrate/networks.ts';
-import { withAddress } from '../../../src/migrate/podman.ts';
 import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
 import { parseRoutes } from '../../../src/plan/preflight.ts';
 import { cidrHolds, cidrsOverlap } from '../../../src/runtime/cidr.ts';
+import { createArgvFromInspect, withAddress } from '../../../src/runtime/create-argv.ts';
 
 // as podman 4.3 (CNI) and docker 20.10 print a compose project's network
 const PODMAN_NET = JSON.stringify([

@@ -9,8 +9,8 @@ import {
   isAllowed,
   isSystemPath,
   splitEnv,
-  withEnv,
 } from '../../../src/plan/escapes.ts';
+import { withEnv } from '../../../src/runtime/create-argv.ts';
 import { mk } from '../support/containers.ts';
 
 const allowOf = (argv: string[]) => createEscapes(argv).map((e) => e.allow);

@@ -101,6 +101,23 @@ describe('podman adapter on lab output', () => {
     expect(beta.data?.volumes.map((v) => v.name)).toContain('t5-vol');
   });
 
+  it("keeps the copy's create line as the driver builds it: env values elided, the address kept or not", () => {
+    const c = byName(beta, 't5-static');
+    const same = c.copyArgv?.sameAddress ?? [];
+    expect(same.slice(0, 2)).toEqual(['podman', 'create']);
+    expect(same.join(' ')).toContain('--ip 10.89.50.10');
+    // a dynamic address is kept by ferry's --ip, dropped with --new-address
+    const dynamic = byName(beta, 't5-src');
+    const ip = dynamic.networks[0]?.ip as string;
+    expect(dynamic.copyArgv?.sameAddress.join(' ')).toContain(`podman create --ip ${ip} `);
+    expect(dynamic.copyArgv?.newAddress).not.toContain('--ip');
+    const env = same.filter((_, i) => same[i - 1] === '-e');
+    expect(env.length).toBeGreaterThan(0);
+    for (const e of env) expect(e).toMatch(/^[^=]+=…$/);
+    expect(same).toContain('/tmp/t5-bind:/data');
+    expect(same.at(-2)).toBe('localhost/ferry-workload:latest');
+  });
+
   it('reads pods: membership, infra, dependencies', () => {
     const member = byName(beta, 't5-inpod');
     const pod = beta.data?.pods.find((p) => p.name === 't5-pod');
@@ -211,6 +228,15 @@ describe('docker adapter on lab output', () => {
       subnets: ['10.89.60.0/24'],
     });
     expect(beta.data?.networks.find((n) => n.name === 'host')?.userDefined).toBe(false);
+  });
+
+  it("keeps the copy's create line as the driver builds it from inspect", () => {
+    const c = byName(beta, 't5-dstatic');
+    const line = c.copyArgv?.sameAddress.join(' ');
+    expect(line).toMatch(/^docker create --name t5-dstatic --network t5-dnet --ip 10\.89\.60\.10 /);
+    expect(line).toContain('-e IN_PORT=… -e PATH=…');
+    expect(line).toContain('-v /tmp/t5-bind:/data -p 7602:7600/tcp');
+    expect(c.copyArgv?.newAddress).not.toContain('--ip');
   });
 
   it('says permission denied on the socket for beta-guest', () => {

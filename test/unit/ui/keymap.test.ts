@@ -93,7 +93,7 @@ describe('footer hints come from the keymap', () => {
     ['list', 80, 'enter choose  tab strategy  esc back  ? help'],
     ['list', 40, 'enter choose  tab strategy  ? help'],
     ['list', 24, 'enter choose  ? help'],
-    ['plan', 80, 'y run it  tab strategy  t outside tcp  esc back  ? help'],
+    ['plan', 80, 'y run it  tab strategy  t outside tcp  d details  esc back  ? help'],
     ['plan', 40, 'y run it  tab strategy  esc back  ? help'],
     ['plan', 24, 'y run it  ? help'],
     ['run', 80, 'ctrl-c stop safely  ? help'],

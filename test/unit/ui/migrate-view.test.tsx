@@ -1,6 +1,9 @@
 // Migrating from the TUI at 80x24: destination, strategy, plan, run, summary.
 import { afterEach, describe, expect, it } from 'vitest';
+import { plannedCreate } from '../../../src/migrate/survey.ts';
+import { DEFAULT_OPTIONS } from '../../../src/plan/migration.ts';
 import { createAppStore } from '../../../src/store/store.ts';
+import { mk } from '../support/containers.ts';
 import { FakeBackend, planFor } from './fakes.ts';
 import { KEY, renderTui, type Screen } from './terminal.ts';
 
@@ -148,6 +151,56 @@ describe('migrate', () => {
     await s.waitFor(/4-\d+ of 40/);
     expect(s.text()).toMatch(/^4 +c-3 /m);
     expect(s.text()).toContain('migration refused');
+  });
+
+  it('d shows what each destination creates: the whole create line, escaped, env values elided', async () => {
+    const backend = new FakeBackend();
+    const hostile = plannedCreate(
+      mk('wf-sink-1', {
+        copyArgv: {
+          sameAddress: [
+            'podman',
+            'create',
+            '--name',
+            'wf-sink-1',
+            '-e',
+            'SECRET_TOKEN=…',
+            '--label',
+            'evil=\u001b]52;c;aGk=\u0007',
+            '-v',
+            `/srv/${'d'.repeat(100)}:/data`,
+            'localhost/ferry-workload:latest',
+            'sink',
+          ],
+          newAddress: [],
+        },
+      }),
+      DEFAULT_OPTIONS,
+    );
+    backend.planOver = (req) => {
+      const p = planFor(req);
+      return { ...p, creates: { [SINK]: hostile } };
+    };
+    const { s } = await marked(backend);
+    await s.press(KEY.enter);
+    await s.waitFor('y runs this plan');
+    expect(s.lines()[23]).toContain('d details');
+    expect(s.text()).not.toContain('podman create');
+    await s.press('d');
+    await s.waitFor('what each destination creates');
+    const text = s.text();
+    for (const l of s.lines()) expect([...l].length).toBeLessThanOrEqual(80);
+    expect(text).toMatch(/4 wf-sink-1 on beta: podman create --name wf-sink-1 -e 'SECRET_TOKEN=…'/);
+    expect(text.replace(/\n/g, ' ')).toContain("--label 'evil=\\u001b]52;c;aGk=\\u0007' -v");
+    expect(text).not.toContain('\u001b');
+    // the long path goes on over the next line: nothing is cut
+    expect(text.replace(/\n/g, '')).toContain(
+      `/srv/${'d'.repeat(100)}:/data localhost/ferry-workload:latest sink`,
+    );
+    expect(text).toMatch(/1 wf-enrich-1 on beta: not known/);
+    await s.press('d');
+    await s.waitFor('predicted makespan');
+    expect(s.text()).not.toContain('podman create');
   });
 
   it('a plan that cannot be made says why', async () => {
