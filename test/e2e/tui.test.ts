@@ -266,6 +266,16 @@ describe.skipIf(SKIP_LAB)('ferry TUI on a pty against the lab', () => {
       await s.waitFor(/y runs this plan|migration refused|cannot plan/, 45_000);
       expect(s.text()).toContain('y runs this plan');
       expect(s.text()).toMatch(new RegExp(`1 +${NAME} +alpha`));
+      // d: what beta will create, the driver's own command line; d again: the plan
+      await s.press('d');
+      await s.waitFor('what each destination creates');
+      expect(s.text()).toContain(`1 ${NAME} on beta: podman create`);
+      // the values of its environment are not shown
+      const details = s.lines().join(' ');
+      expect(details).toContain("'BALLAST_MB=…'");
+      expect(details).not.toContain('BALLAST_MB=16');
+      await s.press('d');
+      await s.waitFor(new RegExp(`1 +${NAME} +alpha`));
       await s.press('y');
       await s.waitFor('Done in', 60_000);
       expect(s.text()).toMatch(/Done in [\d.]+m?s: 1 migrated/);
