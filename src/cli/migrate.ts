@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { runMigration } from '../migrate/engine.ts';
 import { unfinishedRuns } from '../migrate/journal.ts';
-import { liveEffects } from '../migrate/live.ts';
+import { liveEffects, liveRecoverEffects } from '../migrate/live.ts';
 import { inspectRun, recoverRun } from '../migrate/recover.ts';
 import { sessionsFor } from '../migrate/session.ts';
 import type { EngineEvent, RunSummary } from '../plan/migration.ts';
@@ -141,8 +141,8 @@ export async function recoverCommand(
     const pool = poolFor(ssh);
     try {
       for (const r of await recoverRun(path, {
+        ...liveRecoverEffects(env),
         session: sessionsFor(pool),
-        journalHooks: env.journalHooks,
       })) {
         if (r.action === 'failed') failed = true;
         out.write(`  ${r.id}: ${r.action}: ${r.message}\n`);

@@ -4,6 +4,8 @@
 // runs on the destination, or every one runs on its source again, restored
 // from the same cut. Shared by the engine and by `ferry recover`.
 
+import type { Clock } from './effects.ts';
+
 /** neighbour resolution gives up after 3 probes 1 s apart (Linux defaults), and its queue with it */
 export const PROBE_GIVEN_UP_MS = 3500;
 
@@ -50,16 +52,8 @@ export function firstsOf(id: string, restoreAfter: readonly [string, string][]):
   return restoreAfter.filter(([, then]) => then === id).map(([first]) => first);
 }
 
-/** The clock the waits read: the engine passes its own (effects.ts); recover the system's. */
-interface WaitClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-const SYSTEM: WaitClock = {
-  now: () => performance.now(),
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-};
+/** The clock the waits read: the engine's and recover's own (effects.ts). */
+type WaitClock = Pick<Clock, 'now' | 'sleep'>;
 
 /**
  * Waits until the window probes of `id`'s listening ends, restored at the
@@ -69,10 +63,10 @@ export async function probesGivenUp(
   id: string,
   restoreAfter: readonly [string, string][],
   restoredAt: ReadonlyMap<string, number>,
-  probeMs = PROBE_GIVEN_UP_MS,
-  clock: WaitClock = SYSTEM,
+  probeMs: number | undefined,
+  clock: WaitClock,
 ): Promise<void> {
   const last = Math.max(0, ...firstsOf(id, restoreAfter).map((f) => restoredAt.get(f) ?? 0));
-  const wait = last > 0 ? last + probeMs - clock.now() : 0;
+  const wait = last > 0 ? last + (probeMs ?? PROBE_GIVEN_UP_MS) - clock.now() : 0;
   if (wait > 0) await clock.sleep(wait);
 }

@@ -11,6 +11,7 @@ import type { Clock, EngineEffects } from './effects.ts';
 import { currentOwner, Journal, type JournalHooks } from './journal.ts';
 import { acquireLock, LockHeld, releaseLock } from './locks.ts';
 import { PodmanDriver } from './podman.ts';
+import type { RecoverEffects } from './recover.ts';
 import { measureLink } from './transfer.ts';
 
 export const defaultDrivers = (): Record<RuntimeKind, MigrationDriver> => ({
@@ -54,5 +55,14 @@ export function liveEffects(o: LiveSettings): EngineEffects {
     },
     newRunId,
     owner: currentOwner,
+  };
+}
+
+/** recover's real effects: the drivers, the system clock, the run's own journal (with the test hooks). */
+export function liveRecoverEffects(o: { journalHooks?: JournalHooks } = {}): RecoverEffects {
+  return {
+    drivers: defaultDrivers(),
+    clock: systemClock,
+    openJournal: (runId, dir) => new Journal(runId, dir, o.journalHooks),
   };
 }

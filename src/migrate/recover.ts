@@ -9,15 +9,8 @@ import { errorText } from '../text/error.ts';
 import { cutGroups, probesGivenUp } from './cuts.ts';
 import { removeRunCheckpoint } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
-import {
-  Journal,
-  type JournalHooks,
-  type JournalRecord,
-  type RunOwner,
-  readJournalLines,
-  runInFlight,
-} from './journal.ts';
-import { defaultDrivers } from './live.ts';
+import type { Clock, JournalSink } from './effects.ts';
+import { type JournalRecord, type RunOwner, readJournalLines, runInFlight } from './journal.ts';
 import { releaseLock } from './locks.ts';
 import type { DriverState, HostSession } from './types.ts';
 
@@ -31,15 +24,20 @@ export interface RecoverResult {
   message: string;
 }
 
-export interface RecoverDeps {
+/** What recover does to the world besides the hosts (the real ones: live.ts). */
+export interface RecoverEffects {
+  drivers: Record<RuntimeKind, MigrationDriver>;
+  clock: Clock;
+  /** opens the run's journal in `dir` again, to append what recover settled */
+  openJournal(runId: string, dir: string): JournalSink;
+}
+
+export interface RecoverDeps extends RecoverEffects {
   session(host: string): HostSession;
-  drivers?: Partial<Record<RuntimeKind, MigrationDriver>>;
   /** between the two readings of a running copy (tests shorten it) */
   stillRunningMs?: number;
   /** how long a restored listening end's window probes last (tests shorten it) */
   probeGivenUpMs?: number;
-  /** the journal's test hooks (src/cli/environment.ts) */
-  journalHooks?: JournalHooks;
 }
 
 /** how long the copy must keep running before the source goes */
@@ -87,7 +85,7 @@ export async function recoverRun(journalPath: string, deps: RecoverDeps): Promis
     );
   if (runInFlight(records))
     throw new Error(`${journalPath}: run ${run.runId} is in flight (pid ${run.owner?.pid}): left alone`);
-  const drivers = { ...defaultDrivers(), ...deps.drivers };
+  const { drivers, clock } = deps;
   const lastState = statesFrom(records);
   const restoreAfter = run.restoreAfter ?? [];
   const cuts = cutGroups(
@@ -118,16 +116,12 @@ export async function recoverRun(journalPath: string, deps: RecoverDeps): Promis
   ]);
   const settled = run.items.map((item) => byId.get(item.id) as Settled);
   // the run is settled: recover will not look at it again
-  const journal = new Journal(
-    run.runId,
-    journalPath.slice(0, journalPath.lastIndexOf('/')),
-    deps.journalHooks,
-  );
+  const journal = deps.openJournal(run.runId, journalPath.slice(0, journalPath.lastIndexOf('/')));
   for (const { result: r, state } of settled)
     journal.write({
       kind: 'done',
       runId: run.runId,
-      at: Date.now(),
+      at: clock.wall(),
       id: r.id,
       outcome: `recover:${r.action}`,
       state,
@@ -135,7 +129,7 @@ export async function recoverRun(journalPath: string, deps: RecoverDeps): Promis
     });
   const results = settled.map((x) => x.result);
   if (results.every((r) => r.action !== 'failed'))
-    journal.write({ kind: 'end', runId: run.runId, at: Date.now() });
+    journal.write({ kind: 'end', runId: run.runId, at: clock.wall() });
   journal.close();
   return results;
 }
@@ -195,7 +189,7 @@ async function recoverCut(
   if (!forward && (await allRun())) {
     const ours = await Promise.all(members.map((m) => copyIsOurs(m.ctx).catch(() => false)));
     if (ours.every(Boolean)) {
-      await new Promise((r) => setTimeout(r, deps.stillRunningMs ?? STILL_RUNNING_MS));
+      await deps.clock.sleep(deps.stillRunningMs ?? STILL_RUNNING_MS);
       forward = await allRun();
     }
   }
@@ -204,9 +198,9 @@ async function recoverCut(
   const backAt = new Map<string, number>();
   for (const m of members) {
     // as the engine restores them: the listening ends run, and their window probes are given up, first
-    await probesGivenUp(m.item.id, restoreAfter, backAt, deps.probeGivenUpMs);
+    await probesGivenUp(m.item.id, restoreAfter, backAt, deps.probeGivenUpMs, deps.clock);
     const s = await recoverItem(m, drivers, deps, 'back');
-    if (s.result.action === 'rolled-back') backAt.set(m.item.id, performance.now());
+    if (s.result.action === 'rolled-back') backAt.set(m.item.id, deps.clock.now());
     const others = members.filter((o) => o !== m).map((o) => o.item.container.name);
     s.result.message += ` (back with ${others.join(', ')}: they share kept TCP connections and move all or nothing)`;
     out.push(s);
@@ -298,7 +292,7 @@ async function settleItem(
           action: 'failed',
           message: `a container ${name} runs on ${dst} that this run did not make, and ${name} is ${where.source} on ${src}: left as is, decide which to keep`,
         };
-      await new Promise((r) => setTimeout(r, deps.stillRunningMs ?? STILL_RUNNING_MS));
+      await deps.clock.sleep(deps.stillRunningMs ?? STILL_RUNNING_MS);
       where = await driver.locate(ctx);
     }
     // a copy that runs was restored from the final checkpoint and may have moved on

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { liveRecoverEffects } from '../../src/migrate/live.ts';
 import { recoverRun } from '../../src/migrate/recover.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
 import type { MigrateOptions, RunSummary } from '../../src/plan/migration.ts';
@@ -397,7 +398,10 @@ describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
       await lab(['sshd', 'alpha', 'start']);
       const pool = createSshPool({ configFile: SSH_CONFIG, env: {} });
       try {
-        const results = await recoverRun(journalPath, { session: sessionsFor(pool) });
+        const results = await recoverRun(journalPath, {
+          ...liveRecoverEffects(),
+          session: sessionsFor(pool),
+        });
         expect(results.map((r) => r.action)).toEqual(['rolled-back']);
       } finally {
         await pool.close();

@@ -9,6 +9,8 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor, recoverCommand, sshFor } from '../../../src/cli/migrate.ts';
+import type { RuntimeKind } from '../../../src/inventory/model.ts';
+import { PROBE_GIVEN_UP_MS } from '../../../src/migrate/cuts.ts';
 import {
   bringSourceBack,
   type ContainerPresence,
@@ -16,6 +18,7 @@ import {
   type MigrationDriver,
   NeedsAttention,
 } from '../../../src/migrate/driver.ts';
+import type { Clock, JournalSink } from '../../../src/migrate/effects.ts';
 import { MigrationRun } from '../../../src/migrate/engine.ts';
 import {
   currentOwner,
@@ -24,7 +27,7 @@ import {
   ownerAlive,
   readJournal,
 } from '../../../src/migrate/journal.ts';
-import { defaultDrivers, liveEffects } from '../../../src/migrate/live.ts';
+import { defaultDrivers, liveEffects, liveRecoverEffects } from '../../../src/migrate/live.ts';
 import {
   acquireLock,
   LOCK_MAX_AGE_MS,
@@ -35,11 +38,17 @@ import {
   staleReason,
 } from '../../../src/migrate/locks.ts';
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
-import { inspectRun, recoverRun, statesFrom } from '../../../src/migrate/recover.ts';
+import { inspectRun, recoverRun, STILL_RUNNING_MS, statesFrom } from '../../../src/migrate/recover.ts';
 import type { DriverState, HostSession } from '../../../src/migrate/types.ts';
 import { DEFAULT_OPTIONS, type MigrationItem } from '../../../src/plan/migration.ts';
 import { SshError } from '../../../src/ssh/errors.ts';
 import type { ExecOptions, ExecResult } from '../../../src/ssh/index.ts';
+
+/** recover's real effects (system clock, the run's own journal), with these drivers in place of the real ones */
+const recoverEffects = (drivers: Partial<Record<RuntimeKind, MigrationDriver>>) => ({
+  ...liveRecoverEffects(),
+  drivers: { ...defaultDrivers(), ...drivers },
+});
 
 const run = promisify(execFile);
 const tmp = () => mkdtempSync(join(tmpdir(), 'ferry-safety-'));
@@ -213,7 +222,7 @@ describe('ferry recover', () => {
     const path = writeJournal(dir, 'live', [runRecord('live', [item('web')], { owner: currentOwner() })]);
     const d = new LocatingDriver([{ source: 'stopped', destination: 'stopped' }]);
     await expect(
-      recoverRun(path, { session: (h) => scriptedHost(h).session, drivers: { podman: d } }),
+      recoverRun(path, { session: (h) => scriptedHost(h).session, ...recoverEffects({ podman: d }) }),
     ).rejects.toThrow(/in flight .*left alone/);
     expect(d.calls).toEqual([]);
     const out = new PassThrough();
@@ -241,7 +250,10 @@ describe('ferry recover', () => {
       { kind: 'done', runId: 'r2', at: 2, id: item('web').id, outcome: 'recover:failed', state: {} },
     ]);
     const d = new LocatingDriver([{ source: 'stopped', destination: 'stopped' }]);
-    const r = await recoverRun(path, { session: (h) => scriptedHost(h).session, drivers: { podman: d } });
+    const r = await recoverRun(path, {
+      session: (h) => scriptedHost(h).session,
+      ...recoverEffects({ podman: d }),
+    });
     expect(r.map((x) => x.action)).toEqual(['rolled-back']);
     expect(d.states[0]?.dstId).toBe('copy1');
   });
@@ -268,7 +280,7 @@ describe('ferry recover', () => {
     const dst = scriptedHost('beta', (argv) => ok(argv.includes('{{.Id}}') ? 'copy1\n' : ''));
     const r = await recoverRun(path, {
       session: (h) => (h === 'beta' ? dst.session : scriptedHost(h).session),
-      drivers: { podman: d },
+      ...recoverEffects({ podman: d }),
       stillRunningMs: 10,
     });
     expect(d.calls).toEqual(['rollback']);
@@ -293,7 +305,7 @@ describe('ferry recover', () => {
     const dst = scriptedHost('beta', (argv) => ok(argv.includes('{{.Id}}') ? 'someone-else\n' : ''));
     const r = await recoverRun(path, {
       session: (h) => (h === 'beta' ? dst.session : scriptedHost(h).session),
-      drivers: { podman: d },
+      ...recoverEffects({ podman: d }),
       stillRunningMs: 10,
     });
     expect(d.calls).toEqual([]);
@@ -369,7 +381,7 @@ describe('ferry recover of a cut (members sharing kept TCP connections)', () => 
         h === 'beta'
           ? scriptedHost(h, (argv) => ok(`copy-${argv[argv.length - 1]}\n`)).session
           : scriptedHost(h).session,
-      drivers: { podman: d },
+      ...recoverEffects({ podman: d }),
       stillRunningMs: 5,
       probeGivenUpMs: 5,
     });
@@ -424,6 +436,100 @@ describe('ferry recover of a cut (members sharing kept TCP connections)', () => 
     const r = await recoverWith(path, d);
     expect(r.map((x) => x.action)).toEqual(['already-done', 'finished']);
     expect(d.calls).toEqual(['finalize client']);
+  });
+});
+
+/** A clock that moves only when slept on: every wait is recorded, none is real. */
+function fakeClock(startMs = 10_000, wallAt = 1_700_000_000_000) {
+  let t = startMs;
+  const slept: number[] = [];
+  const clock: Clock = {
+    now: () => t,
+    wall: () => wallAt + t,
+    sleep: async (ms) => {
+      slept.push(ms);
+      t += ms;
+    },
+  };
+  return { clock, slept };
+}
+
+/** recover's effects on a fake clock and an in-memory journal: what it waited for, and what it appended where. */
+function fakeRecoverEffects(drivers: Partial<Record<RuntimeKind, MigrationDriver>>) {
+  const { clock, slept } = fakeClock();
+  const opened: string[] = [];
+  const records: JournalRecord[] = [];
+  const openJournal = (runId: string, dir: string): JournalSink => {
+    opened.push(join(dir, `${runId}.jsonl`));
+    return { path: join(dir, `${runId}.jsonl`), write: (r) => records.push(r), close: () => undefined };
+  };
+  return {
+    effects: { drivers: { ...defaultDrivers(), ...drivers }, clock, openJournal },
+    slept,
+    opened,
+    records,
+  };
+}
+
+describe('ferry recover on its injected clock and journal', () => {
+  it("a running copy is read again after STILL_RUNNING_MS on its clock; its records carry the clock's wall time", async () => {
+    const path = writeJournal(tmp(), 'rc', [
+      runRecord('rc', [item('web')]),
+      {
+        kind: 'stage',
+        runId: 'rc',
+        at: 1,
+        id: item('web').id,
+        stage: 'restore',
+        status: 'finished',
+        state: { dstId: 'copy1', frozen: true, restored: true },
+      },
+    ]);
+    const d = new LocatingDriver([{ source: 'stopped', destination: 'running' }]);
+    const dst = scriptedHost('beta', (argv) => ok(argv.includes('{{.Id}}') ? 'copy1\n' : ''));
+    const fake = fakeRecoverEffects({ podman: d });
+    const r = await recoverRun(path, {
+      ...fake.effects,
+      session: (h) => (h === 'beta' ? dst.session : scriptedHost(h).session),
+    });
+    expect(r.map((x) => x.action)).toEqual(['finished']);
+    expect(d.calls).toEqual(['finalize']);
+    // one wait, on the clock, of the default length: nothing slept for real
+    expect(fake.slept).toEqual([STILL_RUNNING_MS]);
+    // appended to the run's own journal, stamped by the clock
+    expect(fake.opened).toEqual([path]);
+    const at = 1_700_000_000_000 + 10_000 + STILL_RUNNING_MS;
+    expect(fake.records.map((x) => [x.kind, x.at])).toEqual([
+      ['done', at],
+      ['end', at],
+    ]);
+    expect(readJournal(path).map((x) => x.kind)).toEqual(['run', 'stage']);
+  });
+
+  it('a cut going back: the member after a listening end waits out its window probes on the clock', async () => {
+    const restoreAfter: [string, string][] = [[item('store').id, item('client').id]];
+    const path = writeJournal(tmp(), 'rcut', [
+      runRecord('rcut', [item('store'), item('client')], { restoreAfter }),
+      {
+        kind: 'stage',
+        runId: 'rcut',
+        at: 1,
+        id: item('client').id,
+        stage: 'restore',
+        status: 'failed',
+        state: { dstId: 'copy-client', frozen: true, restoring: true },
+      },
+    ]);
+    const d = new CutDriver({
+      store: { source: 'stopped', destination: 'running' },
+      client: { source: 'stopped', destination: 'stopped' },
+    });
+    const fake = fakeRecoverEffects({ podman: d });
+    const r = await recoverRun(path, { ...fake.effects, session: (h) => scriptedHost(h).session });
+    expect(r.map((x) => x.action)).toEqual(['rolled-back', 'rolled-back']);
+    expect(d.calls).toEqual(['rollback store', 'rollback client']);
+    // store came back at the clock's now; client waited the probes' whole life after it
+    expect(fake.slept).toEqual([PROBE_GIVEN_UP_MS]);
   });
 });
 
@@ -786,7 +892,7 @@ describe('recover, one decision at a time', () => {
     const beta = scriptedHost('beta', (argv) => ok(argv.includes('{{.Id}}') ? `${copyId}\n` : ''));
     const r = await recoverRun(path, {
       session: (h) => (h === 'beta' ? beta.session : alpha.session),
-      drivers: { [runtime]: d },
+      ...recoverEffects({ [runtime]: d }),
       stillRunningMs: 5,
     });
     return { r: r[0] as NonNullable<(typeof r)[0]>, path, alpha: alpha.calls, beta: beta.calls };

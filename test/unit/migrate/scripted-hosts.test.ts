@@ -10,7 +10,7 @@ import type { RuntimeKind } from '../../../src/inventory/model.ts';
 import type { JournalSink } from '../../../src/migrate/effects.ts';
 import { MigrationRun } from '../../../src/migrate/engine.ts';
 import { Journal, type JournalRecord, readJournal } from '../../../src/migrate/journal.ts';
-import { defaultDrivers, systemClock } from '../../../src/migrate/live.ts';
+import { defaultDrivers, liveRecoverEffects, systemClock } from '../../../src/migrate/live.ts';
 import { recoverRun } from '../../../src/migrate/recover.ts';
 import {
   fails,
@@ -175,8 +175,8 @@ describe('podman, when a step fails on the scripted hosts', () => {
       return ok();
     });
     const results = await recoverRun(join(dir, `${capture.runId}.jsonl`), {
+      ...liveRecoverEffects(),
       session,
-      drivers: defaultDrivers(),
       stillRunningMs: 5,
     });
     expect(results).toMatchObject([
