@@ -40,7 +40,7 @@ import {
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
 import { inspectRun, recoverRun, STILL_RUNNING_MS, statesFrom } from '../../../src/migrate/recover.ts';
 import type { DriverState, HostSession } from '../../../src/migrate/types.ts';
-import { DEFAULT_OPTIONS, type MigrationItem } from '../../../src/plan/migration.ts';
+import { DEFAULT_OPTIONS, type MigrationItem, type Stage } from '../../../src/plan/migration.ts';
 import { SshError } from '../../../src/ssh/errors.ts';
 import type { ExecOptions, ExecResult } from '../../../src/ssh/index.ts';
 
@@ -120,6 +120,15 @@ function writeJournal(dir: string, runId: string, records: JournalRecord[], tail
   writeFileSync(path, records.map((r) => `${JSON.stringify(r)}\n`).join('') + tail);
   return path;
 }
+
+/** A stage record of container `name` in run `runId`, with the state it journaled. */
+const stageRecord = (
+  runId: string,
+  name: string,
+  stage: Stage,
+  status: 'started' | 'finished' | 'failed',
+  state: DriverState,
+): JournalRecord => ({ kind: 'stage', runId, at: 1, id: item(name).id, stage, status, state });
 
 const runRecord = (runId: string, items: MigrationItem[], extra: object = {}): JournalRecord => ({
   kind: 'run',
@@ -238,15 +247,7 @@ describe('ferry recover', () => {
     const dir = tmp();
     const path = writeJournal(dir, 'r2', [
       runRecord('r2', [item('web')]),
-      {
-        kind: 'stage',
-        runId: 'r2',
-        at: 1,
-        id: item('web').id,
-        stage: 'checkpoint',
-        status: 'finished',
-        state: { dstId: 'copy1', frozen: true },
-      },
+      stageRecord('r2', 'web', 'checkpoint', 'finished', { dstId: 'copy1', frozen: true }),
       { kind: 'done', runId: 'r2', at: 2, id: item('web').id, outcome: 'recover:failed', state: {} },
     ]);
     const d = new LocatingDriver([{ source: 'stopped', destination: 'stopped' }]);
@@ -262,15 +263,7 @@ describe('ferry recover', () => {
     const dir = tmp();
     const path = writeJournal(dir, 'r3', [
       runRecord('r3', [item('web')]),
-      {
-        kind: 'stage',
-        runId: 'r3',
-        at: 1,
-        id: item('web').id,
-        stage: 'restore',
-        status: 'started',
-        state: { dstId: 'copy1', frozen: true, restoring: true },
-      },
+      stageRecord('r3', 'web', 'restore', 'started', { dstId: 'copy1', frozen: true, restoring: true }),
     ]);
     // the copy runs, then dies (a restore that crashes right after start)
     const d = new LocatingDriver([
@@ -291,15 +284,7 @@ describe('ferry recover', () => {
     const dir = tmp();
     const path = writeJournal(dir, 'r4', [
       runRecord('r4', [item('web')]),
-      {
-        kind: 'stage',
-        runId: 'r4',
-        at: 1,
-        id: item('web').id,
-        stage: 'restore',
-        status: 'started',
-        state: { dstId: 'copy1', frozen: true, restoring: true },
-      },
+      stageRecord('r4', 'web', 'restore', 'started', { dstId: 'copy1', frozen: true, restoring: true }),
     ]);
     const d = new LocatingDriver([{ source: 'stopped', destination: 'running' }]);
     const dst = scriptedHost('beta', (argv) => ok(argv.includes('{{.Id}}') ? 'someone-else\n' : ''));
@@ -475,15 +460,7 @@ describe('ferry recover on its injected clock and journal', () => {
   it("a running copy is read again after STILL_RUNNING_MS on its clock; its records carry the clock's wall time", async () => {
     const path = writeJournal(tmp(), 'rc', [
       runRecord('rc', [item('web')]),
-      {
-        kind: 'stage',
-        runId: 'rc',
-        at: 1,
-        id: item('web').id,
-        stage: 'restore',
-        status: 'finished',
-        state: { dstId: 'copy1', frozen: true, restored: true },
-      },
+      stageRecord('rc', 'web', 'restore', 'finished', { dstId: 'copy1', frozen: true, restored: true }),
     ]);
     const d = new LocatingDriver([{ source: 'stopped', destination: 'running' }]);
     const dst = scriptedHost('beta', (argv) => ok(argv.includes('{{.Id}}') ? 'copy1\n' : ''));
@@ -510,15 +487,11 @@ describe('ferry recover on its injected clock and journal', () => {
     const restoreAfter: [string, string][] = [[item('store').id, item('client').id]];
     const path = writeJournal(tmp(), 'rcut', [
       runRecord('rcut', [item('store'), item('client')], { restoreAfter }),
-      {
-        kind: 'stage',
-        runId: 'rcut',
-        at: 1,
-        id: item('client').id,
-        stage: 'restore',
-        status: 'failed',
-        state: { dstId: 'copy-client', frozen: true, restoring: true },
-      },
+      stageRecord('rcut', 'client', 'restore', 'failed', {
+        dstId: 'copy-client',
+        frozen: true,
+        restoring: true,
+      }),
     ]);
     const d = new CutDriver({
       store: { source: 'stopped', destination: 'running' },
