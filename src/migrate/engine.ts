@@ -115,6 +115,11 @@ export class MigrationRun {
     return () => this.listeners.delete(listener);
   }
 
+  /** The phase a container is in now (phases.ts): a stage, or what it is queued for between two. */
+  phaseOf(id: string): Phase | undefined {
+    return this.phases.get(id);
+  }
+
   /** Safe stop: containers in flight finish or roll back; nothing new is frozen. */
   cancel(): void {
     if (!this.stop.signal.aborted) {
@@ -337,6 +342,7 @@ export class MigrationRun {
         if (route) ctx.direct = route;
         const memory = this.plan.memoryBytes?.[item.id];
         if (memory) ctx.memoryHint = memory;
+        this.walk(ctx, { type: 'wait', for: 'prestage-slot' });
         await prestageLimit(() => this.stage(ctx, 'prestage', () => driver.prestage(ctx)));
         prestaged[k]?.resolve(true);
       } catch (err) {
@@ -346,6 +352,7 @@ export class MigrationRun {
       }
       if (options.consistentCut) {
         // everyone prestaged, then everyone paused, before anything is frozen
+        this.walk(ctx, { type: 'wait', for: 'group-prestaged' });
         const all = await Promise.all(prestaged.map((p) => p.promise));
         if (!all.every(Boolean)) {
           await skip('another member of the group failed to prestage: the consistent cut is off');
@@ -364,11 +371,13 @@ export class MigrationRun {
           await giveUp(err);
           return;
         }
+        this.walk(ctx, { type: 'wait', for: 'group-paused' });
         if (!(await Promise.all(paused.map((p) => p.promise))).every(Boolean)) {
           await skip('another member of the group could not be paused: the consistent cut is off');
           return;
         }
       }
+      this.walk(ctx, { type: 'wait', for: 'turn' });
       await turns[k]?.promise;
       // a cut member paused with the rest is in flight: a stop now would split the cut
       if (this.stop.signal.aborted && !(cut && frozenAt !== undefined)) {
@@ -376,8 +385,11 @@ export class MigrationRun {
         return;
       }
       try {
-        if (!options.consistentCut && options.strategy !== 'sequential')
+        if (!options.consistentCut && options.strategy !== 'sequential') {
+          this.walk(ctx, { type: 'wait', for: 'link' });
           await this.linkNearlyFree(item, caps.transfer);
+        }
+        this.walk(ctx, { type: 'wait', for: 'checkpoint-slot' });
         await limitFor(
           `checkpoint:${item.container.host}`,
           caps.checkpoint,
@@ -409,6 +421,7 @@ export class MigrationRun {
           this.learn(item, { checkpointMs: took });
         });
         cutStillWhole();
+        this.walk(ctx, { type: 'wait', for: 'transfer-slot' });
         await limitFor(
           `transfer:${link}`,
           caps.transfer,
@@ -431,8 +444,10 @@ export class MigrationRun {
         });
         // the server end of a kept connection first: a packet from a restored
         // client to a restarting server would be answered with a reset
+        this.walk(ctx, { type: 'wait', for: 'listening-ends' });
         await restoreFirst(item.id);
         cutStillWhole();
+        this.walk(ctx, { type: 'wait', for: 'restore-slot' });
         await limitFor(
           `restore:${item.destination}`,
           caps.restore,
@@ -486,6 +501,7 @@ export class MigrationRun {
         // the source stays until every member of the cut runs verified on the destination
         verified[k]?.resolve(true);
         passTurn();
+        this.walk(ctx, { type: 'wait', for: 'cut-verified' });
         const all = await Promise.all(cut.map((id) => verified[indexOf.get(id) as number]?.promise));
         if (!all.every(Boolean)) {
           cutUndoes.set(

@@ -10,6 +10,7 @@
 //   waiting -> in prestage -> after prestage -> in checkpoint -> ... -> after finalize -> settled
 //   in STAGE -> failed STAGE -> rolling back -> rolled back -> settled
 //   any phase but settled -> rolling back (a stop, a failed cut) ; waiting -> settled (blocker, lock)
+//   waiting, after STAGE -> queued for WAIT (a slot, its turn, the link, its cut) -> in the next stage
 
 import type { EngineEvent, Outcome, Stage } from '../plan/migration.ts';
 import type { StepDeadlines } from './deadlines.ts';
@@ -24,9 +25,35 @@ export const STAGE_ORDER: readonly Stage[] = [
   'finalize',
 ];
 
+/**
+ * What a container waits for between two stages: where the engine's
+ * scheduling holds it (the freeze queue, link slots and stage caps).
+ */
+export type Wait =
+  /** prestages run one at a time, in the order of the line */
+  | 'prestage-slot'
+  /** consistent cut: every member prestaged */
+  | 'group-prestaged'
+  /** consistent cut: every member paused */
+  | 'group-paused'
+  /** its turn in the freeze line */
+  | 'turn'
+  /** the link nearly free (a transfer slot, or the one in flight about to end) */
+  | 'link'
+  /** a slot of its stage: checkpoints per source, transfers per link, restores per destination */
+  | 'checkpoint-slot'
+  | 'transfer-slot'
+  | 'restore-slot'
+  /** the listening ends of its kept connections restored, their window probes dropped */
+  | 'listening-ends'
+  /** every member of its cut verified on the destination */
+  | 'cut-verified';
+
 export type Phase =
-  /** nothing done yet (waiting for its prestage, its turn, a blocker's verdict) */
+  /** nothing done yet (waiting for a blocker's verdict, its prestage) */
   | { at: 'waiting' }
+  /** held between two stages (after: the last stage done, null before the first) */
+  | { at: 'queued'; wait: Wait; after: Stage | null }
   /** the stage's remote commands run */
   | { at: 'in'; stage: Stage }
   /** the stage is done; the next has not begun (waiting for the line, the link, the cut) */
@@ -46,6 +73,8 @@ export interface Settlement {
 }
 
 export type PhaseEvent =
+  /** the engine holds it for `for`; no record, no event (the run's output is unchanged) */
+  | { type: 'wait'; for: Wait }
   | { type: 'begin'; stage: Stage }
   | { type: 'finish'; stage: Stage; ms: number; detail?: Record<string, number | string> }
   | { type: 'fail'; stage: Stage; message: string }
@@ -88,12 +117,17 @@ const rounded = (detail: Record<string, number | string>) =>
  */
 export function transition(id: string, phase: Phase, event: PhaseEvent): [Phase, PhaseAction[]] {
   switch (event.type) {
+    case 'wait': {
+      const after = lastDone(phase);
+      if (after === undefined)
+        throw new PhaseError(`${id}: cannot wait for ${event.for} from ${describe(phase)}`);
+      return [{ at: 'queued', wait: event.for, after }, []];
+    }
     case 'begin': {
       const { stage } = event;
+      const after = lastDone(phase);
       const legal =
-        phase.at === 'waiting'
-          ? stage === 'prestage'
-          : phase.at === 'after' && order(stage) > order(phase.stage);
+        after === undefined ? false : after === null ? stage === 'prestage' : order(stage) > order(after);
       if (!legal) throw new PhaseError(`${id}: cannot begin ${stage} from ${describe(phase)}`);
       const mark: PhaseAction[] =
         stage === 'checkpoint'
@@ -162,8 +196,18 @@ export function transition(id: string, phase: Phase, event: PhaseEvent): [Phase,
   }
 }
 
+/** Between stages: the last stage done (null: none yet); undefined while a stage runs or after a failure. */
+function lastDone(phase: Phase): Stage | null | undefined {
+  if (phase.at === 'waiting') return null;
+  if (phase.at === 'after') return phase.stage;
+  if (phase.at === 'queued') return phase.after;
+  return undefined;
+}
+
 export function describe(phase: Phase): string {
   switch (phase.at) {
+    case 'queued':
+      return `queued for ${phase.wait}${phase.after ? ` after ${phase.after}` : ''}`;
     case 'in':
     case 'after':
     case 'failed':

@@ -262,3 +262,68 @@ describe('the engine through its effects', () => {
     expect(events.some((e) => e.type === 'warning' && /cannot be written/.test(e.message))).toBe(true);
   });
 });
+
+/** Holds a driver step (`${stage} ${name}`) until released: the test looks at the run while it waits. */
+function gate(driver: MigrationDriver, stage: 'pause' | 'checkpoint' | 'restore' | 'verify', name: string) {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => {
+    open = r;
+  });
+  const inner = driver[stage].bind(driver) as (ctx: MigrationContext) => Promise<unknown>;
+  const held = async (ctx: MigrationContext) => {
+    if (ctx.item.container.name === name) await opened;
+    return inner(ctx);
+  };
+  Object.assign(driver, { [stage]: held });
+  return open;
+}
+
+/** Lets the run go on until nothing moves without the test: every other container reaches where it waits. */
+const settle = async () => {
+  for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('where a container waits between stages (its phase, queued for what holds it)', () => {
+  const id = (n: string) => `alpha/podman/${n}`;
+
+  it('pipelined: while a is held in its checkpoint, b has its turn and waits for the link', async () => {
+    const { r, driver } = start({ items: items('a', 'b'), options: { strategy: 'pipelined' } });
+    const open = gate(driver, 'checkpoint', 'a');
+    await settle();
+    expect(r.phaseOf(id('a'))).toEqual({ at: 'in', stage: 'checkpoint' });
+    expect(r.phaseOf(id('b'))).toEqual({ at: 'queued', wait: 'link', after: 'prestage' });
+    open();
+    const s = await r.done;
+    expect(s.results.map((x) => x.outcome)).toEqual(['migrated', 'migrated']);
+    expect(r.phaseOf(id('b'))).toEqual({ at: 'settled', outcome: 'migrated' });
+  });
+
+  it('a consistent cut: while a is held in its pause, b is paused and waits for the group', async () => {
+    const { r, driver } = start({ items: items('a', 'b'), options: { consistentCut: true } });
+    const open = gate(driver, 'pause', 'a');
+    await settle();
+    expect(r.phaseOf(id('a'))).toEqual({ at: 'queued', wait: 'group-prestaged', after: 'prestage' });
+    expect(r.phaseOf(id('b'))).toEqual({ at: 'queued', wait: 'group-paused', after: 'prestage' });
+    open();
+    expect((await r.done).results.map((x) => x.outcome)).toEqual(['migrated', 'migrated']);
+  });
+
+  it('kept connections: b waits for its listening end a to restore, then for a to be verified', async () => {
+    const { r, driver } = start({
+      items: items('a', 'b'),
+      options: { strategy: 'parallel' },
+      restoreAfter: [[id('a'), id('b')]],
+    });
+    const openRestore = gate(driver, 'restore', 'a');
+    await settle();
+    expect(r.phaseOf(id('b'))).toEqual({ at: 'queued', wait: 'listening-ends', after: 'transfer' });
+    const openVerify = gate(driver, 'verify', 'a');
+    openRestore();
+    await settle();
+    expect(r.phaseOf(id('a'))).toEqual({ at: 'in', stage: 'verify' });
+    // b restored after a, and runs verified: its source stays until a is verified too
+    expect(r.phaseOf(id('b'))).toEqual({ at: 'queued', wait: 'cut-verified', after: 'verify' });
+    openVerify();
+    expect((await r.done).results.map((x) => x.outcome)).toEqual(['migrated', 'migrated']);
+  });
+});

@@ -12,6 +12,7 @@ import {
   STAGE_ORDER,
   transition,
   WAITING,
+  type Wait,
 } from '../../../src/migrate/phases.ts';
 import type { Stage } from '../../../src/plan/migration.ts';
 
@@ -46,7 +47,21 @@ const journal = (actions: readonly PhaseAction[]) =>
   );
 
 const stage = fc.constantFrom(...STAGE_ORDER);
+const WAITS: Wait[] = [
+  'prestage-slot',
+  'group-prestaged',
+  'group-paused',
+  'turn',
+  'link',
+  'checkpoint-slot',
+  'transfer-slot',
+  'restore-slot',
+  'listening-ends',
+  'cut-verified',
+];
+const wait = fc.constantFrom(...WAITS).map((w) => ({ type: 'wait', for: w }) as PhaseEvent);
 const event: fc.Arbitrary<PhaseEvent> = fc.oneof(
+  wait,
   stage.map((s) => ({ type: 'begin', stage: s }) as PhaseEvent),
   fc.tuple(stage, fc.nat(10_000)).map(([s, ms]) => ({ type: 'finish', stage: s, ms }) as PhaseEvent),
   stage.map((s) => ({ type: 'fail', stage: s, message: `${s} broke` }) as PhaseEvent),
@@ -58,6 +73,12 @@ const event: fc.Arbitrary<PhaseEvent> = fc.oneof(
 );
 /** The happy path's events, in order. */
 const HAPPY: PhaseEvent[] = STAGE_ORDER.flatMap((s): PhaseEvent[] => [
+  { type: 'begin', stage: s },
+  { type: 'finish', stage: s, ms: 5 },
+]);
+/** The happy path with the engine's waits between its stages. */
+const QUEUED: PhaseEvent[] = STAGE_ORDER.flatMap((s): PhaseEvent[] => [
+  { type: 'wait', for: 'turn' },
   { type: 'begin', stage: s },
   { type: 'finish', stage: s, ms: 5 },
 ]);
@@ -127,6 +148,43 @@ describe('a container phase', () => {
     expect(rs[1]).toEqual({ do: 'mark', flag: 'restoring' });
     const [, tr] = transition(ID, { at: 'after', stage: 'checkpoint' }, { type: 'begin', stage: 'transfer' });
     expect(tr.map((a) => a.do)).toEqual(['deadline', 'journal', 'emit']);
+  });
+
+  it('between stages it is queued for what holds it: nothing is journaled or emitted, and the next stage begins from there', () => {
+    const { phase, all, refused } = walk(QUEUED.slice(0, 4));
+    expect(refused).toEqual([]);
+    expect(phase).toEqual({ at: 'queued', wait: 'turn', after: 'prestage' });
+    // the same records and events as without the waits
+    expect(all).toEqual(walk(HAPPY.slice(0, 2)).all);
+    expect(transition(ID, WAITING, { type: 'wait', for: 'prestage-slot' })).toEqual([
+      { at: 'queued', wait: 'prestage-slot', after: null },
+      [],
+    ]);
+    // one wait after another keeps what was done
+    const [again] = transition(ID, phase, { type: 'wait', for: 'link' });
+    expect(again).toEqual({ at: 'queued', wait: 'link', after: 'prestage' });
+    expect(transition(ID, again, { type: 'begin', stage: 'checkpoint' })[0]).toEqual({
+      at: 'in',
+      stage: 'checkpoint',
+    });
+    expect(() => transition(ID, again, { type: 'begin', stage: 'prestage' })).toThrow(
+      /cannot begin prestage from queued for link after prestage/,
+    );
+    expect(() =>
+      transition(
+        ID,
+        { at: 'queued', wait: 'prestage-slot', after: null },
+        { type: 'begin', stage: 'transfer' },
+      ),
+    ).toThrow(PhaseError);
+    // never while a stage runs, after a failure, or once rolling back
+    for (const p of [
+      { at: 'in', stage: 'checkpoint' },
+      { at: 'failed', stage: 'transfer' },
+      { at: 'rolling-back' },
+      { at: 'settled', outcome: 'migrated' },
+    ] as Phase[])
+      expect(() => transition(ID, p, { type: 'wait', for: 'turn' })).toThrow(/cannot wait for turn/);
   });
 
   it('refuses a stage out of order, or ending one that does not run', () => {
