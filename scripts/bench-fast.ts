@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     // plan and growth: measure this older build too, in the same runs (before/after in one run)
     before: { type: 'string' },
+    // what the older build is, for the ratio's name (a commit, say)
+    'before-label': { type: 'string', default: 'the older build' },
   },
 });
 const RUNS = Math.max(3, Number(args.runs));
@@ -320,12 +322,12 @@ if (parts.has('plan') && labUp) {
     );
     if (before.length > 0)
       ratio(
-        `--plan ${name}, before (167a722)`,
+        `--plan ${name}, before (${args['before-label']})`,
         before,
         'listing floor + one link estimate alone',
         floor,
         1,
-        'the build from the start of this session, same runs',
+        `--before ${args.before}, same runs`,
       );
   }
   extra.plan = planRuns;
