@@ -138,11 +138,14 @@ export function diskFactsCache(dir: string, identityOf: (host: string) => Promis
       let tmp: string | undefined;
       try {
         const identity = await identityOf(host);
+        const text = entryText(entry, identity);
+        // only what a read would accept: a host's oversized answer is not kept at all
+        if (parseEntry(text, identity) === null) return;
         const file = fileOf(identity);
         await mkdir(dir, { recursive: true, mode: 0o700 });
         // whole or not at all: a reader sees the old file or the new one (no fsync: it is a cache)
         tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-        await writeFile(tmp, entryText(entry, identity), { mode: 0o600, flag: 'wx' });
+        await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
         await rename(tmp, file);
         tmp = undefined;
       } catch {

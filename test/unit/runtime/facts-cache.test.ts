@@ -216,6 +216,16 @@ describe('facts cache: the file', () => {
     expect(await cache.read('h')).toEqual(entry);
   });
 
+  it('an entry a read would refuse (a host printed an oversized key or answer) is not written', async () => {
+    const cache = diskFactsCache(join(dir, 'facts'), async () => 'me');
+    await cache.write('h', { ...entry, key: `${entry.key}\n${'x'.repeat(20_000)}` });
+    await cache.write('h', {
+      ...entry,
+      sections: { 'podman.info': { code: 0, stdout: 'y'.repeat(2 << 20), stderr: '', timedOut: false } },
+    });
+    expect(await readdir(join(dir, 'facts')).catch(() => [])).toEqual([]);
+  });
+
   it('a cache that cannot be written is no error', async () => {
     await writeFile(join(dir, 'facts'), 'a file where the directory should be');
     const cache = diskFactsCache(join(dir, 'facts'), async () => 'me');
