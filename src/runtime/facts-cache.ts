@@ -58,7 +58,7 @@ export function factsKeyScript(binaries: readonly string[]): string {
     'echo "boot $(cat /proc/sys/kernel/random/boot_id)"',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     'echo "uid $(id -u) sudo ${SUDO:+1}"',
-    `for b in ${bins}; do p=$(command -v "$b") || p=-; echo "bin $b $p $(stat -L -c '%i %s %.9Y %.9Z' "$p" 2>/dev/null)"; done`,
+    `for b in ${bins}; do if p=$(command -v "$b"); then echo "bin $b $p $(stat -L -c '%i %s %.9Y %.9Z' "$p" 2>/dev/null)"; else echo "bin $b -"; fi; done`,
     `for f in ${FILES.join(' ')}; do echo "file $f $(stat -L -c '%i %.9Y %.9Z' "$f" 2>/dev/null)"; done`,
   ].join('\n');
 }
