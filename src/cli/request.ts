@@ -4,7 +4,7 @@
 // to plan it through.
 
 import { z } from 'zod';
-import { parseAllow, standingAllow, withStandingAllow } from '../config/allow.ts';
+import { parseAllow, standingAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
 import { factsCacheDir } from '../config/paths.ts';
@@ -134,7 +134,7 @@ export interface MigrateArgs {
 function allowFrom(names: string[]): string[] {
   try {
     // the operator's standing list (FERRY_ALLOW): read here once, for the plan and the run
-    return withStandingAllow(standingAllow(process.env), parseAllow(names));
+    return [...new Set([...standingAllow(process.env), ...parseAllow(names)])];
   } catch (err) {
     throw new UsageError(errorText(err));
   }

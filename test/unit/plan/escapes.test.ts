@@ -1,7 +1,7 @@
 // What a copy would get beyond its container, read from create command lines
 // and inventory, and the --allow names that let it through.
 import { describe, expect, it } from 'vitest';
-import { parseAllow, standingAllow } from '../../../src/config/allow.ts';
+import { parseAllow, standingAllow, withStandingAllow } from '../../../src/config/allow.ts';
 import type { Container } from '../../../src/inventory/model.ts';
 import {
   containerEscapes,
@@ -158,6 +158,14 @@ describe('escaping settings', () => {
     expect(() => standingAllow({ FERRY_ALLOW: 'everything' })).toThrow(
       /^FERRY_ALLOW: unknown name 'everything'/,
     );
+    // the TUI adds the standing list to each plan's own: each name once, the plan's first
+    expect(withStandingAllow(['privileged', 'host-network'], ['host-network', 'devices'])).toEqual([
+      'privileged',
+      'host-network',
+      'devices',
+    ]);
+    // read only from the environment it is given
+    expect(standingAllow({})).toEqual([]);
   });
 
   it('environment values leave the command line for an env file; -e KEY without a value stays', () => {
