@@ -5,7 +5,7 @@
 // directory; `docker start --checkpoint` then restores it. (Docker 20.10
 // refuses --checkpoint-dir on start.)
 
-import { attachedNetworks, createArgvFromInspect } from '../runtime/create-argv.ts';
+import { attachedNetworks, connectArgvs, createArgvFromInspect } from '../runtime/create-argv.ts';
 import { type DockerInspect, readDockerInspect as readInspect } from '../runtime/docker-inspect.ts';
 import { arr, type JsonObject, obj } from '../runtime/json.ts';
 import { errorText } from '../text/error.ts';
@@ -144,11 +144,14 @@ export class DockerDriver implements MigrationDriver {
       )
     ).trim();
     ctx.state.dstId = dstId;
+    if (!/^[0-9a-f]{12,64}$/.test(dstId))
+      throw new StageError(`${ctx.dst.host}: docker create printed ${JSON.stringify(dstId)}, not an id`);
+    // compose's way: the other networks after the first, each with its names and address
+    for (const argv of connectArgvs(c, dstId, { newAddress: ctx.options.newAddress ?? false }))
+      await must(ctx.dst, argv, `connecting the copy of ${name} to network ${argv.at(-2)}`);
     const d = await inspect(ctx.dst, dstId);
     const dstUpper = d.GraphDriver?.Data?.UpperDir;
     plainPaths(ctx.dst.host, { 'the new upper dir': dstUpper });
-    if (!/^[0-9a-f]{12,64}$/.test(dstId))
-      throw new StageError(`${ctx.dst.host}: docker create printed ${JSON.stringify(dstId)}, not an id`);
     if (!dstUpper) throw new StageError(`${ctx.dst.host}: the new ${name} has no overlay upper dir`);
     ctx.state.dstUpper = dstUpper;
     for (const m of c.Mounts ?? []) {

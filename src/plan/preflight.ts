@@ -11,10 +11,12 @@ import type {
   ContainerKey,
   HostFacts,
   HostInventory,
+  NetworkAttachment,
+  RuntimeFacts,
   RuntimeInventory,
 } from '../inventory/model.ts';
 import { containerKey } from '../inventory/model.ts';
-import { cidrHolds, cidrsOverlap, parseCidr } from '../runtime/cidr.ts';
+import { cidrHolds, cidrsOverlap, macAddress, parseCidr } from '../runtime/cidr.ts';
 import { excerpt, shQuote } from '../runtime/exec.ts';
 import { type HostProbe, type HostTarget, probeHost, runtimesOf } from '../runtime/probe.ts';
 import {
@@ -67,6 +69,7 @@ export type FindingCode =
   | 'address-unavailable'
   | 'static-ip-conflict'
   | 'static-mac-conflict'
+  | 'mac-kept'
   | 'port-in-use'
   | 'bind-source-missing'
   | 'invalid-path'
@@ -1042,19 +1045,52 @@ function addressFindings(
           );
       }
     }
-    if (n.mac && n.macStatic === true) {
-      const taken = others.find((x) => x.networks.some((m) => m.mac?.toLowerCase() === n.mac?.toLowerCase()));
-      if (taken)
-        block(
-          'static-mac-conflict',
-          `${c.name} has static MAC ${n.mac}, which ${taken.name} already uses on ${dst.host}`,
-          {
-            host: dst.host,
-            options: [{ code: 'drop-static-mac', message: 'drop the static MAC address' }],
-          },
-        );
-    }
+    if (n.macStatic === true) macFindings(c, n, dst, others, block, warn);
   }
+}
+
+/** docker's client sets a MAC per network from 25 on, which engines before 25 (API 1.44) refuse */
+function dockerSetsNoMac(dst: HostInventory): RuntimeFacts | null {
+  const f = dst.runtimes.find((r) => r.kind === 'docker')?.facts;
+  const [client = 0] = versionParts(f?.clientVersion ?? '');
+  const [engine = 0] = versionParts(f?.version ?? '');
+  return f && client >= 25 && engine > 0 && engine < 25 ? f : null;
+}
+
+/** A MAC the user set travels with the member: one in use on that network on the destination is a blocker. */
+function macFindings(
+  c: Container,
+  n: NetworkAttachment,
+  dst: HostInventory,
+  others: readonly Container[],
+  block: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+  warn: (code: FindingCode, message: string, extra?: Partial<Finding>) => void,
+) {
+  const options = [{ code: 'drop-static-mac', message: 'drop the static MAC address' }];
+  // it goes onto the copy's command line: only a MAC's shape passes
+  const mac = macAddress(n.mac);
+  if (!mac) {
+    block('static-mac-conflict', `${c.name} has a static MAC on ${n.name} that is not a MAC address`, {
+      host: dst.host,
+      options,
+    });
+    return;
+  }
+  const taken = others.find((x) => x.networks.some((m) => m.name === n.name && macAddress(m.mac) === mac));
+  const facts = c.runtime === 'docker' ? dockerSetsNoMac(dst) : null;
+  if (taken)
+    block(
+      'static-mac-conflict',
+      `${c.name} has static MAC ${mac} on ${n.name}, which ${taken.name} already uses on ${dst.host}`,
+      { host: dst.host, options },
+    );
+  else if (facts)
+    block(
+      'static-mac-conflict',
+      `docker on ${dst.host} cannot give ${c.name} its static MAC ${mac}: its client ${facts.clientVersion} sets a MAC only on engines from 25 on, and the engine is ${facts.version}`,
+      { host: dst.host, options },
+    );
+  else warn('mac-kept', `${c.name} keeps its MAC ${mac} on ${n.name}`, { host: dst.host });
 }
 
 const TCP_OPTIONS = [

@@ -46,3 +46,10 @@ export function ipv4ToInt(ip: string): number | null {
   if (isIP(ip) !== 4) return null;
   return ip.split('.').reduce((n, b) => n * 256 + Number(b), 0);
 }
+
+/** A MAC address as runtimes print it (six hex pairs, colon-separated), lower-cased; null for anything else. */
+export function macAddress(text: string | null | undefined): string | null {
+  return typeof text === 'string' && /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/.test(text)
+    ? text.toLowerCase()
+    : null;
+}

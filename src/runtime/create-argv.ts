@@ -137,19 +137,59 @@ export function withAddress(argv: readonly string[], ip: string | undefined): st
   return out;
 }
 
+type Endpoint = NonNullable<NonNullable<DockerInspect['NetworkSettings']>['Networks']>[string];
+
+/** The endpoint's names (compose: the service) and, unless told otherwise, its addresses, as `create` and `network connect` take them. */
+function endpointArgs(
+  c: DockerInspect,
+  net: Endpoint,
+  opts: { newAddress?: boolean },
+  alias: string,
+): string[] {
+  const a: string[] = [];
+  // docker adds the short id itself
+  for (const name of net.Aliases ?? []) if (!c.Id.startsWith(name)) a.push(alias, name);
+  if (!opts.newAddress && net.IPAddress) a.push('--ip', net.IPAddress);
+  if (!opts.newAddress && net.GlobalIPv6Address) a.push('--ip6', net.GlobalIPv6Address);
+  return a;
+}
+
+/** The network `docker create` attaches the copy to (NetworkMode); null for the default bridge. */
+const primaryNetwork = (c: DockerInspect): string | null => {
+  const mode = c.HostConfig.NetworkMode;
+  return mode && mode !== 'default' ? mode : null;
+};
+
+/**
+ * `docker network connect` of the copy `id` to each other network the
+ * source is on (compose attaches a service to its networks after the first),
+ * with its names and addresses there.
+ */
+export function connectArgvs(c: DockerInspect, id: string, opts: { newAddress?: boolean } = {}): string[][] {
+  const primary = primaryNetwork(c) ?? 'bridge';
+  return attachedNetworks(c)
+    .filter((n) => n !== primary)
+    .map((n) => [
+      'docker',
+      'network',
+      'connect',
+      ...endpointArgs(c, c.NetworkSettings?.Networks?.[n] ?? {}, opts, '--alias'),
+      n,
+      id,
+    ]);
+}
+
 /** `docker create` argv that rebuilds a container from its inspect output, on the same address unless told otherwise. */
 export function createArgvFromInspect(c: DockerInspect, opts: { newAddress?: boolean } = {}): string[] {
   const name = c.Name.replace(/^\//, '');
   const a = ['docker', 'create', '--name', name];
   const h = c.HostConfig;
-  if (h.NetworkMode && h.NetworkMode !== 'default') a.push('--network', h.NetworkMode);
-  const net = c.NetworkSettings?.Networks?.[h.NetworkMode ?? ''];
-  if (net) {
-    // the names it answers to on the network (compose: the service); docker adds the short id itself
-    for (const alias of net.Aliases ?? []) if (!c.Id.startsWith(alias)) a.push('--network-alias', alias);
-    if (!opts.newAddress && net.IPAddress) a.push('--ip', net.IPAddress);
-    if (!opts.newAddress && net.GlobalIPv6Address) a.push('--ip6', net.GlobalIPv6Address);
-  }
+  const primary = primaryNetwork(c);
+  if (primary) a.push('--network', primary);
+  const net = c.NetworkSettings?.Networks?.[primary ?? ''];
+  if (net) a.push(...endpointArgs(c, net, opts, '--network-alias'));
+  // docker sets it on the endpoint of the network the container is created on
+  if (c.Config.MacAddress) a.push('--mac-address', c.Config.MacAddress);
   const rp = h.RestartPolicy;
   if (rp?.Name && rp.Name !== 'no')
     a.push(

@@ -1,8 +1,13 @@
 // `docker container inspect` of one container as the migration driver and the
 // plan read it: field by field, so that a hostile host's other types never
 // reach the copy's command line.
+import { isIP } from 'node:net';
+import { macAddress } from './cidr.ts';
 import { inspectMounts } from './inspect-common.ts';
 import { arr, type Json, type JsonObject, maybeStr, num, obj, onlyStrings, str } from './json.ts';
+
+/** a network or alias name as docker takes it */
+export const DOCKER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export interface DockerInspect {
   Id: string;
@@ -18,6 +23,8 @@ export interface DockerInspect {
     WorkingDir?: string;
     Tty?: boolean;
     OpenStdin?: boolean;
+    /** the MAC the user set (--mac-address, compose's mac_address): its endpoint on NetworkMode has it */
+    MacAddress?: string;
   };
   HostConfig: {
     NetworkMode?: string;
@@ -65,6 +72,17 @@ export function readDockerInspect(
   const config = obj(o.Config);
   const host = obj(o.HostConfig);
   const restart = obj(host.RestartPolicy);
+  // what goes onto the copy's command lines as values: only their shapes pass
+  const mac = maybeStr(config.MacAddress);
+  if (mac && !macAddress(mac)) refuse('Config.MacAddress', 'a MAC address');
+  const ip = (field: string, v: Json | undefined, family: 4 | 6): string | undefined => {
+    const a = maybeStr(v);
+    return !a || isIP(a) === family ? a : refuse(field, `an IPv${family} address`);
+  };
+  const aliases = (field: string, v: Json | undefined): string[] | null => {
+    const l = list(field, v);
+    return l?.every((a) => DOCKER_NAME.test(a)) === false ? refuse(field, 'a list of names') : l;
+  };
   const ports = obj(host.PortBindings);
   return {
     Id: str(o.Id),
@@ -80,6 +98,7 @@ export function readDockerInspect(
       WorkingDir: maybeStr(config.WorkingDir),
       Tty: config.Tty === true,
       OpenStdin: config.OpenStdin === true,
+      MacAddress: (mac && macAddress(mac)) || undefined,
     },
     HostConfig: {
       NetworkMode: maybeStr(host.NetworkMode),
@@ -115,9 +134,13 @@ export function readDockerInspect(
           return [
             name,
             {
-              IPAddress: maybeStr(n.IPAddress),
-              GlobalIPv6Address: maybeStr(n.GlobalIPv6Address),
-              Aliases: list(`NetworkSettings.Networks.${name}.Aliases`, n.Aliases),
+              IPAddress: ip(`NetworkSettings.Networks.${name}.IPAddress`, n.IPAddress, 4),
+              GlobalIPv6Address: ip(
+                `NetworkSettings.Networks.${name}.GlobalIPv6Address`,
+                n.GlobalIPv6Address,
+                6,
+              ),
+              Aliases: aliases(`NetworkSettings.Networks.${name}.Aliases`, n.Aliases),
             },
           ];
         }),

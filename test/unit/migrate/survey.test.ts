@@ -97,6 +97,7 @@ describe('planMigration: what waits for what', () => {
     // the verdict is the one preflight gives when run step by step (preflight.test.ts)
     expect(plan.findings.map((f) => `${f.severity}:${f.code}`).sort()).toEqual([
       'blocker:bind-source-missing',
+      'warning:mac-kept',
       'warning:network-create',
       'warning:volume-carried',
     ]);

@@ -100,6 +100,7 @@ describe('preflight verdicts', () => {
     const f = evaluatePreflight(input());
     expect(codes(f)).toEqual([
       'blocker:bind-source-missing',
+      'warning:mac-kept',
       'warning:network-create',
       'warning:volume-carried',
     ]);
@@ -112,6 +113,7 @@ describe('preflight verdicts', () => {
     expect(find(f, 'volume-carried')?.message).toBe(
       'named volume t5-vol (4.0 KiB) is copied to alpha with t5-static',
     );
+    expect(find(f, 'mac-kept')?.message).toBe('t5-static keeps its MAC 02:42:0a:59:32:0a on t5-net');
   });
 
   it('to gamma with a broken CRIU: criu-broken (not a CPU verdict), image missing', () => {
@@ -120,6 +122,7 @@ describe('preflight verdicts', () => {
       'blocker:bind-source-missing',
       'blocker:criu-broken',
       'warning:image-missing',
+      'warning:mac-kept',
       'warning:network-create',
       'warning:volume-carried',
     ]);
@@ -171,8 +174,63 @@ describe('preflight verdicts', () => {
       message: 't5-static has static IP 10.89.50.10 on t5-net, which other already uses on alpha',
       options: [expect.objectContaining({ code: 'drop-static-ip' })],
     });
-    expect(find(f, 'static-mac-conflict')?.options?.[0]?.code).toBe('drop-static-mac');
+    expect(find(f, 'static-mac-conflict')).toMatchObject({
+      severity: 'blocker',
+      message: 't5-static has static MAC 02:42:0a:59:32:0a on t5-net, which other already uses on alpha',
+      options: [expect.objectContaining({ code: 'drop-static-mac' })],
+    });
+    expect(find(f, 'mac-kept')).toBeUndefined();
     expect(find(f, 'network-missing')).toBeUndefined();
+  });
+
+  it('a static MAC: in use on another network there is no conflict; not a MAC, or one docker cannot set, is a blocker', () => {
+    const onOtherNet = edit(alpha, (h) => {
+      const p = h.runtimes.find((r) => r.kind === 'podman');
+      p?.containers.push({
+        ...staticC,
+        host: 'alpha',
+        name: 'other',
+        id: 'e'.repeat(64),
+        networks: staticC.networks.map((n) => ({ ...n, name: 'elsewhere', ip: '10.89.51.10' })),
+      });
+    });
+    const f = evaluatePreflight(input({ destination: onOtherNet }));
+    expect(find(f, 'static-mac-conflict')).toBeUndefined();
+    expect(find(f, 'mac-kept')?.severity).toBe('warning');
+
+    const bad = {
+      ...staticC,
+      networks: staticC.networks.map((n) => ({ ...n, mac: '02:42:0a:59:32:0a --privileged' })),
+    };
+    expect(find(evaluatePreflight(input({ container: bad })), 'static-mac-conflict')).toMatchObject({
+      severity: 'blocker',
+      message: 't5-static has a static MAC on t5-net that is not a MAC address',
+    });
+
+    // docker's client from 25 on sets a MAC per network, which an engine before 25 refuses
+    const dockerC = { ...staticC, runtime: 'docker' as const };
+    const versions = (client: string, engine: string) =>
+      edit(alpha, (h) => {
+        for (const r of h.runtimes)
+          if (r.kind === 'docker') Object.assign(r.facts, { clientVersion: client, version: engine });
+      });
+    const mismatch = find(
+      evaluatePreflight(input({ container: dockerC, destination: versions('28.2.2', '20.10.24+dfsg1') })),
+      'static-mac-conflict',
+    );
+    expect(mismatch?.message).toBe(
+      'docker on alpha cannot give t5-static its static MAC 02:42:0a:59:32:0a: its client 28.2.2 sets a MAC only on engines from 25 on, and the engine is 20.10.24+dfsg1',
+    );
+    for (const [client, engine] of [
+      ['20.10.24', '20.10.24'],
+      ['28.2.2', '28.2.2'],
+    ] as const)
+      expect(
+        find(
+          evaluatePreflight(input({ container: dockerC, destination: versions(client, engine) })),
+          'static-mac-conflict',
+        ),
+      ).toBeUndefined();
   });
 
   it('an address taken on the destination is a blocker, unless the user allows a new address', () => {
@@ -261,6 +319,7 @@ describe('preflight verdicts', () => {
   it('findings come family by family, in one order: the destination inventory, then mounts, then volumes', () => {
     expect(evaluatePreflight(input()).map((x) => `${x.severity}:${x.code}`)).toEqual([
       'warning:network-create',
+      'warning:mac-kept',
       'blocker:bind-source-missing',
       'warning:volume-carried',
     ]);
@@ -441,6 +500,7 @@ describe('preflight()', () => {
     expect(r.ok).toBe(false);
     expect(codes(r.findings)).toEqual([
       'blocker:bind-source-missing',
+      'warning:mac-kept',
       'warning:network-create',
       'warning:volume-carried',
     ]);
