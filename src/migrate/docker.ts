@@ -62,7 +62,7 @@ const streamLabels = (ctx: MigrationContext): string[] => [
  * per restore). The copy of this checkpoint is the one whose inventory.img
  * (unique per dump) matches it; others may belong to a restore in progress.
  */
-const CONTAINERD_LEFTOVER = [
+export const CONTAINERD_LEFTOVER = [
   '[ -f "$1/inventory.img" ] || exit 0',
   'for d in /tmp/ctrd-checkpoint*; do',
   '  [ -d "$d" ] && cmp -s "$d/inventory.img" "$1/inventory.img" && rm -rf -- "$d"',

@@ -111,9 +111,12 @@ export async function checkpointWith(ctx: MigrationContext, binary: string, argv
   ctx.state.frozen = true;
 }
 
+/** A run's private temp dir: named after the run, so that the next run can tell whose a leftover is. */
+export const tempDirTemplate = (runId: string) => `/tmp/ferry.${runId}.XXXXXXXX`;
+
 /** A private temp dir on each side, 0700 (mktemp's default). */
 export async function makeTempDirs(ctx: MigrationContext): Promise<void> {
-  const mk = ['mktemp', '-d', '/tmp/ferry.XXXXXXXX'];
+  const mk = ['mktemp', '-d', tempDirTemplate(ctx.runId)];
   const [src, dst] = await Promise.all([
     ctx.state.tmpSrc ? undefined : must(ctx.src, mk, 'creating a temp dir'),
     ctx.state.tmpDst ? undefined : must(ctx.dst, mk, 'creating a temp dir'),

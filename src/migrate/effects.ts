@@ -44,6 +44,9 @@ export type MeasureLink = (
   compress: 'auto' | 'none' | 'zstd',
 ) => Promise<{ bytesPerSec: number; zstd: boolean }>;
 
+/** Removes what earlier runs left on a host that no run needs (leftovers.ts); returns what it removed. */
+export type SweepLeftovers = (host: HostSession, runId: string) => Promise<string[]>;
+
 export interface EngineEffects {
   drivers: Record<RuntimeKind, MigrationDriver>;
   /** opens (creates) the journal of a new run */
@@ -56,4 +59,6 @@ export interface EngineEffects {
   newRunId(wallMs: number): string;
   /** this process, recorded in the journal: recover leaves a live run alone */
   owner(): RunOwner;
+  /** run beside the migration on every host it touches; false: none (tests of the engine alone) */
+  sweep: SweepLeftovers | false;
 }

@@ -173,6 +173,8 @@ export class MigrationRun {
       return this.finish(items, results, refused);
     }
 
+    // beside the run, not before it: it touches no file of a live run
+    const swept = this.sweep(items);
     const caps = stageConcurrency(options);
     const limits = new Map<string, LimitFunction>();
     const limitFor = (key: string, cap: number) => {
@@ -553,8 +555,34 @@ export class MigrationRun {
       ),
     );
 
+    await swept;
     await this.releaseLocks(items);
     return this.finish(items, results);
+  }
+
+  /** Leftovers of earlier runs on every host this run touches (the sweep effect: leftovers.ts). */
+  private async sweep(items: MigrationItem[]): Promise<void> {
+    const sweep = this.deps.sweep;
+    if (sweep === false) return;
+    const hosts = [...new Set(items.flatMap((i) => [i.container.host, i.destination]))];
+    await Promise.all(
+      hosts.map((h) =>
+        sweep(this.deps.session(h), this.runId).then(
+          (removed) => {
+            if (removed.length > 0)
+              this.emit({
+                type: 'warning',
+                message: `${h}: removed what earlier runs left behind: ${removed.join(', ')}`,
+              });
+          },
+          (err: unknown) =>
+            this.emit({
+              type: 'warning',
+              message: `${h}: leftovers of earlier runs not checked: ${errorText(err)}`,
+            }),
+        ),
+      ),
+    );
   }
 
   private finish(items: MigrationItem[], results: Results, refused?: string): RunSummary {

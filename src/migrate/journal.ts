@@ -212,3 +212,13 @@ export function unfinishedRuns(dir: string): string[] {
     })
     .sort();
 }
+
+/** Each container's state as the journal last knew it: later records add to it, never wipe it. */
+export function statesFrom(records: JournalRecord[]): Map<string, DriverState> {
+  const m = new Map<string, DriverState>();
+  for (const r of records) {
+    if (r.kind !== 'stage' && r.kind !== 'done') continue;
+    m.set(r.id, { ...m.get(r.id), ...(r.state ?? {}) });
+  }
+  return m;
+}

@@ -9,6 +9,7 @@ import { DockerDriver } from './docker.ts';
 import type { MigrationDriver } from './driver.ts';
 import type { Clock, EngineEffects } from './effects.ts';
 import { currentOwner, Journal, type JournalHooks } from './journal.ts';
+import { sweepLeftovers } from './leftovers.ts';
 import { acquireLock, LockHeld, releaseLock } from './locks.ts';
 import { PodmanDriver } from './podman.ts';
 import type { RecoverEffects } from './recover.ts';
@@ -55,6 +56,7 @@ export function liveEffects(o: LiveSettings): EngineEffects {
     },
     newRunId,
     owner: currentOwner,
+    sweep: (host, runId) => sweepLeftovers(host, runId, { journalDir: o.journalDir }),
   };
 }
 

@@ -10,7 +10,7 @@ import { cutGroups, probesGivenUp } from './cuts.ts';
 import { removeRunCheckpoint } from './docker.ts';
 import { type MigrationContext, type MigrationDriver, removeTempDirs } from './driver.ts';
 import type { Clock, JournalSink } from './effects.ts';
-import { type JournalRecord, type RunOwner, readJournalLines, runInFlight } from './journal.ts';
+import { type RunOwner, readJournalLines, runInFlight, statesFrom } from './journal.ts';
 import { releaseLock } from './locks.ts';
 import type { DriverState, HostSession } from './types.ts';
 
@@ -64,16 +64,6 @@ export function inspectRun(path: string): {
     configFile: run.configFile,
     damaged,
   };
-}
-
-/** Each container's state as the journal last knew it: later records add to it, never wipe it. */
-export function statesFrom(records: JournalRecord[]): Map<string, DriverState> {
-  const m = new Map<string, DriverState>();
-  for (const r of records) {
-    if (r.kind !== 'stage' && r.kind !== 'done') continue;
-    m.set(r.id, { ...m.get(r.id), ...(r.state ?? {}) });
-  }
-  return m;
 }
 
 export async function recoverRun(journalPath: string, deps: RecoverDeps): Promise<RecoverResult[]> {

@@ -5,7 +5,7 @@
 // is left behind. One small container per runtime, moved back and forth, so
 // the workload's run id proves it was never restarted across the whole matrix.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,9 +169,9 @@ async function startOf(runtime: Runtime): Promise<string> {
 }
 
 /** Kills ferry at `point` of a move from wherever the container is; returns its state dir. */
-async function killAt(runtime: Runtime, point: string, transfer: 'relay' | 'direct') {
+async function killAt(runtime: Runtime, point: string, transfer: 'relay' | 'direct', stateDir?: string) {
   const from = await startOf(runtime);
-  const state = await mkdtemp(join(tmpdir(), 'ferry-crash-'));
+  const state = stateDir ?? (await mkdtemp(join(tmpdir(), 'ferry-crash-')));
   const r = await ferry(migrateArgs(runtime, from, transfer), {
     XDG_STATE_HOME: state,
     FERRY_TEST_KILL_AT: point,
@@ -332,6 +332,81 @@ describe.skipIf(SKIP_LAB)('crash points: SIGKILL at every journaled step, then f
     expect(host).not.toBe(from);
     await expectContinued(runtime, host);
     await expectNoLeftovers(runtime);
+  });
+
+  it("the next run on a host removes a killed run's temp dirs, leaves a live run's files and what recover needs", async () => {
+    const runs = (state: string) => join(state, 'ferry', 'runs');
+    /** the temp dirs a run's journal names, found by the container it moves */
+    const tempsOf = (state: string, name: string) => {
+      const files = existsSync(runs(state)) ? readdirSync(runs(state)) : [];
+      const text = files
+        .map((f) => readFileSync(join(runs(state), f), 'utf8'))
+        .find((t) => t.includes(`"name":"${name}"`));
+      return [
+        ...new Set([...(text ?? '').matchAll(/"tmp(?:Src|Dst)":"([^"]+)"/g)].map((m) => m[1] as string)),
+      ];
+    };
+    const exists = async (p: string) =>
+      (await Promise.all(HOSTS.map((h) => ssh(h, `test -d ${p}`)))).some((r) => r.exitCode === 0);
+    // every run sweeps as it starts: L goes first, so that K's leftovers are there for N alone
+    const state = await mkdtemp(join(tmpdir(), 'ferry-crash-'));
+    // K's container on alpha now: starting it over there (rm -rf /tmp/ferry.*) would wipe L's files too
+    await startOf('podman');
+    // L: live, held after its prestage with its temp dirs made (same operator, same state dir)
+    const from = await startOf('docker');
+    const pause = join(state, 'pause');
+    writeFileSync(pause, '');
+    const live = ferry(migrateArgs('docker', from, 'relay'), {
+      XDG_STATE_HOME: state,
+      FERRY_TEST_PAUSE_AT: 'prestage:finished',
+      FERRY_TEST_PAUSE_FILE: pause,
+    });
+    const spare = 'crash-n';
+    try {
+      let held: string[] = [];
+      for (let i = 0; i < 600 && held.length < 2; i++) {
+        held = tempsOf(state, NAME.docker);
+        if (held.length < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(held).toHaveLength(2);
+      // K: killed in its transfer, never recovered: its temp dirs stay on both hosts; its own sweep left L's
+      await killAt('podman', 'transfer:started', 'relay', state);
+      const killed = tempsOf(state, NAME.podman);
+      expect(killed).toHaveLength(2);
+      for (const t of [...killed, ...held]) expect(await exists(t), t).toBe(true);
+      // N: another container between the same hosts, by the same operator
+      await sshOk(
+        'alpha',
+        `podman run -d --name ${spare} --network none -e IN_PORT=7549 -e RATE=20 localhost/ferry-workload:latest sink >/dev/null`,
+      );
+      const next = await ferry(
+        ['migrate', '-F', SSH_CONFIG, '--containers', `alpha:${spare}`, '--to', 'beta', '--yes'],
+        { XDG_STATE_HOME: state },
+      );
+      expect(next.code, next.stderr.slice(-3000)).toBe(0);
+      const said = [...next.stderr.matchAll(/removed what earlier runs left behind: ([^\n]*)/g)].flatMap(
+        (m) => (m[1] as string).split(', '),
+      );
+      // (the lab's hosts share /tmp: each may name the same dir)
+      expect([...new Set(said)].sort(), next.stderr.slice(-3000)).toEqual([...killed].sort());
+      for (const t of killed) expect(await exists(t), t).toBe(false);
+      // the live run's are still there while it is held
+      if (existsSync(pause)) for (const t of held) expect(await exists(t), t).toBe(true);
+    } finally {
+      rmSync(pause, { force: true });
+      for (const h of HOSTS) await ssh(h, `podman rm -f -t 0 ${spare} >/dev/null 2>&1; true`);
+    }
+    const done = await live;
+    expect(done.code, done.stderr.slice(-1000)).toBe(0);
+    await expectContinued('docker', await whereItRuns('docker'));
+    // K is recovered from what the sweep left: the source comes back with its state
+    const r = await recover(state);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/rolled-back/);
+    expect(await whereItRuns('podman')).toBe('alpha');
+    await expectContinued('podman', 'alpha');
+    await expectNoLeftovers('podman');
+    await expectNoLeftovers('docker');
   });
 
   it('a hung checkpoint (criu never answers) ends at its deadline and rolls back; Ctrl-C does not wait on it', async () => {

@@ -105,6 +105,7 @@ function start(
         throw new Error('the link is known: not measured');
       },
       locks: false,
+      sweep: false,
       newRunId: (wall) => `run-${wall}`,
       owner: () => ({ operator: 'op', pid: 1, pidStart: '1' }),
       ...o.effects,
@@ -216,6 +217,32 @@ describe('the engine through its effects', () => {
     await r.done;
     expect(measured).toEqual(['alpha->beta auto']);
     expect(zstdSeen).toEqual([true, true]);
+  });
+
+  it('sweeps the leftovers of earlier runs once on each host it touches, beside the run, and says what went', async () => {
+    const swept: string[] = [];
+    const { r, events } = start(
+      { items: items('a', 'b') },
+      {
+        effects: {
+          sweep: async (h, runId) => {
+            swept.push(`${h.host} ${runId}`);
+            if (h.host === 'beta') throw new Error('listing leftovers: timed out');
+            return ['/tmp/ferry.20261129T110000-bbbbbb.Ab3dE6gH'];
+          },
+        },
+      },
+    );
+    const s = await r.done;
+    expect(s.results.map((x) => x.outcome)).toEqual(['migrated', 'migrated']);
+    expect(swept.sort()).toEqual([`alpha ${s.runId}`, `beta ${s.runId}`]);
+    const warnings = events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+    expect(warnings).toContain(
+      'alpha: removed what earlier runs left behind: /tmp/ferry.20261129T110000-bbbbbb.Ab3dE6gH',
+    );
+    expect(warnings).toContain('beta: leftovers of earlier runs not checked: listing leftovers: timed out');
+    // before the run ends: its last event is the summary
+    expect(events.at(-1)?.type).toBe('run-finished');
   });
 
   it('a lock held elsewhere refuses the run: nothing touched, the locks it did take released', async () => {

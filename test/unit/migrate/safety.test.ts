@@ -26,6 +26,7 @@ import {
   type JournalRecord,
   ownerAlive,
   readJournal,
+  statesFrom,
 } from '../../../src/migrate/journal.ts';
 import { defaultDrivers, liveEffects, liveRecoverEffects } from '../../../src/migrate/live.ts';
 import {
@@ -38,7 +39,7 @@ import {
   staleReason,
 } from '../../../src/migrate/locks.ts';
 import { PodmanDriver } from '../../../src/migrate/podman.ts';
-import { inspectRun, recoverRun, STILL_RUNNING_MS, statesFrom } from '../../../src/migrate/recover.ts';
+import { inspectRun, recoverRun, STILL_RUNNING_MS } from '../../../src/migrate/recover.ts';
 import type { DriverState, HostSession } from '../../../src/migrate/types.ts';
 import { DEFAULT_OPTIONS, type MigrationItem, type Stage } from '../../../src/plan/migration.ts';
 import { SshError } from '../../../src/ssh/errors.ts';

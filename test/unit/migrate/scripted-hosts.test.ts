@@ -52,6 +52,7 @@ async function replay(
       throw new Error('the plan knows the link');
     },
     locks: false,
+    sweep: false,
     newRunId: () => capture.runId,
     owner: () => ({ operator: 'scripted', pid: 1, pidStart: null }),
   });
