@@ -9,7 +9,7 @@
 // the plan says; a MAC set through the engine's own client is checked too.
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
+import { ownLeases, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
 
 const FERRY = new URL('../../dist/ferry.mjs', import.meta.url).pathname;
 const IMAGE = 'localhost/ferry-workload:latest';
@@ -152,11 +152,7 @@ describe.skipIf(SKIP_LAB).each(CASES)('a $runtime member on two networks', (c) =
     try {
       if (rt === 'podman') {
         // beta's own leases for the second network (alpha's hold the address in the shared /var/lib/cni)
-        const file = `/var/lib/ferry-lab/hosts/beta/podman/cni/${b}.conflist`;
-        const conf = JSON.parse(await sshOk('beta', `cat ${file}`));
-        for (const p of conf.plugins) if (p.ipam) p.ipam.dataDir = '/var/tmp/ferry-mnet-ipam';
-        const w = await ssh('beta', `cat >${file}`, { input: JSON.stringify(conf) });
-        expect(w.exitCode, w.stderr).toBe(0);
+        await ownLeases('beta', b, '/var/tmp/ferry-mnet-ipam');
         await sshOk(
           'beta',
           `podman run -d --name ${SQUATTER} --network ${a}:mac=${c.mac} --network ${b}:ip=${before[b]?.ip} --entrypoint /bin/sleep ${IMAGE} 600 >/dev/null`,

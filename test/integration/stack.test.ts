@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAB_DIR, lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
+import { LAB_DIR, lab, ownLeases, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
 import { migrate } from '../support/migrate.ts';
 
 const FERRY = new URL('../../dist/ferry.mjs', import.meta.url).pathname;
@@ -149,23 +149,26 @@ describe.skipIf(SKIP_LAB).each(STACKS)('the $runtime compose stack', (s) => {
     expect(await running('alpha', s)).toEqual(all);
     expect(await network('beta', s)).toBeNull();
 
-    // the project's network on beta, and the store's address taken on it. Not for
-    // podman here: the lab's hosts share CNI's host-local state (/var/lib/cni), so
-    // beta cannot hold an address alpha holds (the verdict is the same code as docker's)
-    if (s.runtime === 'docker') {
-      try {
-        await sshOk(
-          'beta',
-          `${s.runtime} network create --subnet ${subnet} ${s.project}_default >/dev/null && ${s.runtime} run -d --name ferry-squatter --network ${s.project}_default --ip ${store} --entrypoint /bin/sleep ${WORKLOAD_IMAGE} 600 >/dev/null`,
-        );
-        const r = await ferry(['--plan', '--compose-project', s.project, '--host', 'alpha', '--to', 'beta']);
-        expect(r.exitCode, r.stderr).toBe(2);
-        expect(r.stdout.replace(/\s+/g, ' ')).toContain(
-          `${cname(s, 'store')}'s address ${store} on ${s.project}_default is taken on beta by ferry-squatter`,
-        );
-      } finally {
-        await ssh('beta', `${s.runtime} rm -f ferry-squatter; ${s.runtime} network rm ${s.project}_default`);
-      }
+    // the project's network on beta, and the store's address taken on it (podman: with leases
+    // of beta's own, since the lab's hosts share CNI's host-local state in /var/lib/cni)
+    const leases = '/var/tmp/ferry-stack-ipam';
+    try {
+      await sshOk('beta', `${s.runtime} network create --subnet ${subnet} ${s.project}_default >/dev/null`);
+      if (s.runtime === 'podman') await ownLeases('beta', `${s.project}_default`, leases);
+      await sshOk(
+        'beta',
+        `${s.runtime} run -d --name ferry-squatter --network ${s.project}_default --ip ${store} --entrypoint /bin/sleep ${WORKLOAD_IMAGE} 600 >/dev/null`,
+      );
+      const r = await ferry(['--plan', '--compose-project', s.project, '--host', 'alpha', '--to', 'beta']);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stdout.replace(/\s+/g, ' ')).toContain(
+        `${cname(s, 'store')}'s address ${store} on ${s.project}_default is taken on beta by ferry-squatter`,
+      );
+    } finally {
+      await ssh(
+        'beta',
+        `${s.runtime} rm -f ferry-squatter; ${s.runtime} network rm ${s.project}_default; rm -rf ${leases}`,
+      );
     }
     expect(await running('alpha', s)).toEqual(all);
   });

@@ -42,6 +42,21 @@ export async function sshOk(host: string, command: string): Promise<string> {
   return r.stdout;
 }
 
+/**
+ * Gives a podman network on a lab host host-local leases of its own, in `dir`: the
+ * lab's hosts share /var/lib/cni, so otherwise no host can hold an address that
+ * another holds on a network of the same name (CNI reads the file on each use).
+ */
+export async function ownLeases(host: string, network: string, dir: string): Promise<void> {
+  const file = `${LAB_DIR}/hosts/${host}/podman/cni/${network}.conflist`;
+  const conf = JSON.parse(await sshOk(host, `cat ${file}`)) as {
+    plugins: { ipam?: Record<string, unknown> }[];
+  };
+  for (const p of conf.plugins) if (p.ipam) p.ipam.dataDir = dir;
+  const w = await ssh(host, `cat >${file}`, { input: JSON.stringify(conf) });
+  if (w.exitCode !== 0) throw new Error(`${host}: writing ${file}: ${w.stderr.trim()}`);
+}
+
 export async function lab(args: string[]): Promise<ExecResult> {
   const r = await execa('bash', [LAB_SCRIPT, ...args], { reject: false });
   return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
