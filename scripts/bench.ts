@@ -2,7 +2,7 @@
 // interleaved, each run checked for state continuity. See bench/README.md.
 //
 //   node scripts/bench.ts [run] [--runtimes podman,docker] [--links 1gbit,200mbit]
-//        [--workloads wf4,mixed8,single512] [--busy off,on] [--reps 3]
+//        [--workloads wf4,mixed8,single512,stack] [--busy off,on] [--reps 3]
 //        [--methods manual,sequential,pipelined,parallel,auto] [--out bench] [--no-restore]
 //   node scripts/bench.ts restore [--reps 5] [--out bench]   pre-created vs restore --import
 //   node scripts/bench.ts merge [--out bench]                 parts -> summary, charts, README
@@ -55,13 +55,14 @@ import {
   summarySchema,
 } from './bench/model.ts';
 import { breakdownTable, groups, groupTitle, markdownTable, textSummary } from './bench/report.ts';
+import { clearStack, runManualStack, stackContinuity, stackSnapshot, startStack } from './bench/stack.ts';
 
 const { positionals, values: v } = parseArgs({
   allowPositionals: true,
   options: {
     runtimes: { type: 'string', default: 'podman,docker' },
     links: { type: 'string', default: '1gbit,200mbit' },
-    workloads: { type: 'string', default: 'wf4,mixed8,single512' },
+    workloads: { type: 'string', default: 'wf4,mixed8,single512,stack' },
     busy: { type: 'string', default: 'off,on' },
     reps: { type: 'string' },
     methods: { type: 'string', default: METHODS.join(',') },
@@ -127,9 +128,11 @@ async function prepare(link: string) {
 // ------------------------------------------------------------------ run a part
 
 async function runOnce(rt: BenchRuntime, w: Workload, method: Method, rep: number): Promise<RunRecord> {
-  const names = await startWorkload(rt, w);
+  const names = w.compose ? await startStack(rt, w) : await startWorkload(rt, w);
   await new Promise((r) => setTimeout(r, 1000));
-  const before = await statuses('alpha', rt, names);
+  const before = w.compose
+    ? { kind: 'stack' as const, stack: await stackSnapshot(rt, w) }
+    : { kind: 'workload' as const, workload: await statuses('alpha', rt, names) };
   const startedAt = new Date().toISOString();
   const [cpu0, wire0, m0, load0, t0] = [
     cpuSnapshot(),
@@ -138,7 +141,10 @@ async function runOnce(rt: BenchRuntime, w: Workload, method: Method, rep: numbe
     loadavg(),
     Date.now(),
   ];
-  const res = method === 'manual' ? await runManual(rt, w) : await runFerry(rt, w, method);
+  const res =
+    method === 'manual'
+      ? await (w.compose ? runManualStack(rt, w) : runManual(rt, w))
+      : await runFerry(rt, w, method);
   const [cpu1, wire1, m1, load1, t1] = [
     cpuSnapshot(),
     await wireCounters(),
@@ -146,7 +152,11 @@ async function runOnce(rt: BenchRuntime, w: Workload, method: Method, rep: numbe
     loadavg(),
     Date.now(),
   ];
-  const problems = res.ok ? await continuity(rt, w, names, before) : [];
+  const problems = !res.ok
+    ? []
+    : before.kind === 'stack'
+      ? await stackContinuity(rt, w, before.stack)
+      : await continuity(rt, w, names, before.workload);
   const cpuSeconds = { ...cpuDelta(cpu0, cpu1), operator: res.operatorCpu };
   const total = Object.values(cpuSeconds).reduce((s, x) => s + x, 0);
   const failure = res.failure ?? (problems.length ? `lost state: ${problems.join('; ')}` : undefined);
@@ -170,7 +180,8 @@ async function runOnce(rt: BenchRuntime, w: Workload, method: Method, rep: numbe
       ]),
     ),
     cpuSeconds,
-    cpuSecondsPerGB: total / (groupMB(w) / 1024),
+    // the stack has no ballast: per GB it carried
+    cpuSecondsPerGB: total / ((groupMB(w) || res.payloadBytes / 2 ** 20) / 1024 || Number.POSITIVE_INFINITY),
     wallMs: t1 - t0,
     ...(res.events ? { events: res.events as unknown as Record<string, unknown>[] } : {}),
   };
@@ -202,7 +213,7 @@ async function runPart(rt: BenchRuntime, w: Workload, link: string, busy: boolea
     }
   } finally {
     hog?.stop();
-    await clearBench(rt);
+    await (w.compose ? clearStack(rt) : clearBench(rt));
     await restoreRates();
   }
   const part: Part = {

@@ -25,10 +25,10 @@ export const LAB_DIR = process.env.FERRY_LAB_DIR ?? '/var/lib/ferry-lab';
 export const SSH_CONFIG = `${LAB_DIR}/ssh_config`;
 export const LAB_HOSTS = ['alpha', 'beta', 'bastion', 'gamma'] as const;
 const IMAGE = 'localhost/ferry-workload:latest';
-const SOURCE = 'alpha';
-const DEST = 'beta';
+export const SOURCE = 'alpha';
+export const DEST = 'beta';
 /** beta as alpha's own ssh knows it (the lab's known_hosts lists its address) */
-const DEST_ADDR = '10.99.0.12';
+export const DEST_ADDR = '10.99.0.12';
 
 // ------------------------------------------------------------------ shell
 
@@ -82,6 +82,8 @@ export interface Workload {
   members: Member[];
   /** a pipeline's sink must keep accepting items in sequence after the move */
   pipeline: boolean;
+  /** the lab's compose stack (scripts/bench/stack.ts): its project per runtime */
+  compose?: Record<BenchRuntime, string>;
 }
 
 const pipeline = (name: string, description: string, mbs: number[], base: number): Workload => ({
@@ -114,12 +116,22 @@ export const WORKLOADS: Record<string, Workload> = {
   mixed8: sinks('mixed8', '8 containers of mixed sizes (16-224 MB)', [16, 32, 48, 64, 96, 128, 160, 224], 10),
   single512: sinks('single512', 'one 512 MB container', [512], 20),
   smoke: sinks('smoke', 'CI smoke: 2 containers of 16 MB', [16, 16], 30),
+  stack: {
+    name: 'stack',
+    description:
+      'the compose stack: redis with a volume, a client on one TCP connection to it, a web front on a published port, on the project network',
+    pipeline: false,
+    compose: { podman: 'fs', docker: 'fsd' },
+    members: (['store', 'client', 'web'] as const).map((svc) => ({ svc, role: 'sink', ballastMb: 0 })),
+  },
 };
 
 export const groupMB = (w: Workload) => w.members.reduce((s, m) => s + m.ballastMb, 0);
 const basePort = (rt: BenchRuntime) => (rt === 'podman' ? 7300 : 7400);
-export const projectOf = (rt: BenchRuntime, w: Workload) => `b${rt[0]}-${w.name}`;
-export const containerName = (rt: BenchRuntime, w: Workload, m: Member) => `${projectOf(rt, w)}-${m.svc}`;
+export const projectOf = (rt: BenchRuntime, w: Workload) => w.compose?.[rt] ?? `b${rt[0]}-${w.name}`;
+/** as compose names them for the stack (project_service_1), project-service for the bench's own */
+export const containerName = (rt: BenchRuntime, w: Workload, m: Member) =>
+  w.compose ? `${projectOf(rt, w)}_${m.svc}_1` : `${projectOf(rt, w)}-${m.svc}`;
 
 /** `run`/`create` arguments after the subcommand: the same as scripts/lab's workflow, with bench labels. */
 export function createArgs(rt: BenchRuntime, w: Workload, m: Member): string[] {
@@ -532,7 +544,11 @@ export function manualScript(rt: BenchRuntime, w: Workload): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function runManual(rt: BenchRuntime, w: Workload): Promise<MethodResult> {
+export async function runManual(
+  rt: BenchRuntime,
+  w: Workload,
+  script = manualScript(rt, w),
+): Promise<MethodResult> {
   const r = await timedLocal(
     [
       'ssh',
@@ -544,9 +560,7 @@ export async function runManual(rt: BenchRuntime, w: Workload): Promise<MethodRe
       // the script is read whole first: nothing in it can eat the rest of it from stdin
       'f=$(mktemp /tmp/bench-manual-XXXXXX.sh); cat > "$f"; bash "$f" </dev/null; rc=$?; rm -f "$f"; exit $rc',
     ],
-    {
-      input: manualScript(rt, w),
-    },
+    { input: script },
   );
   const rows = r.stdout
     .split('\n')
