@@ -144,7 +144,9 @@ async function runOnce(rt: BenchRuntime, w: Workload, method: Method, rep: numbe
   const res =
     method === 'manual'
       ? await (w.compose ? runManualStack(rt, w) : runManual(rt, w))
-      : await runFerry(rt, w, method);
+      : method === 'direct'
+        ? await runFerry(rt, w, 'auto', ['--transfer', 'direct'])
+        : await runFerry(rt, w, method);
   const [cpu1, wire1, m1, load1, t1] = [
     cpuSnapshot(),
     await wireCounters(),

@@ -463,7 +463,7 @@ export const FERRY = join(ROOT, 'dist', 'ferry.mjs');
 export async function runFerry(
   rt: BenchRuntime,
   w: Workload,
-  strategy: Exclude<Method, 'manual'>,
+  strategy: Exclude<Method, 'manual' | 'direct'>,
   extra: string[] = [],
 ): Promise<MethodResult> {
   const r = await timedLocal(

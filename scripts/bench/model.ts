@@ -4,7 +4,8 @@
 // captured events.
 import { z } from 'zod';
 
-export const METHODS = ['manual', 'sequential', 'pipelined', 'parallel', 'auto'] as const;
+/** direct: ferry's auto with --transfer direct (the source sends with its own ssh, as manual's scp does) */
+export const METHODS = ['manual', 'sequential', 'pipelined', 'parallel', 'auto', 'direct'] as const;
 export type Method = (typeof METHODS)[number];
 export const RUNTIMES = ['podman', 'docker'] as const;
 export type BenchRuntime = (typeof RUNTIMES)[number];
