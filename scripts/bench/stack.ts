@@ -150,7 +150,7 @@ async function stackNetwork(rt: BenchRuntime, w: Workload) {
 }
 
 /** docker create arguments for a stack service as docker-compose made it (scripts/labkit/stack/compose.yaml). */
-function dockerCreate(rt: BenchRuntime, w: Workload, svc: string, net: string, ip: string): string {
+export function dockerCreate(rt: BenchRuntime, w: Workload, svc: string, net: string, ip: string): string {
   const project = projectOf(rt, w);
   const a = [
     `--name ${name(rt, w, svc)}`,
