@@ -54,7 +54,7 @@ import {
   type Summary,
   summarySchema,
 } from './bench/model.ts';
-import { breakdownTable, groups, groupTitle, markdownTable, textSummary } from './bench/report.ts';
+import { breakdownTable, groupKey, groups, groupTitle, markdownTable, textSummary } from './bench/report.ts';
 import { clearStack, runManualStack, stackContinuity, stackSnapshot, startStack } from './bench/stack.ts';
 
 const { positionals, values: v } = parseArgs({
@@ -64,6 +64,8 @@ const { positionals, values: v } = parseArgs({
     links: { type: 'string', default: '1gbit,200mbit' },
     workloads: { type: 'string', default: 'wf4,mixed8,single512,stack' },
     busy: { type: 'string', default: 'off,on' },
+    /** the busy source's hog at this niceness: 19 stands for ferry's work at a higher priority than the load */
+    'hog-nice': { type: 'string', default: '0' },
     reps: { type: 'string' },
     methods: { type: 'string', default: METHODS.join(',') },
     out: { type: 'string', default: 'bench' },
@@ -193,11 +195,15 @@ async function runOnce(rt: BenchRuntime, w: Workload, method: Method, rep: numbe
   return rec;
 }
 
+const hogNice = Number(v['hog-nice']);
+if (!Number.isInteger(hogNice) || hogNice < 0 || hogNice > 19)
+  throw new Error(`--hog-nice: '${v['hog-nice']}' is not 0-19`);
+
 async function runPart(rt: BenchRuntime, w: Workload, link: string, busy: boolean, reps: number) {
-  const id = `${w.name}-${rt}-${link}-${busy ? 'busy' : 'idle'}`;
+  const id = groupKey({ workload: w.name, runtime: rt, link, busy, hogNice });
   log(`part ${id}: ${reps} x ${methods.join(', ')}`);
   const restoreRates = await prepare(link);
-  const hog = busy ? await startHog(cpus().length) : undefined;
+  const hog = busy ? await startHog(cpus().length, hogNice) : undefined;
   const startedAt = new Date().toISOString();
   const runs: RunRecord[] = [];
   try {
@@ -227,6 +233,7 @@ async function runPart(rt: BenchRuntime, w: Workload, link: string, busy: boolea
     link,
     workload: w.name,
     busy,
+    ...(busy && hogNice ? { hogNice } : {}),
     groupMB: groupMB(w),
     containers: w.members.length,
     reps,
@@ -370,7 +377,7 @@ function merge() {
       const sorted = [...pool].sort((a, b) => (a.makespanMs ?? 0) - (b.makespanMs ?? 0));
       const run = sorted[Math.floor((sorted.length - 1) / 2)] as RunRecord;
       const file = `${p.id}-${method}.svg`;
-      const sub = `${p.runtime}, link ${p.link}, source ${p.busy ? 'busy' : 'idle'}; run ${run.rep} of ${runs.length} (median); makespan ${run.makespanMs === null ? '-' : (run.makespanMs / 1000).toFixed(1)} s${run.ok ? '' : ' FAILED'}; load ${run.loadBefore[0]}`;
+      const sub = `${p.runtime}, link ${p.link}, source ${p.busy ? `busy${p.hogNice ? ` (hog at nice ${p.hogNice})` : ''}` : 'idle'}; run ${run.rep} of ${runs.length} (median); makespan ${run.makespanMs === null ? '-' : (run.makespanMs / 1000).toFixed(1)} s${run.ok ? '' : ' FAILED'}; load ${run.loadBefore[0]}`;
       writeFileSync(join(CHARTS, file), ganttSvg(`${method}: ${p.workload}`, run.timeline, sub));
       charts.set(p.id, [...(charts.get(p.id) ?? []), file]);
     }

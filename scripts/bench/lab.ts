@@ -391,7 +391,7 @@ export interface Hog {
 }
 
 /** `yes` on every core inside alpha's namespace: bounded (timeout 3600 s each: a busy docker part of 3 repetitions runs about 25 min) and killed by pid on stop or exit. */
-export async function startHog(cores: number): Promise<Hog> {
+export async function startHog(cores: number, nice = 0): Promise<Hog> {
   const child: ChildProcess = spawn(
     'bash',
     [
@@ -401,7 +401,7 @@ export async function startHog(cores: number): Promise<Hog> {
       '--',
       'sh',
       '-c',
-      `for i in $(seq ${cores}); do timeout 3600 yes >/dev/null & echo $!; done; wait`,
+      `for i in $(seq ${cores}); do timeout 3600 nice -n ${nice} yes >/dev/null & echo $!; done; wait`,
     ],
     { stdio: ['ignore', 'pipe', 'ignore'], detached: true },
   );

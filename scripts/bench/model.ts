@@ -75,6 +75,8 @@ export const partSchema = z.object({
   link: z.string(),
   workload: z.string(),
   busy: z.boolean(),
+  /** the busy source's hog ran at this niceness (0 when absent): how much a lower-priority load spares the move */
+  hogNice: z.number().optional(),
   groupMB: z.number(),
   containers: z.number(),
   reps: z.number(),
@@ -90,6 +92,7 @@ export const aggregateSchema = z.object({
   link: z.string(),
   workload: z.string(),
   busy: z.boolean(),
+  hogNice: z.number().optional(),
   method: z.enum(METHODS),
   runs: z.number(),
   ok: z.number(),
@@ -280,7 +283,9 @@ export function medianDurations(runs: RunRecord[]): Durations[] {
 
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
-export function aggregate(part: Pick<Part, 'runtime' | 'link' | 'workload' | 'busy' | 'runs'>): Aggregate[] {
+export function aggregate(
+  part: Pick<Part, 'runtime' | 'link' | 'workload' | 'busy' | 'runs' | 'hogNice'>,
+): Aggregate[] {
   const methods = METHODS.filter((m) => part.runs.some((r) => r.method === m));
   const okRuns = (m: Method) => part.runs.filter((r) => r.method === m && r.ok);
   // the bound from stages measured without overlap: sequential's, else manual's
@@ -299,6 +304,7 @@ export function aggregate(part: Pick<Part, 'runtime' | 'link' | 'workload' | 'bu
       link: part.link,
       workload: part.workload,
       busy: part.busy,
+      ...(part.hogNice ? { hogNice: part.hogNice } : {}),
       method,
       runs: all.length,
       ok: ok.length,

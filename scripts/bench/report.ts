@@ -6,8 +6,9 @@ const sr = (r: Range | null) => (r ? `${s(r.median)} (${s(r.min)}-${s(r.max)})` 
 const ratio = (x: number | null) => (x === null ? '-' : x.toFixed(2));
 const pct = (x: number | null) => (x === null ? '-' : `${Math.round(x * 100)}%`);
 
-export const groupKey = (a: Pick<Aggregate, 'runtime' | 'link' | 'workload' | 'busy'>) =>
-  `${a.workload}-${a.runtime}-${a.link}-${a.busy ? 'busy' : 'idle'}`;
+/** the part's id, as scripts/bench.ts names it */
+export const groupKey = (a: Pick<Aggregate, 'runtime' | 'link' | 'workload' | 'busy' | 'hogNice'>) =>
+  `${a.workload}-${a.runtime}-${a.link}-${a.busy ? 'busy' : 'idle'}${a.busy && a.hogNice ? `-hognice${a.hogNice}` : ''}`;
 
 export const HEADER = [
   'method',
@@ -44,7 +45,7 @@ export function groups(aggs: Aggregate[]): Map<string, Aggregate[]> {
 }
 
 export const groupTitle = (a: Aggregate) =>
-  `${a.workload}, ${a.runtime}, link ${a.link}, source ${a.busy ? 'busy (CPU hog on every core)' : 'idle'}`;
+  `${a.workload}, ${a.runtime}, link ${a.link}, source ${a.busy ? `busy (CPU hog on every core${a.hogNice ? `, at nice ${a.hogNice}` : ''})` : 'idle'}`;
 
 export function textSummary(summary: Summary): string {
   const out: string[] = [];
