@@ -478,7 +478,7 @@ const partsToRun = () =>
 if (command === 'list') {
   for (const p of partsToRun())
     console.log(
-      `node scripts/bench.ts run --runtimes ${p.rt} --links ${p.link} --workloads ${p.wl} --busy ${p.busy ? 'on' : 'off'} --reps ${v.reps ?? 3} --methods ${methods.join(',')} --out ${v.out} --no-restore --no-merge`,
+      `node scripts/bench.ts run --runtimes ${p.rt} --links ${p.link} --workloads ${p.wl} --busy ${p.busy ? 'on' : 'off'}${p.busy && hogNice ? ` --hog-nice ${hogNice}` : ''} --reps ${v.reps ?? 3} --methods ${methods.join(',')} --out ${v.out} --no-restore --no-merge`,
     );
   console.log(`node scripts/bench.ts restore --reps 5 --out ${v.out}`);
   console.log(`node scripts/bench.ts merge --out ${v.out}`);
