@@ -97,7 +97,14 @@ export async function stackContinuity(
     now = await clientStatus(DEST, rt, w);
   }
   const problems: string[] = [];
-  if (!now) return [`the client is not running on ${DEST}`];
+  if (!now) {
+    // stackkit's client says why it stopped, then exits 3
+    const why = await sh(
+      DEST,
+      `${rt} inspect -f '{{.State.Status}} exit {{.State.ExitCode}}' ${name(rt, w, 'client')}; ${rt} logs --tail 2 ${name(rt, w, 'client')} 2>&1`,
+    );
+    return [`the client is not running on ${DEST}: ${`${why.stdout} ${why.stderr}`.trim().replace(/\s+/g, ' ')}`];
+  }
   if (now.runId !== before.runId) problems.push(`client: run id changed ${before.runId} -> ${now.runId}`);
   if (now.connects !== before.connects)
     problems.push(`client: reconnected to the store (connects ${before.connects} -> ${now.connects})`);
