@@ -13,6 +13,7 @@ import {
   stagesOf,
   timelineFromEvents,
 } from '../../../scripts/bench/model.ts';
+import { groupKey, groupTitle } from '../../../scripts/bench/report.ts';
 
 // captured from `ferry migrate --events ndjson` on the lab (the 4-stage workflow, 64-256 MB, podman, pipelined, 1 Gbit/s; byte-progress events left out, as the bench stores them)
 const fixture = readFileSync(new URL('../../fixtures/bench/pipelined-wf4.ndjson', import.meta.url), 'utf8');
@@ -166,6 +167,17 @@ describe('aggregate', () => {
     // the bound from sequential's stages: transfer 1000 + 1000, fill 500, drain 500
     expect(auto?.boundMs).toBe(3000);
     expect(auto?.efficiency).toBeCloseTo(0.5);
+  });
+
+  it('keeps a busy part with a niced hog apart from the plain busy part, under the part id', () => {
+    const part = { runtime: 'podman' as const, link: '1gbit', workload: 'wf4', runs: [run('auto', 6000, [1000, 3000])] };
+    const plain = aggregate({ ...part, busy: true })[0];
+    const niced = aggregate({ ...part, busy: true, hogNice: 19 })[0];
+    if (!plain || !niced) throw new Error('no rows');
+    expect(groupKey(plain)).toBe('wf4-podman-1gbit-busy');
+    expect(groupKey(niced)).toBe('wf4-podman-1gbit-busy-hognice19');
+    expect(groupTitle(niced)).toContain('at nice 19');
+    expect(groupKey({ ...niced, busy: false })).toBe('wf4-podman-1gbit-idle');
   });
 });
 
