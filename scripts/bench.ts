@@ -54,7 +54,16 @@ import {
   type Summary,
   summarySchema,
 } from './bench/model.ts';
-import { breakdownTable, groupKey, groups, groupTitle, markdownTable, textSummary } from './bench/report.ts';
+import {
+  breakdownTable,
+  groupKey,
+  groups,
+  groupTitle,
+  headlineTable,
+  markdownTable,
+  runtimeTable,
+  textSummary,
+} from './bench/report.ts';
 import { clearStack, runManualStack, stackContinuity, stackSnapshot, startStack } from './bench/stack.ts';
 
 const { positionals, values: v } = parseArgs({
@@ -399,6 +408,16 @@ function writeReadme(summary: Summary, parts: Part[], charts: Map<string, string
     `Machine: \`${m.host}\`, ${m.cpus} x ${m.cpuModel}, ${m.memMB} MB; parts: ${parts.map((p) => `${p.id} (${p.reps} reps, commit ${p.commit})`).join('; ')}.`,
     '',
   );
+  lines.push(
+    '### Against the targets',
+    '',
+    'Ratios of medians within each part (the same workload, runtime, link and source, methods interleaved). The bound is the flow-shop lower bound of the makespan from sequential\'s stage durations.',
+    '',
+    headlineTable(summary.aggregates),
+    '',
+  );
+  const byRuntime = runtimeTable(summary.aggregates);
+  if (byRuntime) lines.push('### docker against podman', '', byRuntime, '');
   for (const [key, rows] of groups(summary.aggregates)) {
     const first = rows[0];
     if (!first) continue;

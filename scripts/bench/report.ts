@@ -97,3 +97,77 @@ export function breakdownTable(rows: Aggregate[]): string {
     ),
   ].join('\n');
 }
+
+const find = (aggs: Aggregate[], key: string, method: string) =>
+  aggs.find((a) => groupKey(a) === key && a.method === method);
+const div = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || b === 0 ? null : a / b;
+
+/**
+ * The issue's targets, one row per part (workload, runtime, link, source):
+ * makespans against sequential, the bound, downtimes and CPU per GB against
+ * manual. Ratios of medians from the same part.
+ */
+export function headlineTable(aggs: Aggregate[]): string {
+  const head = [
+    'workload, runtime, link, source',
+    'auto / seq',
+    'pipelined / seq',
+    'parallel / seq',
+    'bound / seq',
+    'auto eff.',
+    'downtime seq / manual',
+    'downtime auto / manual',
+    'downtime auto / seq',
+    'CPU-s/GB auto / manual',
+    'CPU-s/GB direct / manual',
+  ];
+  const line = (c: string[]) => `| ${c.join(' | ')} |`;
+  const rows: string[] = [];
+  for (const [key, g] of groups(aggs)) {
+    const first = g[0] as Aggregate;
+    const m = (method: string) => find(aggs, key, method);
+    const seq = m('sequential');
+    const man = m('manual');
+    const auto = m('auto');
+    const ms = (a: Aggregate | undefined) => a?.makespanMs?.median;
+    const dt = (a: Aggregate | undefined) => a?.meanDowntimeMs?.median;
+    const cpu = (a: Aggregate | undefined) => a?.cpuSecondsPerGB?.median;
+    rows.push(
+      line([
+        `${first.workload}, ${first.runtime}, ${first.link}, ${first.busy ? `busy${first.hogNice ? ` (hog at nice ${first.hogNice})` : ''}` : 'idle'}`,
+        ratio(div(ms(auto), ms(seq))),
+        ratio(div(ms(m('pipelined')), ms(seq))),
+        ratio(div(ms(m('parallel')), ms(seq))),
+        ratio(div(first.boundMs ?? undefined, ms(seq))),
+        pct(auto?.efficiency ?? null),
+        ratio(div(dt(seq), dt(man))),
+        ratio(div(dt(auto), dt(man))),
+        ratio(div(dt(auto), dt(seq))),
+        ratio(div(cpu(auto), cpu(man))),
+        ratio(div(cpu(m('direct')), cpu(man))),
+      ]),
+    );
+  }
+  return [line(head), line(head.map(() => '---')), ...rows].join('\n');
+}
+
+/** docker against podman for the same workload, link, source and method: ratios of median makespan and mean downtime. */
+export function runtimeTable(aggs: Aggregate[]): string {
+  const head = ['workload, link, source', 'method', 'makespan docker / podman', 'mean downtime docker / podman'];
+  const line = (c: string[]) => `| ${c.join(' | ')} |`;
+  const rows: string[] = [];
+  for (const d of aggs.filter((a) => a.runtime === 'docker')) {
+    const p = aggs.find((a) => a.runtime === 'podman' && groupKey(a) === groupKey({ ...d, runtime: 'podman' }) && a.method === d.method);
+    if (!p) continue;
+    rows.push(
+      line([
+        `${d.workload}, ${d.link}, ${d.busy ? 'busy' : 'idle'}`,
+        d.method,
+        ratio(div(d.makespanMs?.median, p.makespanMs?.median)),
+        ratio(div(d.meanDowntimeMs?.median, p.meanDowntimeMs?.median)),
+      ]),
+    );
+  }
+  return rows.length ? [line(head), line(head.map(() => '---')), ...rows].join('\n') : '';
+}

@@ -13,7 +13,7 @@ import {
   stagesOf,
   timelineFromEvents,
 } from '../../../scripts/bench/model.ts';
-import { groupKey, groupTitle } from '../../../scripts/bench/report.ts';
+import { groupKey, groupTitle, headlineTable, runtimeTable } from '../../../scripts/bench/report.ts';
 
 // captured from `ferry migrate --events ndjson` on the lab (the 4-stage workflow, 64-256 MB, podman, pipelined, 1 Gbit/s; byte-progress events left out, as the bench stores them)
 const fixture = readFileSync(new URL('../../fixtures/bench/pipelined-wf4.ndjson', import.meta.url), 'utf8');
@@ -218,5 +218,38 @@ describe('CPU per host', () => {
       ],
     ]);
     expect(cpuDelta(a, b)).toEqual({ alpha: (10 + 200 + 30) / 100 });
+  });
+});
+
+describe('the targets table', () => {
+  const part = (runtime: 'podman' | 'docker', scale: number) =>
+    aggregate({
+      runtime,
+      link: '1gbit',
+      workload: 'wf4',
+      busy: false,
+      runs: [
+        run('manual', 20_000 * scale, [4000 * scale, 4000 * scale]),
+        run('sequential', 12_000 * scale, [2000 * scale, 2000 * scale]),
+        run('auto', 6000 * scale, [1000 * scale, 3000 * scale]),
+      ],
+    });
+
+  it('gives each part its ratios against sequential and manual, and the bound against sequential', () => {
+    const rows = part('podman', 1);
+    const table = headlineTable(rows);
+    const cells = (table.split('\n')[2] ?? '').split('|').map((c) => c.trim());
+    // auto / seq, pipelined / seq (none), parallel / seq (none), bound / seq, auto eff.
+    expect(cells.slice(1, 6)).toEqual(['wf4, podman, 1gbit, idle', '0.50', '-', '-', '0.25']);
+    expect(cells[6]).toBe('50%');
+    // downtime seq / manual, auto / manual, auto / seq
+    expect(cells.slice(7, 10)).toEqual(['0.50', '0.50', '1.00']);
+  });
+
+  it('compares docker with podman only for the same part and method', () => {
+    const table = runtimeTable([...part('podman', 1), ...part('docker', 3)]);
+    expect(table).toContain('| wf4, 1gbit, idle | auto | 3.00 | 3.00 |');
+    expect(table.split('\n')).toHaveLength(2 + 3);
+    expect(runtimeTable(part('docker', 3))).toBe('');
   });
 });
