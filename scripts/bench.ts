@@ -411,7 +411,7 @@ function writeReadme(summary: Summary, parts: Part[], charts: Map<string, string
   lines.push(
     '### Against the targets',
     '',
-    'Ratios of medians within each part (the same workload, runtime, link and source, methods interleaved). The bound is the flow-shop lower bound of the makespan from sequential\'s stage durations.',
+    "Ratios of medians within each part (the same workload, runtime, link and source, methods interleaved). The bound is the flow-shop lower bound of the makespan from sequential's stage durations.",
     '',
     headlineTable(summary.aggregates),
     '',

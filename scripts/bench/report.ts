@@ -154,11 +154,21 @@ export function headlineTable(aggs: Aggregate[]): string {
 
 /** docker against podman for the same workload, link, source and method: ratios of median makespan and mean downtime. */
 export function runtimeTable(aggs: Aggregate[]): string {
-  const head = ['workload, link, source', 'method', 'makespan docker / podman', 'mean downtime docker / podman'];
+  const head = [
+    'workload, link, source',
+    'method',
+    'makespan docker / podman',
+    'mean downtime docker / podman',
+  ];
   const line = (c: string[]) => `| ${c.join(' | ')} |`;
   const rows: string[] = [];
   for (const d of aggs.filter((a) => a.runtime === 'docker')) {
-    const p = aggs.find((a) => a.runtime === 'podman' && groupKey(a) === groupKey({ ...d, runtime: 'podman' }) && a.method === d.method);
+    const p = aggs.find(
+      (a) =>
+        a.runtime === 'podman' &&
+        groupKey(a) === groupKey({ ...d, runtime: 'podman' }) &&
+        a.method === d.method,
+    );
     if (!p) continue;
     rows.push(
       line([

@@ -103,7 +103,9 @@ export async function stackContinuity(
       DEST,
       `${rt} inspect -f '{{.State.Status}} exit {{.State.ExitCode}}' ${name(rt, w, 'client')}; ${rt} logs --tail 2 ${name(rt, w, 'client')} 2>&1`,
     );
-    return [`the client is not running on ${DEST}: ${`${why.stdout} ${why.stderr}`.trim().replace(/\s+/g, ' ')}`];
+    return [
+      `the client is not running on ${DEST}: ${`${why.stdout} ${why.stderr}`.trim().replace(/\s+/g, ' ')}`,
+    ];
   }
   if (now.runId !== before.runId) problems.push(`client: run id changed ${before.runId} -> ${now.runId}`);
   if (now.connects !== before.connects)

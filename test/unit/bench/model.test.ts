@@ -170,7 +170,12 @@ describe('aggregate', () => {
   });
 
   it('keeps a busy part with a niced hog apart from the plain busy part, under the part id', () => {
-    const part = { runtime: 'podman' as const, link: '1gbit', workload: 'wf4', runs: [run('auto', 6000, [1000, 3000])] };
+    const part = {
+      runtime: 'podman' as const,
+      link: '1gbit',
+      workload: 'wf4',
+      runs: [run('auto', 6000, [1000, 3000])],
+    };
     const plain = aggregate({ ...part, busy: true })[0];
     const niced = aggregate({ ...part, busy: true, hogNice: 19 })[0];
     if (!plain || !niced) throw new Error('no rows');
