@@ -121,6 +121,7 @@ export function headlineTable(aggs: Aggregate[]): string {
     'downtime auto / seq',
     'CPU-s/GB auto / manual',
     'CPU-s/GB direct / manual',
+    'auto / manual',
   ];
   const line = (c: string[]) => `| ${c.join(' | ')} |`;
   const rows: string[] = [];
@@ -146,6 +147,7 @@ export function headlineTable(aggs: Aggregate[]): string {
         ratio(div(dt(auto), dt(seq))),
         ratio(div(cpu(auto), cpu(man))),
         ratio(div(cpu(m('direct')), cpu(man))),
+        ratio(div(ms(auto), ms(man))),
       ]),
     );
   }

@@ -249,6 +249,8 @@ describe('the targets table', () => {
     expect(cells[6]).toBe('50%');
     // downtime seq / manual, auto / manual, auto / seq
     expect(cells.slice(7, 10)).toEqual(['0.50', '0.50', '1.00']);
+    // CPU per GB auto / manual (the same figure here), direct / manual (none), auto / manual makespan
+    expect(cells.slice(10, 13)).toEqual(['1.00', '-', '0.30']);
   });
 
   it('compares docker with podman only for the same part and method', () => {
