@@ -172,6 +172,8 @@ async function runOnce(rt: BenchRuntime, w: Workload, method: Method, rep: numbe
       : await continuity(rt, w, names, before.workload);
   const cpuSeconds = { ...cpuDelta(cpu0, cpu1), operator: res.operatorCpu };
   const total = Object.values(cpuSeconds).reduce((s, x) => s + x, 0);
+  // the stack has no ballast: per GB it carried
+  const gbMoved = (groupMB(w) || res.payloadBytes / 2 ** 20) / 1024;
   const failure = res.failure ?? (problems.length ? `lost state: ${problems.join('; ')}` : undefined);
   const m = metrics(res.timeline);
   const rec: RunRecord = {
@@ -193,8 +195,7 @@ async function runOnce(rt: BenchRuntime, w: Workload, method: Method, rep: numbe
       ]),
     ),
     cpuSeconds,
-    // the stack has no ballast: per GB it carried
-    cpuSecondsPerGB: total / ((groupMB(w) || res.payloadBytes / 2 ** 20) / 1024 || Number.POSITIVE_INFINITY),
+    cpuSecondsPerGB: gbMoved ? total / gbMoved : 0,
     wallMs: t1 - t0,
     ...(res.events ? { events: res.events as unknown as Record<string, unknown>[] } : {}),
   };

@@ -70,9 +70,13 @@ export function textSummary(summary: Summary): string {
   return `${out.join('\n')}\n`;
 }
 
+const line = (c: string[]) => `| ${c.join(' | ')} |`;
+/** a markdown table: header, rule, rows */
+const table = (head: string[], rows: string[][]) =>
+  [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+
 export function markdownTable(rows: Aggregate[]): string {
-  const line = (c: string[]) => `| ${c.join(' | ')} |`;
-  return [line(HEADER), line(HEADER.map(() => '---')), ...rows.map((a) => line(rowCells(a)))].join('\n');
+  return table(HEADER, rows.map(rowCells));
 }
 
 const STAGE_ORDER = ['prestage', 'checkpoint', 'transfer', 'restore', 'verify', 'finalize'];
@@ -82,24 +86,18 @@ export function breakdownTable(rows: Aggregate[]): string {
   const stages = STAGE_ORDER.filter((st) => rows.some((a) => a.stageMedianMs[st] !== undefined));
   const hosts = ['alpha', 'beta', 'operator'].filter((h) => rows.some((a) => a.cpuSeconds[h] !== undefined));
   const head = ['method', ...stages.map((st) => `${st} ms`), ...hosts.map((h) => `CPU-s ${h}`)];
-  const line = (c: string[]) => `| ${c.join(' | ')} |`;
-  return [
-    line(head),
-    line(head.map(() => '---')),
-    ...rows.map((a) =>
-      line([
-        a.method,
-        ...stages.map((st) =>
-          a.stageMedianMs[st] === undefined ? '-' : String(Math.round(a.stageMedianMs[st])),
-        ),
-        ...hosts.map((h) => (a.cpuSeconds[h] === undefined ? '-' : (a.cpuSeconds[h] as number).toFixed(1))),
-      ]),
-    ),
-  ].join('\n');
+  return table(
+    head,
+    rows.map((a) => [
+      a.method,
+      ...stages.map((st) =>
+        a.stageMedianMs[st] === undefined ? '-' : String(Math.round(a.stageMedianMs[st])),
+      ),
+      ...hosts.map((h) => (a.cpuSeconds[h] === undefined ? '-' : (a.cpuSeconds[h] as number).toFixed(1))),
+    ]),
+  );
 }
 
-const find = (aggs: Aggregate[], key: string, method: string) =>
-  aggs.find((a) => groupKey(a) === key && a.method === method);
 const div = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b === 0 ? null : a / b;
 
@@ -123,35 +121,32 @@ export function headlineTable(aggs: Aggregate[]): string {
     'CPU-s/GB direct / manual',
     'auto / manual',
   ];
-  const line = (c: string[]) => `| ${c.join(' | ')} |`;
-  const rows: string[] = [];
-  for (const [key, g] of groups(aggs)) {
+  const rows: string[][] = [];
+  for (const g of groups(aggs).values()) {
     const first = g[0] as Aggregate;
-    const m = (method: string) => find(aggs, key, method);
+    const m = (method: string) => g.find((a) => a.method === method);
     const seq = m('sequential');
     const man = m('manual');
     const auto = m('auto');
     const ms = (a: Aggregate | undefined) => a?.makespanMs?.median;
     const dt = (a: Aggregate | undefined) => a?.meanDowntimeMs?.median;
     const cpu = (a: Aggregate | undefined) => a?.cpuSecondsPerGB?.median;
-    rows.push(
-      line([
-        `${first.workload}, ${first.runtime}, ${first.link}, ${first.busy ? `busy${first.hogNice ? ` (hog at nice ${first.hogNice})` : ''}` : 'idle'}`,
-        ratio(div(ms(auto), ms(seq))),
-        ratio(div(ms(m('pipelined')), ms(seq))),
-        ratio(div(ms(m('parallel')), ms(seq))),
-        ratio(div(first.boundMs ?? undefined, ms(seq))),
-        pct(auto?.efficiency ?? null),
-        ratio(div(dt(seq), dt(man))),
-        ratio(div(dt(auto), dt(man))),
-        ratio(div(dt(auto), dt(seq))),
-        ratio(div(cpu(auto), cpu(man))),
-        ratio(div(cpu(m('direct')), cpu(man))),
-        ratio(div(ms(auto), ms(man))),
-      ]),
-    );
+    rows.push([
+      `${first.workload}, ${first.runtime}, ${first.link}, ${first.busy ? `busy${first.hogNice ? ` (hog at nice ${first.hogNice})` : ''}` : 'idle'}`,
+      ratio(div(ms(auto), ms(seq))),
+      ratio(div(ms(m('pipelined')), ms(seq))),
+      ratio(div(ms(m('parallel')), ms(seq))),
+      ratio(div(first.boundMs ?? undefined, ms(seq))),
+      pct(auto?.efficiency ?? null),
+      ratio(div(dt(seq), dt(man))),
+      ratio(div(dt(auto), dt(man))),
+      ratio(div(dt(auto), dt(seq))),
+      ratio(div(cpu(auto), cpu(man))),
+      ratio(div(cpu(m('direct')), cpu(man))),
+      ratio(div(ms(auto), ms(man))),
+    ]);
   }
-  return [line(head), line(head.map(() => '---')), ...rows].join('\n');
+  return table(head, rows);
 }
 
 /** docker against podman for the same workload, link, source and method: ratios of median makespan and mean downtime. */
@@ -162,8 +157,7 @@ export function runtimeTable(aggs: Aggregate[]): string {
     'makespan docker / podman',
     'mean downtime docker / podman',
   ];
-  const line = (c: string[]) => `| ${c.join(' | ')} |`;
-  const rows: string[] = [];
+  const rows: string[][] = [];
   for (const d of aggs.filter((a) => a.runtime === 'docker')) {
     const p = aggs.find(
       (a) =>
@@ -172,14 +166,12 @@ export function runtimeTable(aggs: Aggregate[]): string {
         a.method === d.method,
     );
     if (!p) continue;
-    rows.push(
-      line([
-        `${d.workload}, ${d.link}, ${d.busy ? 'busy' : 'idle'}`,
-        d.method,
-        ratio(div(d.makespanMs?.median, p.makespanMs?.median)),
-        ratio(div(d.meanDowntimeMs?.median, p.meanDowntimeMs?.median)),
-      ]),
-    );
+    rows.push([
+      `${d.workload}, ${d.link}, ${d.busy ? 'busy' : 'idle'}`,
+      d.method,
+      ratio(div(d.makespanMs?.median, p.makespanMs?.median)),
+      ratio(div(d.meanDowntimeMs?.median, p.meanDowntimeMs?.median)),
+    ]);
   }
-  return rows.length ? [line(head), line(head.map(() => '---')), ...rows].join('\n') : '';
+  return rows.length ? table(head, rows) : '';
 }

@@ -20,6 +20,7 @@ import {
   sleep,
   type Workload,
 } from './lab.ts';
+import { keyValues } from '../../test/support/lab.ts';
 import type { BenchRuntime } from './model.ts';
 
 export const STACK_IMAGE = 'localhost/ferry-stack:latest';
@@ -33,15 +34,6 @@ export interface StackSnapshot {
   state: string;
   /** a value set in the store before the move */
   kept: string;
-}
-
-function keyValues(text: string): Map<string, string> {
-  const kv = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) kv.set(line.slice(0, eq), line.slice(eq + 1).trim());
-  }
-  return kv;
 }
 
 const name = (rt: BenchRuntime, w: Workload, svc: string) => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAB_DIR, lab, ownLeases, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
+import { keyValues, LAB_DIR, lab, ownLeases, SKIP_LAB, SSH_CONFIG, ssh, sshOk } from '../support/lab.ts';
 import { migrate } from '../support/migrate.ts';
 
 const FERRY = new URL('../../dist/ferry.mjs', import.meta.url).pathname;
@@ -33,15 +33,6 @@ const STACKS = [
 type Stack = (typeof STACKS)[number];
 const SERVICES = ['store', 'client', 'web'] as const;
 const cname = (s: Stack, svc: string) => `${s.project}_${svc}_1`;
-
-function keyValues(text: string): Map<string, string> {
-  const kv = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) kv.set(line.slice(0, eq), line.slice(eq + 1).trim());
-  }
-  return kv;
-}
 
 async function client(host: string, s: Stack) {
   const kv = keyValues(await sshOk(host, `${s.runtime} exec ${cname(s, 'client')} stackkit status`));

@@ -78,13 +78,19 @@ export type WorkloadStatus = {
   downstreamRestarts: number;
 };
 
-/** Parses the key=value lines the lab workload writes to /state/status. */
-export function parseStatus(text: string): WorkloadStatus {
+/** key=value lines, as the lab's workload and stackkit print their status. */
+export function keyValues(text: string): Map<string, string> {
   const kv = new Map<string, string>();
   for (const line of text.split('\n')) {
     const eq = line.indexOf('=');
     if (eq > 0) kv.set(line.slice(0, eq), line.slice(eq + 1).trim());
   }
+  return kv;
+}
+
+/** Parses the key=value lines the lab workload writes to /state/status. */
+export function parseStatus(text: string): WorkloadStatus {
+  const kv = keyValues(text);
   const str = (k: string) => {
     const v = kv.get(k);
     if (v === undefined) throw new Error(`workload status has no '${k}': ${JSON.stringify(text)}`);
