@@ -6,6 +6,7 @@
 // no reconnect, no gap), the store kept a key set before the move, and the web
 // front answers on beta's published port.
 
+import { keyValues } from '../../test/support/lab.ts';
 import {
   containerName,
   DEST,
@@ -20,7 +21,6 @@ import {
   sleep,
   type Workload,
 } from './lab.ts';
-import { keyValues } from '../../test/support/lab.ts';
 import type { BenchRuntime } from './model.ts';
 
 export const STACK_IMAGE = 'localhost/ferry-stack:latest';
