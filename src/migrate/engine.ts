@@ -251,6 +251,11 @@ export class MigrationRun {
     /** members frozen when their cut failed, and why each: the cut's rollback undoes them */
     const cutUndoes = new Map<number, unknown>();
     const cutRollbacks = new Map<string[], Promise<void>>();
+    /** why a member that ran verified on the destination goes back with its cut */
+    const backWithTheRest = (cut: string[], k: number) =>
+      new StageError(
+        `${cutFailed.get(cut) ?? 'another member of its cut failed'}, and the TCP connections it shares with ${(items[k] as MigrationItem).container.name} move all or nothing`,
+      );
     const failCut = (k: number, why: string) => {
       const cut = cutOf.get((items[k] as MigrationItem).id);
       if (cut && !cutFailed.has(cut)) cutFailed.set(cut, why);
@@ -261,10 +266,12 @@ export class MigrationRun {
       let p = cutRollbacks.get(cut);
       if (!p) {
         p = (async () => {
-          await Promise.all(cut.map((id) => verified[indexOf.get(id) as number]?.promise));
+          const ok = await Promise.all(cut.map((id) => verified[indexOf.get(id) as number]?.promise));
           const backAt = new Map<string, number>();
-          for (const id of cut) {
+          for (const [j, id] of cut.entries()) {
             const k = indexOf.get(id) as number;
+            // verified: it goes back whether or not its own run has seen the failure yet
+            if (ok[j] && !cutUndoes.has(k)) cutUndoes.set(k, backWithTheRest(cut, k));
             if (!cutUndoes.has(k)) continue;
             const { ctx, driver } = contexts[k] as { ctx: MigrationContext; driver: MigrationDriver };
             // as on the way forward: the listening ends run, and their window probes are given up, first
@@ -506,12 +513,7 @@ export class MigrationRun {
         this.walk(ctx, { type: 'wait', for: 'cut-verified' });
         const all = await Promise.all(cut.map((id) => verified[indexOf.get(id) as number]?.promise));
         if (!all.every(Boolean)) {
-          cutUndoes.set(
-            k,
-            new StageError(
-              `${cutFailed.get(cut) ?? 'another member of its cut failed'}, and the TCP connections it shares with ${item.container.name} move all or nothing`,
-            ),
-          );
+          if (!cutUndoes.has(k)) cutUndoes.set(k, backWithTheRest(cut, k));
           await rollBackCut(cut);
           return;
         }
@@ -556,6 +558,9 @@ export class MigrationRun {
     );
 
     await swept;
+    // every path settles its container; one that did not is an engine fault, and
+    // where it runs is unknown: it keeps its lock and the run stays open for recover
+    for (const i of items) if (!results.has(i.id)) this.needsAttention.add(i.id);
     await this.releaseLocks(items);
     return this.finish(items, results);
   }
@@ -592,7 +597,10 @@ export class MigrationRun {
       makespanMs: Math.round(this.clock.now() - this.started),
       results: items.map((i) => ({
         id: i.id,
-        ...(results.get(i.id) ?? { outcome: 'failed' as Outcome, message: 'no result' }),
+        ...(results.get(i.id) ?? {
+          outcome: 'failed' as Outcome,
+          message: 'ferry lost track of it (no stage settled it); run ferry recover',
+        }),
       })),
       ...(refused === undefined ? {} : { refused }),
     };

@@ -218,6 +218,27 @@ describe('a cut (members sharing kept TCP connections) moves all or nothing', ()
     expect(s.results[0]?.message).toMatch(/b failed \(criu: restore failed\).*all or nothing/);
   });
 
+  // seen on the lab: the store's verify outlasted the client's failed restore,
+  // and the cut's rollback passed over the store, which stayed on beta
+  it('a member still verifying when another fails its restore goes back too, once verified', async () => {
+    const d = new ScriptedDriver();
+    d.restore = async (ctx) => {
+      d.calls.push(`restore ${ctx.item.container.name}`);
+      if (ctx.item.container.name === 'b') throw new Error('criu: restore failed');
+      return {};
+    };
+    d.verify = async (ctx) => {
+      d.calls.push(`verify ${ctx.item.container.name}`);
+      if (ctx.item.container.name === 'a') await sleep(30);
+    };
+    const { r } = await cutRun(d);
+    const s = await r.done;
+    expect(outcomes(s)).toEqual(['a:rolled-back', 'b:rolled-back', 'c:migrated']);
+    expect(d.calls.filter((c) => c.startsWith('rollback'))).toEqual(['rollback a', 'rollback b']);
+    expect(d.calls.indexOf('restore b')).toBeLessThan(d.calls.indexOf('rollback a'));
+    expect(s.results[0]?.message).toMatch(/b failed \(criu: restore failed\).*all or nothing/);
+  });
+
   it('one member fails its transfer: the other is not restored, and both go back', async () => {
     const d = new ScriptedDriver();
     d.transfer = async (ctx) => {
