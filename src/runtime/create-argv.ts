@@ -190,12 +190,8 @@ export function createArgvFromInspect(c: DockerInspect, opts: { newAddress?: boo
   if (net) a.push(...endpointArgs(c, net, opts, '--network-alias'));
   // docker sets it on the endpoint of the network the container is created on
   if (c.Config.MacAddress) a.push('--mac-address', c.Config.MacAddress);
-  const rp = h.RestartPolicy;
-  if (rp?.Name && rp.Name !== 'no')
-    a.push(
-      '--restart',
-      rp.Name === 'on-failure' && rp.MaximumRetryCount ? `on-failure:${rp.MaximumRetryCount}` : rp.Name,
-    );
+  const restart = dockerRestartValue(h.RestartPolicy);
+  if (restart) a.push('--restart', restart);
   for (const e of c.Config.Env ?? []) a.push('-e', e);
   for (const [k, v] of Object.entries(c.Config.Labels ?? {})) a.push('--label', `${k}=${v}`);
   for (const b of h.Binds ?? []) a.push('-v', b);
@@ -275,5 +271,20 @@ export function copyArgvOf(build: (newAddress: boolean) => string[] | undefined)
     return same && fresh ? { sameAddress: elideEnv(same), newAddress: elideEnv(fresh) } : null;
   } catch {
     return null;
+  }
+}
+
+/** docker's --restart value for a container's restart policy; none for 'no' or a name docker has not */
+export function dockerRestartValue(rp?: { Name?: string; MaximumRetryCount?: number }): string | undefined {
+  switch (rp?.Name) {
+    case 'always':
+    case 'unless-stopped':
+      return rp.Name;
+    case 'on-failure': {
+      const n = rp.MaximumRetryCount;
+      return n !== undefined && Number.isInteger(n) && n > 0 ? `on-failure:${n}` : 'on-failure';
+    }
+    default:
+      return undefined;
   }
 }

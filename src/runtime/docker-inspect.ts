@@ -36,6 +36,8 @@ export interface DockerInspect {
     CapDrop?: string[] | null;
     ShmSize?: number;
   };
+  /** the container's init process, as seen from the host (0 when it is not running) */
+  State?: { Pid?: number };
   GraphDriver?: { Data?: { UpperDir?: string } };
   Mounts?: { Type?: string; Name?: string; Source?: string; Destination?: string }[];
   NetworkSettings?: {
@@ -125,6 +127,7 @@ export function readDockerInspect(
       CapDrop: list('HostConfig.CapDrop', host.CapDrop),
       ShmSize: num(host.ShmSize) ?? undefined,
     },
+    State: { Pid: num(obj(o.State).Pid) ?? undefined },
     GraphDriver: { Data: { UpperDir: maybeStr(obj(obj(o.GraphDriver).Data).UpperDir) } },
     Mounts: inspectMounts(o.Mounts),
     NetworkSettings: {

@@ -12,7 +12,17 @@ import { recoverRun } from '../../src/migrate/recover.ts';
 import { sessionsFor } from '../../src/migrate/session.ts';
 import type { MigrateOptions, RunSummary } from '../../src/plan/migration.ts';
 import { createSshPool } from '../../src/ssh/index.ts';
-import { lab, SKIP_LAB, SSH_CONFIG, ssh, sshOk, WORKFLOW_TO_BETA, workloadStatus } from '../support/lab.ts';
+import {
+  continuityProblems,
+  freshStatus,
+  lab,
+  SKIP_LAB,
+  SSH_CONFIG,
+  ssh,
+  sshOk,
+  WORKFLOW_TO_BETA,
+  workloadStatus,
+} from '../support/lab.ts';
 import {
   containerNames,
   expectContinuity,
@@ -286,6 +296,44 @@ describe.skipIf(SKIP_LAB)('migrating the sample workflow', () => {
         await lab(['criu', 'beta', 'ok']);
       }
       await expectHomeOnly(`${project}-enrich-1`, before, runtime);
+    });
+
+    // dockerd starts a container with a restart policy again, fresh, once its checkpoint stops it
+    it('docker: a container with a restart policy is never started again on alpha; back after a failed restore, it has its policy; moved, the copy has it', async () => {
+      const name = 'wfd-enrich-1';
+      const policy = async (host: string) =>
+        (
+          await sshOk(
+            host,
+            `docker inspect -f '{{.HostConfig.RestartPolicy.Name}} {{.RestartCount}}' ${name}`,
+          )
+        ).trim();
+      await sshOk('alpha', `docker update --restart unless-stopped ${name}`);
+      try {
+        const before = await snapshot('alpha', 'docker', names('wfd'));
+        expect((await lab(['criu', 'beta', 'broken'])).exitCode).toBe(0);
+        try {
+          const { summary } = await migrate(workflowItems('docker', 'wfd', 'alpha', 'beta', [name]));
+          expect(outcomes(summary), summary.results[0]?.message).toEqual(['rolled-back']);
+        } finally {
+          await lab(['criu', 'beta', 'ok']);
+        }
+        expect(await policy('alpha')).toBe('unless-stopped 0');
+        await expectHomeOnly(name, before, 'docker');
+
+        const was = await workloadStatus('alpha', 'docker', name);
+        const started = Date.now();
+        const { summary } = await migrate(workflowItems('docker', 'wfd', 'alpha', 'beta', [name]));
+        expect(outcomes(summary), summary.results[0]?.message).toEqual(['migrated']);
+        expect(await policy('beta')).toBe('unless-stopped 0');
+        expect(
+          (await ssh('alpha', `docker container inspect ${name}`)).exitCode,
+          `${name} left on alpha`,
+        ).toBe(1);
+        expect(continuityProblems(was, await freshStatus('beta', 'docker', name, started))).toEqual([]);
+      } finally {
+        for (const h of ['alpha', 'beta']) await ssh(h, `docker update --restart no ${name}`);
+      }
     });
 
     it('the destination disk is too small', async () => {
