@@ -237,6 +237,9 @@ function planTimings(stderr: string): Record<string, number> {
   return Object.fromEntries([...line.matchAll(/(\w+) (\d+) ms/g)].map((m) => [m[1], Number(m[2])]));
 }
 
+/** No link rate remembered on disk (src/migrate/link-rate.ts): the next plan measures its link. */
+const forgetLinks = () => rmSync(join(ENV.XDG_CACHE_HOME, 'ferry', 'link-rates.json'), { force: true });
+
 /** One link estimate alone (ferry's own, connections up): scripts/bench-link-alone.ts */
 function linkAlone(from: string, to: string): { ms: number; bytesPerSec: number } {
   const r = run([NODE, join(ROOT, 'scripts', 'bench-link-alone.ts'), LAB, from, to]);
@@ -270,6 +273,7 @@ if (parts.has('plan') && labUp) {
     const probeFloor: number[] = [];
     const links: number[] = [];
     const before: number[] = [];
+    const warm: number[] = [];
     planRuns[name] = [];
     // the first plan fills the facts cache (every later plan of an operator finds it)
     const cold = timedPlan(group);
@@ -280,9 +284,14 @@ if (parts.has('plan') && labUp) {
       // ferry's own probe of both hosts (inventory and the facts a plan needs), nothing else
       const probes = run([NODE, FERRY, 'hosts', '-F', LAB, '--hosts', 'alpha,beta']).ms;
       const alone = linkAlone('alpha', 'beta');
+      forgetLinks();
       const p = timedPlan(group);
+      // the same plan again: the rate the one before measured stands in
+      const w = timedPlan(group);
+      forgetLinks();
       const b = BEFORE ? timedPlan(group, BEFORE).ms : undefined;
       wall.push(p.ms);
+      warm.push(w.ms);
       links.push(alone.ms);
       floor.push(f + alone.ms);
       probeFloor.push(probes + alone.ms);
@@ -295,13 +304,15 @@ if (parts.has('plan') && labUp) {
         linkAloneMs: alone.ms,
         linkAloneBytesPerSec: alone.bytesPerSec,
         planBytesPerSec: p.plan.links[0]?.bytesPerSec,
+        warmPlanMs: r1(w.ms),
+        warmSteps: w.steps,
         ...(b !== undefined ? { beforePlanMs: r1(b) } : {}),
       });
       const steps = Object.entries(p.steps)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
       console.log(
-        `     ${name}: plan ${Math.round(p.ms)} ms (${steps})${b !== undefined ? `, before ${Math.round(b)} ms` : ''}; floor: listing ${Math.round(f)} ms (ferry hosts ${Math.round(probes)} ms) + link alone ${alone.ms} ms (${r1(alone.bytesPerSec / 1e6)} MB/s; the plan's ${r1((p.plan.links[0]?.bytesPerSec ?? 0) / 1e6)} MB/s)`,
+        `     ${name}: plan ${Math.round(p.ms)} ms (${steps}), again ${Math.round(w.ms)} ms${b !== undefined ? `, before ${Math.round(b)} ms` : ''}; floor: listing ${Math.round(f)} ms (ferry hosts ${Math.round(probes)} ms) + link alone ${alone.ms} ms (${r1(alone.bytesPerSec / 1e6)} MB/s; the plan's ${r1((p.plan.links[0]?.bytesPerSec ?? 0) / 1e6)} MB/s)`,
       );
     }
     ratio(
@@ -311,6 +322,14 @@ if (parts.has('plan') && labUp) {
       floor,
       1,
       `link estimate alone ${r1(median(links))} ms`,
+    );
+    ratio(
+      `--plan ${name}, its link's rate remembered`,
+      warm,
+      'listing floor + one link estimate alone',
+      floor,
+      1,
+      'the same plan again: the rate the plan before measured stands in (on disk, for 5 minutes)',
     );
     ratio(
       `--plan ${name} (ferry's probes)`,
@@ -385,8 +404,11 @@ if (parts.has('link') && labUp) {
               ).stdout,
             ) as PlanJsonLite,
         );
+      forgetLinks();
       const p = planOnce();
+      forgetLinks();
       const again = planOnce();
+      forgetLinks();
       const estimate = p.value.links[0]?.bytesPerSec ?? Number.NaN;
       const estimateAgain = again.value.links[0]?.bytesPerSec ?? Number.NaN;
       const { value: m, busy: migrateBusy } = cpuBusy(() =>

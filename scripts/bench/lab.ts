@@ -2,7 +2,7 @@
 // workflow), state snapshots, CPU and wire accounting per lab host, the busy
 // source's CPU hog, and the three ways to move a group (ferry, manual).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -466,6 +466,9 @@ export async function runFerry(
   strategy: Exclude<Method, 'manual' | 'direct'>,
   extra: string[] = [],
 ): Promise<MethodResult> {
+  // each run measures its link: a rate remembered from the run before (on disk,
+  // for 5 minutes) would carry one part's shaping into the next
+  const cache = mkdtempSync(join(tmpdir(), 'ferry-bench-cache-'));
   const r = await timedLocal(
     [
       process.execPath,
@@ -487,8 +490,8 @@ export async function runFerry(
       ...extra,
     ],
     // the workloads use the host's network, as the lab's sample workflow does
-    { env: { FERRY_ALLOW: 'host-network' } },
-  );
+    { env: { FERRY_ALLOW: 'host-network', XDG_CACHE_HOME: cache } },
+  ).finally(() => rmSync(cache, { recursive: true, force: true }));
   const events = parseNdjson(r.stdout);
   const timeline = timelineFromEvents(events);
   const notMigrated = timeline.filter((c) => c.outcome !== 'migrated').map((c) => `${c.name} ${c.outcome}`);

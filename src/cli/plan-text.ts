@@ -26,6 +26,12 @@ const ITEM_COLUMNS: readonly ContentColumn[] = [
   { title: 'DOWN', align: 'right' },
 ];
 
+/** where a link's rate came from, when it was not measured by this plan */
+const REMEMBERED: Record<string, string> = {
+  transfer: 'the rate a transfer reached in the last minutes',
+  estimate: 'the rate a plan measured in the last minutes',
+};
+
 /** The plan for a person: fits 80 columns. */
 export function formatPlan(plan: MigrationPlan): string {
   const j = planJson(plan);
@@ -37,10 +43,13 @@ export function formatPlan(plan: MigrationPlan): string {
       80,
     ),
   );
-  for (const l of j.links)
+  for (const l of j.links) {
     lines.push(
       `link ${l.from} -> ${l.to}: ${(l.bytesPerSec / 1e6).toFixed(0)} MB/s, ${l.compression === 'zstd' ? 'zstd' : 'uncompressed'}, ${l.transfer === 'direct' ? `direct: ssh ${l.route}` : 'relayed'}`,
     );
+    const remembered = REMEMBERED[l.estimate?.by ?? ''];
+    if (remembered) lines.push(`  ${remembered}`);
+  }
   lines.push('');
   const rows = j.items.map((i, n) => [
     String(n + 1),

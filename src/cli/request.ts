@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { parseAllow, standingAllow } from '../config/allow.ts';
 import { formatGroupError, loadGroups, type SavedGroup } from '../config/groups.ts';
 import { formatMemberSpec, type MemberSpec, parseMemberSpec } from '../config/member-spec.ts';
-import { factsCacheDir } from '../config/paths.ts';
+import { factsCacheDir, linkRatesFile } from '../config/paths.ts';
+import { loadRates, saveRates } from '../migrate/link-rate.ts';
 import { type MigrationPlan, type PlanDeps, planMigration } from '../migrate/survey.ts';
 import { measureLink } from '../migrate/transfer.ts';
 import {
@@ -194,7 +195,18 @@ export function planDeps(pool: SshPool, env: NodeJS.ProcessEnv = process.env): P
   };
 }
 
+/** Links' rates of the last minutes, on disk between runs: read before a plan, kept after it and after a run. */
+export function diskLinkRates(pool: SshPool, env: NodeJS.ProcessEnv = process.env) {
+  const file = linkRatesFile(env);
+  const identityOf = async (host: string) => sshIdentity(await pool.settingsOf(host));
+  return { load: () => loadRates(file, identityOf), save: () => saveRates(file, identityOf) };
+}
+
 /** Plans the group: connects to every host at once, preflight, estimates, order. */
 export async function planFor(pool: SshPool, a: MigrateArgs): Promise<MigrationPlan> {
-  return planMigration(pool, planRequestFrom(a.group, optionsFrom(a)), planDeps(pool));
+  const rates = diskLinkRates(pool);
+  await rates.load();
+  const plan = await planMigration(pool, planRequestFrom(a.group, optionsFrom(a)), planDeps(pool));
+  await rates.save();
+  return plan;
 }

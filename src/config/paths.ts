@@ -35,3 +35,8 @@ export function configFilePath(env: Env = process.env): string {
 export function factsCacheDir(env: Env = process.env): string {
   return join(ferryDir('cache', env), 'facts');
 }
+
+/** $XDG_CACHE_HOME/ferry/link-rates.json: links' rates of the last minutes (src/migrate/link-rate.ts) */
+export function linkRatesFile(env: Env = process.env): string {
+  return join(ferryDir('cache', env), 'link-rates.json');
+}

@@ -2,8 +2,12 @@
 // channel run at a fraction of the steady rate (TCP slow start, the channel
 // window growing, processes starting), so a fixed 16 MB sample measured the
 // warm-up. Here the stream runs until a steady window is seen (bounded), and
-// a rate that an earlier transfer on the same link reached (in this process)
-// stands in for a fresh measurement for a while.
+// a rate that an earlier transfer or estimate on the same link reached stands
+// in for a fresh measurement for a while.
+
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { writeFileAtomic } from '../config/yaml-file.ts';
 
 /** Cumulative bytes seen at ms since the stream started. */
 export interface RateSample {
@@ -83,8 +87,9 @@ export function fallbackRate(
 }
 
 // ------------------------------------------------------------ remembered rates
-// In this process only (a TUI session plans and moves many times): a rate
-// on disk would outlive what it measured, e.g. a link shaped or loaded since.
+// In this process (a TUI session plans and moves many times), and on disk
+// between processes (`--plan`, then the `migrate` after it): either way for
+// REMEMBER_MS only, since a link may be shaped or loaded since.
 
 /** Rates this old or older are measured again. */
 export const REMEMBER_MS = 5 * 60_000;
@@ -120,4 +125,99 @@ export function rememberedRate(
 export function rememberRate(key: string, rate: RememberedRate, rates: LinkRates = linkRates): void {
   if (!(rate.bytesPerSec > 0) || (rate.kind === 'transfer' && rate.bytes < REMEMBER_MIN_BYTES)) return;
   rates.set(key, rate);
+}
+
+// ------------------------------------------------------------ rates between runs
+// The file is the operator's, but a rate names hosts as ssh resolved them:
+// an entry counts only while both ends still resolve to the same identity
+// (user, address, port, jumps), and only fresh ones are read or kept.
+
+const rateFile = z
+  .object({
+    version: z.literal(1),
+    rates: z
+      .array(
+        z
+          .object({
+            key: z.string().max(1024),
+            from: z.string().max(4096),
+            to: z.string().max(4096),
+            kind: z.enum(['transfer', 'estimate']),
+            bytesPerSec: z.number().positive().finite(),
+            at: z.number().int().positive(),
+            bytes: z.number().int().nonnegative(),
+          })
+          .strict(),
+      )
+      .max(1000),
+  })
+  .strict();
+type RateEntry = z.infer<typeof rateFile>['rates'][number];
+
+/** `from->to route` back to its hosts (linkRateKey) */
+function hostsOf(key: string): { from: string; to: string } | null {
+  const m = /^(.+?)->(.+) (relay|direct)$/.exec(key);
+  return m ? { from: m[1] as string, to: m[2] as string } : null;
+}
+
+async function readRateFile(file: string): Promise<RateEntry[]> {
+  try {
+    const r = rateFile.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    return r.success ? r.data.rates : [];
+  } catch {
+    return [];
+  }
+}
+
+const fresh = (at: number, now: number) => now - at <= REMEMBER_MS && at <= now;
+
+/**
+ * The fresh rates of the file whose hosts still resolve as they did into
+ * `rates` (a newer rate already there stays). Never fails: a file that cannot
+ * be read is no rate.
+ */
+export async function loadRates(
+  file: string,
+  identityOf: (host: string) => Promise<string>,
+  rates: LinkRates = linkRates,
+  now = Date.now(),
+): Promise<void> {
+  for (const e of await readRateFile(file)) {
+    const hosts = hostsOf(e.key);
+    if (!hosts || !fresh(e.at, now) || (rates.get(e.key)?.at ?? 0) >= e.at) continue;
+    const same = await Promise.all([identityOf(hosts.from), identityOf(hosts.to)]).then(
+      ([from, to]) => from === e.from && to === e.to,
+      () => false,
+    );
+    if (same) rates.set(e.key, { kind: e.kind, bytesPerSec: e.bytesPerSec, at: e.at, bytes: e.bytes });
+  }
+}
+
+/**
+ * This process's fresh rates into the file, beside the file's own fresh ones
+ * (the newer of two for a link). Never fails: a rate not kept costs the next
+ * run a measurement.
+ */
+export async function saveRates(
+  file: string,
+  identityOf: (host: string) => Promise<string>,
+  rates: LinkRates = linkRates,
+  now = Date.now(),
+): Promise<void> {
+  try {
+    const mine = [...rates].filter(([, r]) => fresh(r.at, now));
+    if (mine.length === 0) return;
+    const byKey = new Map((await readRateFile(file)).filter((e) => fresh(e.at, now)).map((e) => [e.key, e]));
+    for (const [key, r] of mine) {
+      const hosts = hostsOf(key);
+      if (!hosts || (byKey.get(key)?.at ?? 0) > r.at) continue;
+      const [from, to] = await Promise.all([identityOf(hosts.from), identityOf(hosts.to)]);
+      byKey.set(key, { key, from, to, kind: r.kind, bytesPerSec: r.bytesPerSec, at: r.at, bytes: r.bytes });
+    }
+    const text = JSON.stringify({ version: 1, rates: [...byKey.values()] });
+    // only what a read would accept
+    if (rateFile.safeParse(JSON.parse(text)).success) writeFileAtomic(file, `${text}\n`);
+  } catch {
+    // not kept: the next run measures the link again
+  }
 }

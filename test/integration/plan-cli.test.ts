@@ -108,6 +108,14 @@ describe.skipIf(SKIP_LAB)('ferry --plan and headless migrate, on the lab', () =>
     expect(again.stderr).toMatch(/facts cached: (alpha beta|beta alpha)$/m);
     const replan = planSchema.parse(JSON.parse(again.stdout));
     expect(replan.order).toEqual(plan.order);
+    // and the link's rate the first one measured, as it measured it (kept on disk for minutes)
+    const estimateOf = (text: string) =>
+      (JSON.parse(text) as { links: { bytesPerSec: number; estimate?: { by: string } }[] }).links[0];
+    expect(estimateOf(r.stdout)?.estimate?.by).toBe('measured');
+    expect(estimateOf(again.stdout)).toMatchObject({
+      bytesPerSec: plan.links[0]?.bytesPerSec,
+      estimate: { by: 'estimate' },
+    });
     expect(replan.findings.map((f) => f.code)).toEqual(plan.findings.map((f) => f.code));
     expect(plan.items.map((i) => i.name).sort()).toEqual(STAGES.map((s) => `wf-${s}-1`).sort());
     expect(plan.order).toEqual(plan.items.map((i) => i.id));

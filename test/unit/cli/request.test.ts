@@ -225,6 +225,30 @@ describe('the plan, printed', () => {
     expect(text).toMatch(/BLOCKERS \(1\)[^\n]*\n {2}alpha\/podman\/wf-sink-1: taken \[name-conflict\]/);
   });
 
+  it("says where a link's rate came from when this plan did not measure it", () => {
+    const p = plan();
+    expect(formatPlan(p)).toMatch(/link alpha -> a-destination-host: 52 MB\/s, uncompressed/);
+    const remembered = (kind: 'transfer' | 'estimate') => ({
+      ...p,
+      links: {
+        'alpha->a-destination-host': {
+          bytesPerSec: 52_000_000,
+          zstd: false,
+          source: { kind, bytesPerSec: 52_000_000, at: 1, bytes: 1e8 },
+        },
+      },
+    });
+    const text = formatPlan(remembered('transfer'));
+    expect(text).toMatch(
+      /link alpha -> a-destination-host: 52 MB\/s, uncompressed, relayed\n {2}the rate a transfer reached in the last minutes\n/,
+    );
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(formatPlan(remembered('estimate'))).toMatch(
+      /relayed\n {2}the rate a plan measured in the last minutes\n/,
+    );
+    expect(formatPlan(p)).not.toMatch(/in the last minutes/);
+  });
+
   it('shows what each destination creates: the whole create line, quoted, escaped, env values elided', () => {
     const text = formatPlan(plan());
     for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);

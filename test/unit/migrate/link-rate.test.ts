@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,10 +7,13 @@ import {
   fallbackRate,
   type LinkRates,
   linkRateKey,
+  loadRates,
   type RateSample,
+  REMEMBER_MS,
   rememberedRate,
   rememberRate,
   STEADY,
+  saveRates,
   steadyRate,
 } from '../../../src/migrate/link-rate.ts';
 import { measureLink, relay } from '../../../src/migrate/transfer.ts';
@@ -253,4 +256,85 @@ describe('measureLink beside other work (real streams, on this machine)', () => 
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   });
+});
+
+describe('remembered rates between runs (a file)', () => {
+  const now = 1_800_000_000_000;
+  const ids: Record<string, string> = { alpha: 'root@10.99.0.11:22', beta: 'root@10.99.0.12:22' };
+  const identityOf = async (h: string) => ids[h] ?? `${h}?`;
+  const key = linkRateKey('alpha', 'beta', 'relay');
+  const rate = { kind: 'transfer' as const, bytesPerSec: 90e6, at: now - 60_000, bytes: 200e6 };
+  const withFile = (f: (file: string) => Promise<void>) => async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-rates-'));
+    try {
+      await f(join(dir, 'cache', 'link-rates.json'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it(
+    'a rate kept by one process is read by the next while both hosts resolve as they did',
+    withFile(async (file) => {
+      await saveRates(file, identityOf, new Map([[key, rate]]), now);
+      const next: LinkRates = new Map();
+      await loadRates(file, identityOf, next, now + 1000);
+      expect(next.get(key)).toEqual(rate);
+      // beta is another machine now (the ssh config changed): not its rate
+      const elsewhere: LinkRates = new Map();
+      await loadRates(
+        file,
+        async (h) => (h === 'beta' ? 'root@10.99.0.99:22' : identityOf(h)),
+        elsewhere,
+        now,
+      );
+      expect(elsewhere.size).toBe(0);
+    }),
+  );
+
+  it(
+    'a rate older than REMEMBER_MS is neither read nor kept; a newer one in the process stays',
+    withFile(async (file) => {
+      await saveRates(file, identityOf, new Map([[key, rate]]), now);
+      const later: LinkRates = new Map();
+      await loadRates(file, identityOf, later, rate.at + REMEMBER_MS + 1);
+      expect(later.size).toBe(0);
+      const newer = { ...rate, at: now, bytesPerSec: 50e6 };
+      const mine: LinkRates = new Map([[key, newer]]);
+      await loadRates(file, identityOf, mine, now);
+      expect(mine.get(key)).toEqual(newer);
+      // kept again later: the stale entry goes, the fresh one is written
+      const other = linkRateKey('beta', 'alpha', 'relay');
+      await saveRates(
+        file,
+        identityOf,
+        new Map([[other, { ...rate, at: now + REMEMBER_MS }]]),
+        now + REMEMBER_MS,
+      );
+      const json = JSON.parse(readFileSync(file, 'utf8')) as { rates: { key: string }[] };
+      expect(json.rates.map((r) => r.key)).toEqual([other]);
+    }),
+  );
+
+  it(
+    'a file that is not ours, or holds a rate that is no rate, gives nothing and is no error',
+    withFile(async (file) => {
+      await saveRates(file, identityOf, new Map([[key, rate]]), now);
+      const good = readFileSync(file, 'utf8');
+      for (const text of [
+        'not json',
+        good.replace('"bytesPerSec":90000000', '"bytesPerSec":-1'),
+        good.replace('"version":1', '"version":2'),
+        good.replace('"kind":"transfer"', '"kind":"transfer","shell":"rm -rf /"'),
+      ]) {
+        writeFileSync(file, text);
+        const got: LinkRates = new Map();
+        await loadRates(file, identityOf, got, now);
+        expect(got.size, text.slice(0, 80)).toBe(0);
+      }
+      const none: LinkRates = new Map();
+      await loadRates(join(file, 'missing'), identityOf, none, now);
+      expect(none.size).toBe(0);
+    }),
+  );
 });
