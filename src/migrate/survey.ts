@@ -135,8 +135,9 @@ interface LinkResult {
 /**
  * Each link's estimate, once per source -> destination pair, started as soon
  * as the pair is known: it needs no probe, so its setup and warm-up overlap
- * the probes and preflight. Its rate is read only from windows after quiet()
- * (the probes' CPU load would skew it, and the compression choice with it),
+ * the probes and preflight. Its rate is read only from windows after quiet(),
+ * once the probes are in (their CPU load would skew it, and the compression
+ * choice with it; preflight's round trips are light),
  * and links are measured one after another for the same reason.
  */
 class LinkEstimates {
@@ -372,6 +373,8 @@ async function planGroup(
     ).map((p) => [p.host, p]),
   );
   mark('probes');
+  // preflight's round trips are light: the estimates' windows may start beside them
+  linkRuns.quiet();
   // a destination that answers but whose probe fails is preflight's to report (as blockers)
   const unreachable = [...probes.values()]
     .filter((p) => !p.reached && (sources.includes(p.host) || p.problems[0]?.code === 'unreachable'))
@@ -458,7 +461,7 @@ async function planGroup(
   const edges: [string, string][] = dag.dag.edges.filter((e) => e.from !== e.to).map((e) => [e.to, e.from]);
 
   // preflight of every member at once, beside the link estimates (each link
-  // reads its rate only once preflight is done: see LinkEstimates)
+  // reads its rate only from windows after the probes: see LinkEstimates)
   for (const it of items) linkRuns.start(it.container.host, it.destination);
   const peers = containers.map((c, i) => ({
     name: c.name,
@@ -491,7 +494,6 @@ async function planGroup(
     }),
   );
   mark('preflight');
-  linkRuns.quiet();
   const linkNames = [...new Set(items.map(linkKey))];
   const measuredLinks = await Promise.all(linkNames.map((name) => linkRuns.get(name)));
   mark('links');

@@ -41,8 +41,10 @@ export function memorySection(): Section {
       'set --',
       `for d in $c/*/*${hex8}* $c/*/*/*${hex8}*; do`,
       '  [ -r "$d/$u" ] || continue',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
       '  b=${d##*/}; b=${b%.scope}; b=${b##*-}',
       '  case $b in *[!0-9a-f]*) continue ;; esac',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
       '  [ ${#b} = 64 ] || continue',
       '  read -r v <"$d/$u" || continue',
       '  echo "u $b $v"; set -- "$@" "$d/memory.stat"',
