@@ -9,7 +9,7 @@ import { sessionsFor } from '../migrate/session.ts';
 import type { EngineEvent, RunSummary } from '../plan/migration.ts';
 import { errorText } from '../text/error.ts';
 import { runEnvironment } from './environment.ts';
-import { diskLinkRates, type MigrateArgs, planFor, poolFor } from './request.ts';
+import { type MigrateArgs, planFor, poolFor } from './request.ts';
 
 /** One human line per event, for stderr. */
 export function formatEvent(e: EngineEvent): string | undefined {
@@ -89,8 +89,6 @@ export async function migrateCommand(
     });
     try {
       const summary = await run.done;
-      // the rate this run's transfers reached stands in for the next plan's estimate
-      await diskLinkRates(pool).save();
       if (summary.refused !== undefined)
         err.write(`ferry: refused, nothing was touched: ${summary.refused}\n`);
       return exitCodeFor(summary);

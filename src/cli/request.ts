@@ -195,8 +195,8 @@ export function planDeps(pool: SshPool, env: NodeJS.ProcessEnv = process.env): P
   };
 }
 
-/** Links' rates of the last minutes, on disk between runs: read before a plan, kept after it and after a run. */
-export function diskLinkRates(pool: SshPool, env: NodeJS.ProcessEnv = process.env) {
+/** Links' estimates of the last minutes, on disk between runs: read before a plan, kept after it. */
+function diskLinkRates(pool: SshPool, env: NodeJS.ProcessEnv = process.env) {
   const file = linkRatesFile(env);
   const identityOf = async (host: string) => sshIdentity(await pool.settingsOf(host));
   return { load: () => loadRates(file, identityOf), save: () => saveRates(file, identityOf) };

@@ -294,6 +294,20 @@ export class DockerDriver implements MigrationDriver {
         throw new StageError(
           `${ctx.dst.host}: ${ctx.item.container.name} is ${st} after restore, not running`,
         );
+      // with a restart policy, dockerd starts a copy whose restored process died again, fresh:
+      // running, but without the checkpoint's state
+      const restarts = await ctx.dst.exec([
+        'docker',
+        'container',
+        'inspect',
+        '--format',
+        '{{.RestartCount}}',
+        id,
+      ]);
+      if (restarts.code === 0 && restarts.stdout.trim() !== '0')
+        throw new StageError(
+          `${ctx.dst.host}: ${ctx.item.container.name} died after its restore and dockerd started it again, without its state`,
+        );
     }
     if (ctx.options.healthCommand?.length) {
       await must(
@@ -340,6 +354,11 @@ export class DockerDriver implements MigrationDriver {
         ctx.src,
         ['docker', 'update', '--restart', ctx.state.restartPolicy, String(ctx.state.srcId)],
         `restoring ${name}'s restart policy (${ctx.state.restartPolicy})`,
+      ).catch((err: unknown) =>
+        // it runs on its source again: the policy is worth a warning, not a failed roll-back
+        ctx.warn(
+          `${name} runs on ${ctx.src.host} again, but its restart policy is still 'no': ${errorText(err)}; set it with docker update --restart ${ctx.state.restartPolicy} ${name}`,
+        ),
       );
     await removeRunCheckpoint(ctx);
   }

@@ -542,11 +542,14 @@ export class MigrationRun {
         .catch((err: unknown) => {
           leaveLine(k);
           const id = (items[k] as MigrationItem).id;
-          if (!results.has(id))
+          if (!results.has(id)) {
             results.set(id, {
               outcome: 'failed',
               message: `ferry failed on it: ${errorText(err)}; run ferry recover`,
             });
+            // where it runs is unknown: its lock and the run stay for recover
+            this.needsAttention.add(id);
+          }
         });
     await Promise.all(
       items.map((_, k) =>

@@ -87,9 +87,9 @@ export function fallbackRate(
 }
 
 // ------------------------------------------------------------ remembered rates
-// In this process (a TUI session plans and moves many times), and on disk
-// between processes (`--plan`, then the `migrate` after it): either way for
-// REMEMBER_MS only, since a link may be shaped or loaded since.
+// In this process (a TUI session plans and moves many times), and a plan's
+// estimate on disk between processes (`--plan`, then the `migrate` after it):
+// either way for REMEMBER_MS only, since a link may be shaped or loaded since.
 
 /** Rates this old or older are measured again. */
 export const REMEMBER_MS = 5 * 60_000;
@@ -121,7 +121,7 @@ export function rememberedRate(
   return r && now - r.at <= REMEMBER_MS && r.at <= now ? r : null;
 }
 
-/** Remembers a rate for the link; a transfer's beats an estimate's. */
+/** Remembers a rate for the link: the newest stands in. */
 export function rememberRate(key: string, rate: RememberedRate, rates: LinkRates = linkRates): void {
   if (!(rate.bytesPerSec > 0) || (rate.kind === 'transfer' && rate.bytes < REMEMBER_MIN_BYTES)) return;
   rates.set(key, rate);
@@ -194,7 +194,7 @@ export async function loadRates(
 }
 
 /**
- * This process's fresh rates into the file, beside the file's own fresh ones
+ * This process's fresh estimates into the file, beside the file's own fresh ones
  * (the newer of two for a link). Never fails: a rate not kept costs the next
  * run a measurement.
  */
@@ -205,13 +205,18 @@ export async function saveRates(
   now = Date.now(),
 ): Promise<void> {
   try {
-    const mine = [...rates].filter(([, r]) => fresh(r.at, now));
+    // a plan's estimate only: a transfer's rate is one stream's share of the link when
+    // streams run side by side (docker's checkpoint beside its writable layer, or several
+    // containers), good enough within a run, not as the next run's estimate
+    const mine = [...rates].filter(([, r]) => r.kind === 'estimate' && fresh(r.at, now));
     if (mine.length === 0) return;
     const byKey = new Map((await readRateFile(file)).filter((e) => fresh(e.at, now)).map((e) => [e.key, e]));
     for (const [key, r] of mine) {
       const hosts = hostsOf(key);
       if (!hosts || (byKey.get(key)?.at ?? 0) > r.at) continue;
-      const [from, to] = await Promise.all([identityOf(hosts.from), identityOf(hosts.to)]);
+      const ends = await Promise.all([identityOf(hosts.from), identityOf(hosts.to)]).catch(() => null);
+      if (!ends) continue;
+      const [from, to] = ends;
       byKey.set(key, { key, from, to, kind: r.kind, bytesPerSec: r.bytesPerSec, at: r.at, bytes: r.bytes });
     }
     const text = JSON.stringify({ version: 1, rates: [...byKey.values()] });

@@ -263,7 +263,7 @@ describe('remembered rates between runs (a file)', () => {
   const ids: Record<string, string> = { alpha: 'root@10.99.0.11:22', beta: 'root@10.99.0.12:22' };
   const identityOf = async (h: string) => ids[h] ?? `${h}?`;
   const key = linkRateKey('alpha', 'beta', 'relay');
-  const rate = { kind: 'transfer' as const, bytesPerSec: 90e6, at: now - 60_000, bytes: 200e6 };
+  const rate = { kind: 'estimate' as const, bytesPerSec: 90e6, at: now - 60_000, bytes: 200e6 };
   const withFile = (f: (file: string) => Promise<void>) => async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-rates-'));
     try {
@@ -289,6 +289,16 @@ describe('remembered rates between runs (a file)', () => {
         now,
       );
       expect(elsewhere.size).toBe(0);
+    }),
+  );
+
+  it(
+    "a transfer's rate stays in its process: it may be one stream's share of the link",
+    withFile(async (file) => {
+      await saveRates(file, identityOf, new Map([[key, { ...rate, kind: 'transfer' as const }]]), now);
+      const next: LinkRates = new Map();
+      await loadRates(file, identityOf, next, now);
+      expect(next.size).toBe(0);
     }),
   );
 
@@ -325,7 +335,7 @@ describe('remembered rates between runs (a file)', () => {
         'not json',
         good.replace('"bytesPerSec":90000000', '"bytesPerSec":-1'),
         good.replace('"version":1', '"version":2'),
-        good.replace('"kind":"transfer"', '"kind":"transfer","shell":"rm -rf /"'),
+        good.replace('"kind":"estimate"', '"kind":"estimate","shell":"rm -rf /"'),
       ]) {
         writeFileSync(file, text);
         const got: LinkRates = new Map();
