@@ -196,6 +196,42 @@ describe('podman, when a step fails on the scripted hosts', () => {
 });
 
 describe('docker, when a step fails on the scripted hosts', () => {
+  it('dockerd started the copy again after its restore died (a restart policy): not taken as moved, the source comes back', async () => {
+    const capture = load('docker');
+    const dstId = String(capture.journal.findLast((r) => r.kind === 'done')?.state.dstId);
+    const checkpoint = String(capture.journal.findLast((r) => r.kind === 'done')?.state.checkpointName);
+    const log: string[] = [];
+    const { summary, alpha, beta } = await replay(capture, ({ alpha, beta }) => {
+      let removed = false;
+      beta.on(
+        new RegExp(`^docker container inspect --format \\{\\{\\.RestartCount\\}\\} ${dstId}$`),
+        ok('1\n'),
+      );
+      beta.on(new RegExp(`^docker rm -f ${dstId}$`), () => {
+        log.push('beta: copy removed');
+        removed = true;
+        return ok(`${dstId}\n`);
+      });
+      beta.on(new RegExp(`^docker container inspect --format \\{\\{\\.State\\.Status\\}\\} ${dstId}$`), () =>
+        removed ? fails(`Error: No such container: ${dstId}`, 1) : ok('running\n'),
+      );
+      sourceComesBack(
+        alpha,
+        'docker',
+        'fxcap-d',
+        new RegExp(`^docker start --checkpoint ${checkpoint} fxcap-d$`),
+        log,
+      );
+      alpha.on(new RegExp(`^docker checkpoint rm fxcap-d ${checkpoint}$`), ok());
+      alpha.on(/^sh -c \[ -f "\$1\/inventory\.img" \]/, ok());
+    });
+    expect(summary.results[0]?.outcome).toBe('rolled-back');
+    expect(summary.results[0]?.message).toMatch(/dockerd started it again, without its state/);
+    expect(log).toEqual(['beta: copy removed', 'alpha: restore fxcap-d']);
+    expect(alpha.calls.some((c) => c.startsWith('docker rm'))).toBe(false);
+    expect([...alpha.unscripted, ...beta.unscripted]).toEqual([]);
+  });
+
   it('the receiver on beta dies before the first byte: nothing restored there, the source starts from its checkpoint', async () => {
     const capture = load('docker');
     const dstId = String(capture.journal.findLast((r) => r.kind === 'done')?.state.dstId);
