@@ -513,7 +513,7 @@ export class MigrationRun {
         this.walk(ctx, { type: 'wait', for: 'cut-verified' });
         const all = await Promise.all(cut.map((id) => verified[indexOf.get(id) as number]?.promise));
         if (!all.every(Boolean)) {
-          if (!cutUndoes.has(k)) cutUndoes.set(k, backWithTheRest(cut, k));
+          // verified: the cut's rollback undoes it with the rest
           await rollBackCut(cut);
           return;
         }

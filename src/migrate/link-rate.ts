@@ -154,10 +154,17 @@ const rateFile = z
   .strict();
 type RateEntry = z.infer<typeof rateFile>['rates'][number];
 
-/** `from->to route` back to its hosts (linkRateKey) */
-function hostsOf(key: string): { from: string; to: string } | null {
+/** The ssh identities of the ends of `from->to route` (linkRateKey); null when not known. */
+async function endsOf(
+  key: string,
+  identityOf: (host: string) => Promise<string>,
+): Promise<{ from: string; to: string } | null> {
   const m = /^(.+?)->(.+) (relay|direct)$/.exec(key);
-  return m ? { from: m[1] as string, to: m[2] as string } : null;
+  if (!m) return null;
+  return Promise.all([identityOf(m[1] as string), identityOf(m[2] as string)]).then(
+    ([from, to]) => ({ from, to }),
+    () => null,
+  );
 }
 
 async function readRateFile(file: string): Promise<RateEntry[]> {
@@ -183,13 +190,10 @@ export async function loadRates(
   now = Date.now(),
 ): Promise<void> {
   for (const e of await readRateFile(file)) {
-    const hosts = hostsOf(e.key);
-    if (!hosts || !fresh(e.at, now) || (rates.get(e.key)?.at ?? 0) >= e.at) continue;
-    const same = await Promise.all([identityOf(hosts.from), identityOf(hosts.to)]).then(
-      ([from, to]) => from === e.from && to === e.to,
-      () => false,
-    );
-    if (same) rates.set(e.key, { kind: e.kind, bytesPerSec: e.bytesPerSec, at: e.at, bytes: e.bytes });
+    if (!fresh(e.at, now) || (rates.get(e.key)?.at ?? 0) >= e.at) continue;
+    const ends = await endsOf(e.key, identityOf);
+    if (ends?.from === e.from && ends.to === e.to)
+      rates.set(e.key, { kind: e.kind, bytesPerSec: e.bytesPerSec, at: e.at, bytes: e.bytes });
   }
 }
 
@@ -212,12 +216,10 @@ export async function saveRates(
     if (mine.length === 0) return;
     const byKey = new Map((await readRateFile(file)).filter((e) => fresh(e.at, now)).map((e) => [e.key, e]));
     for (const [key, r] of mine) {
-      const hosts = hostsOf(key);
-      if (!hosts || (byKey.get(key)?.at ?? 0) > r.at) continue;
-      const ends = await Promise.all([identityOf(hosts.from), identityOf(hosts.to)]).catch(() => null);
-      if (!ends) continue;
-      const [from, to] = ends;
-      byKey.set(key, { key, from, to, kind: r.kind, bytesPerSec: r.bytesPerSec, at: r.at, bytes: r.bytes });
+      if ((byKey.get(key)?.at ?? 0) > r.at) continue;
+      const ends = await endsOf(key, identityOf);
+      if (ends)
+        byKey.set(key, { key, ...ends, kind: r.kind, bytesPerSec: r.bytesPerSec, at: r.at, bytes: r.bytes });
     }
     const text = JSON.stringify({ version: 1, rates: [...byKey.values()] });
     // only what a read would accept
