@@ -36,6 +36,7 @@ import {
   must,
   pauseFor,
   plainPaths,
+  presenceOf,
   removeCopy,
   removeTempDirs,
   StageError,
@@ -289,22 +290,23 @@ export class DockerDriver implements MigrationDriver {
     const id = String(ctx.state.dstId);
     for (const delayMs of [0, 300]) {
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-      const st = await status(ctx.dst, id);
-      if (st !== 'running')
-        throw new StageError(
-          `${ctx.dst.host}: ${ctx.item.container.name} is ${st} after restore, not running`,
-        );
       // with a restart policy, dockerd starts a copy whose restored process died again, fresh:
       // running, but without the checkpoint's state
-      const restarts = await ctx.dst.exec([
+      const r = await ctx.dst.exec([
         'docker',
         'container',
         'inspect',
         '--format',
-        '{{.RestartCount}}',
+        '{{.State.Status}} {{.RestartCount}}',
         id,
       ]);
-      if (restarts.code === 0 && restarts.stdout.trim() !== '0')
+      const [state = '', restarts = '0'] = r.stdout.trim().split(' ');
+      const st = r.code !== 0 ? 'missing' : presenceOf(state);
+      if (st !== 'running')
+        throw new StageError(
+          `${ctx.dst.host}: ${ctx.item.container.name} is ${st} after restore, not running`,
+        );
+      if (restarts !== '0')
         throw new StageError(
           `${ctx.dst.host}: ${ctx.item.container.name} died after its restore and dockerd started it again, without its state`,
         );

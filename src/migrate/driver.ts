@@ -288,10 +288,12 @@ export async function containerState(
   ref: string,
 ): Promise<ContainerPresence> {
   const r = await host.exec([binary, 'container', 'inspect', '--format', '{{.State.Status}}', ref]);
-  if (r.code !== 0) return 'missing';
-  const s = r.stdout.trim();
-  return s === 'running' ? 'running' : s === 'paused' ? 'paused' : 'stopped';
+  return r.code !== 0 ? 'missing' : presenceOf(r.stdout.trim());
 }
+
+/** What a runtime's State.Status says of where the container is. */
+export const presenceOf = (status: string): ContainerPresence =>
+  status === 'running' ? 'running' : status === 'paused' ? 'paused' : 'stopped';
 
 /** Memory in use by a container, from `stats` ("64.6MiB / 23.5GiB"): the size a checkpoint will have. */
 export async function memoryInUse(

@@ -204,8 +204,10 @@ describe('docker, when a step fails on the scripted hosts', () => {
     const { summary, alpha, beta } = await replay(capture, ({ alpha, beta }) => {
       let removed = false;
       beta.on(
-        new RegExp(`^docker container inspect --format \\{\\{\\.RestartCount\\}\\} ${dstId}$`),
-        ok('1\n'),
+        new RegExp(
+          `^docker container inspect --format \\{\\{\\.State\\.Status\\}\\} \\{\\{\\.RestartCount\\}\\} ${dstId}$`,
+        ),
+        ok('running 1\n'),
       );
       beta.on(new RegExp(`^docker rm -f ${dstId}$`), () => {
         log.push('beta: copy removed');
